@@ -1,0 +1,251 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// index is an immutable view of the catalog: the listed items of each kind
+// and where each name or URI is served.
+type index struct {
+	lists     [4][]Item
+	tools     map[string]route
+	prompts   map[string]route
+	resources map[string]route
+	templates []templateRoute
+	digest    string
+}
+
+// route says which source serves a listed name and what the source calls it.
+type route struct {
+	source, orig string
+	src          Source
+}
+
+type templateRoute struct {
+	route
+	template string
+}
+
+// build makes a new index from the sources' snapshots; c.mu must be held.
+// An entry whose listed name is already taken is left out and logged.
+func (c *Catalog) build() *index {
+	ix := &index{tools: map[string]route{}, prompts: map[string]route{}, resources: map[string]route{}}
+	for _, name := range c.order {
+		s := c.sources[name]
+		defs := s.src.Snapshot()
+		c.addNamed(ix, s, KindTool, defs.Tools, ix.tools)
+		c.addNamed(ix, s, KindPrompt, defs.Prompts, ix.prompts)
+		c.addResources(ix, s, defs)
+	}
+	for k := range ix.lists {
+		sortItems(ix.lists[k])
+	}
+	ix.digest = digestItems(ix.lists)
+	return ix
+}
+
+func (c *Catalog) addNamed(ix *index, s *catSource, kind Kind, defs []json.RawMessage, routes map[string]route) {
+	for _, def := range defs {
+		orig := defName(def, "name")
+		listed := prefixed(s.prefix, orig)
+		if orig == "" {
+			continue
+		}
+		if prev, ok := routes[listed]; ok {
+			c.log.Warn("catalog: entry left out, name already listed", "kind", kind.String(), "name", listed, "server", s.name, "listed_by", prev.source)
+			continue
+		}
+		js, err := Decorate(def, "name", listed, c.node)
+		if err != nil {
+			c.log.Warn("catalog: entry left out", "kind", kind.String(), "server", s.name, "err", err)
+			continue
+		}
+		routes[listed] = route{source: s.name, orig: orig, src: s.src}
+		ix.lists[kind] = append(ix.lists[kind], Item{Key: listed, JSON: js})
+	}
+}
+
+func (c *Catalog) addResources(ix *index, s *catSource, defs Definitions) {
+	for _, def := range defs.Resources {
+		uri := defName(def, "uri")
+		if _, ok := ix.resources[uri]; ok || uri == "" {
+			continue
+		}
+		if js, err := Decorate(def, "", "", c.node); err == nil {
+			ix.resources[uri] = route{source: s.name, orig: uri, src: s.src}
+			ix.lists[KindResource] = append(ix.lists[KindResource], Item{Key: uri, JSON: js})
+		}
+	}
+	for _, def := range defs.ResourceTemplates {
+		tmpl := defName(def, "uriTemplate")
+		if js, err := Decorate(def, "", "", c.node); err == nil && tmpl != "" {
+			ix.templates = append(ix.templates, templateRoute{route{source: s.name, src: s.src}, tmpl})
+			ix.lists[KindResourceTemplate] = append(ix.lists[KindResourceTemplate], Item{Key: tmpl, JSON: js})
+		}
+	}
+}
+
+// defName reads one string field of a definition; "" when absent.
+func defName(def json.RawMessage, field string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(def, &m) != nil {
+		return ""
+	}
+	var s string
+	_ = json.Unmarshal(m[field], &s)
+	return s
+}
+
+// Decorate re-encodes a definition as mcpmesh lists it: nameField (if not
+// "") set to name, "source" set to source, and _meta["mcpmesh/source"] too.
+// Every other field is kept as the server sent it.
+func Decorate(def json.RawMessage, nameField, name, source string) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(def, &m); err != nil || m == nil {
+		return nil, fmt.Errorf("definition is not a JSON object")
+	}
+	if nameField != "" {
+		m[nameField], _ = json.Marshal(name)
+	}
+	m["source"], _ = json.Marshal(source)
+	meta := map[string]json.RawMessage{}
+	if raw, ok := m["_meta"]; ok && json.Unmarshal(raw, &meta) != nil {
+		meta = map[string]json.RawMessage{}
+	}
+	meta[MetaSource], _ = json.Marshal(source)
+	m["_meta"], _ = json.Marshal(meta)
+	return json.Marshal(m)
+}
+
+// Call implements Backend: it routes a request to the source that serves it.
+func (c *Catalog) Call(ctx context.Context, req *Request) (json.RawMessage, error) {
+	ix := c.index()
+	r, params, err := ix.resolve(req)
+	if err != nil {
+		return nil, err
+	}
+	return r.src.Call(ctx, &Request{Method: req.Method, Params: params, Client: req.Client})
+}
+
+// resolve finds the route for a request and rewrites its params for the source.
+func (ix *index) resolve(req *Request) (route, json.RawMessage, error) {
+	var p struct {
+		Name string `json:"name"`
+		URI  string `json:"uri"`
+		Ref  struct {
+			Type string `json:"type"`
+			Name string `json:"name"`
+			URI  string `json:"uri"`
+		} `json:"ref"`
+	}
+	if len(req.Params) > 0 && json.Unmarshal(req.Params, &p) != nil {
+		return route{}, nil, Errorf(CodeInvalidParams, "invalid params for %s: not an object of the expected shape", req.Method)
+	}
+	switch req.Method {
+	case "tools/call":
+		return ix.named(ix.tools, "tool", p.Name, req.Params, "name")
+	case "prompts/get":
+		return ix.named(ix.prompts, "prompt", p.Name, req.Params, "name")
+	case "resources/read", "resources/subscribe", "resources/unsubscribe":
+		r, err := ix.resource(p.URI)
+		return r, req.Params, err
+	case "completion/complete":
+		return ix.completion(p.Ref.Type, p.Ref.Name, p.Ref.URI, req.Params)
+	}
+	return route{}, nil, Errorf(CodeMethodNotFound, "method not found: %s", req.Method)
+}
+
+func (ix *index) named(routes map[string]route, what, name string, params json.RawMessage, field string) (route, json.RawMessage, error) {
+	if name == "" {
+		return route{}, nil, Errorf(CodeInvalidParams, "invalid params: %q is required", field)
+	}
+	r, ok := routes[name]
+	if !ok {
+		return route{}, nil, Errorf(CodeInvalidParams, "unknown %s: %s", what, name)
+	}
+	out, err := setField(params, field, r.orig)
+	return r, out, err
+}
+
+func (ix *index) resource(uri string) (route, error) {
+	if uri == "" {
+		return route{}, Errorf(CodeInvalidParams, `invalid params: "uri" is required`)
+	}
+	if r, ok := ix.resources[uri]; ok {
+		return r, nil
+	}
+	for _, t := range ix.templates {
+		if templateMatches(t.template, uri) {
+			return t.route, nil
+		}
+	}
+	return route{}, &Error{Code: -32002, Message: "resource not found: " + uri, Data: map[string]string{"uri": uri}}
+}
+
+func (ix *index) completion(refType, name, uri string, params json.RawMessage) (route, json.RawMessage, error) {
+	switch refType {
+	case "ref/prompt":
+		r, ok := ix.prompts[name]
+		if !ok {
+			return route{}, nil, Errorf(CodeInvalidParams, "unknown prompt: %s", name)
+		}
+		out, err := setNested(params, "ref", "name", r.orig)
+		return r, out, err
+	case "ref/resource":
+		for _, t := range ix.templates {
+			if t.template == uri {
+				return t.route, params, nil
+			}
+		}
+		r, err := ix.resource(uri)
+		return r, params, err
+	}
+	return route{}, nil, Errorf(CodeInvalidParams, `invalid params: ref.type must be "ref/prompt" or "ref/resource"`)
+}
+
+// templateMatches reports whether uri could come from an RFC 6570 template:
+// the literal parts must appear in order, variables match anything.
+func templateMatches(tmpl, uri string) bool {
+	rest := uri
+	for i, part := range strings.Split(tmpl, "{") {
+		lit := part
+		if i > 0 {
+			_, after, ok := strings.Cut(part, "}")
+			if !ok {
+				return false
+			}
+			lit = after
+		}
+		j := strings.Index(rest, lit)
+		if j < 0 || (i == 0 && j != 0) {
+			return false
+		}
+		rest = rest[j+len(lit):]
+	}
+	return rest == "" || strings.HasSuffix(tmpl, "}")
+}
+
+func setField(params json.RawMessage, field, value string) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(params, &m); err != nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
+	}
+	m[field], _ = json.Marshal(value)
+	return json.Marshal(m)
+}
+
+func setNested(params json.RawMessage, outer, field, value string) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(params, &m); err != nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
+	}
+	inner, err := setField(m[outer], field, value)
+	if err != nil {
+		return nil, err
+	}
+	m[outer] = inner
+	return json.Marshal(m)
+}

@@ -1,0 +1,157 @@
+package mcp
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// JSON-RPC error codes as the MCP specification uses them.
+const (
+	CodeParseError     = -32700
+	CodeInvalidRequest = -32600
+	CodeMethodNotFound = -32601
+	CodeInvalidParams  = -32602
+	CodeInternalError  = -32603
+)
+
+// Error is a JSON-RPC error object. It is also a Go error, so a Backend can
+// return one to answer a request with that code.
+type Error struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("jsonrpc %d: %s", e.Code, e.Message) }
+
+// Errorf builds an *Error with a formatted message.
+func Errorf(code int, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Message is any JSON-RPC 2.0 message on the wire: a request (ID and Method),
+// a notification (Method, no ID) or a response (ID and Result or Error).
+type Message struct {
+	JSONRPC string          `json:"jsonrpc"`
+	ID      json.RawMessage `json:"id,omitempty"`
+	Method  string          `json:"method,omitempty"`
+	Params  json.RawMessage `json:"params,omitempty"`
+	Result  json.RawMessage `json:"result,omitempty"`
+	Error   *Error          `json:"error,omitempty"`
+}
+
+// IsRequest reports whether m is a request (it has a method and an id).
+func (m *Message) IsRequest() bool { return m.Method != "" && m.ID != nil }
+
+// IsNotification reports whether m is a notification (a method, no id).
+func (m *Message) IsNotification() bool { return m.Method != "" && m.ID == nil }
+
+// IsResponse reports whether m answers a request (an id, no method).
+func (m *Message) IsResponse() bool { return m.Method == "" && m.ID != nil }
+
+// DecodeMessage parses one JSON-RPC message. A body that is not JSON is a
+// parse error (-32700); JSON that is not a valid message is an invalid
+// request (-32600). The returned id, if any could be read, lets the caller
+// answer the error with the client's id.
+func DecodeMessage(data []byte) (*Message, *Error) {
+	data = bytes.TrimSpace(data)
+	if !json.Valid(data) {
+		return nil, Errorf(CodeParseError, "parse error: body is not valid JSON")
+	}
+	if len(data) == 0 || data[0] != '{' {
+		return nil, Errorf(CodeInvalidRequest, "invalid request: a message must be a JSON object (batches are not supported)")
+	}
+	var raw struct {
+		JSONRPC *string         `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  *string         `json:"method"`
+		Params  json.RawMessage `json:"params"`
+		Result  json.RawMessage `json:"result"`
+		Error   *Error          `json:"error"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, Errorf(CodeInvalidRequest, "invalid request: %v", err)
+	}
+	m := &Message{ID: raw.ID, Params: raw.Params, Result: raw.Result, Error: raw.Error}
+	if raw.Method != nil {
+		m.Method = *raw.Method
+	}
+	return m, validate(m, raw.JSONRPC, raw.Method != nil)
+}
+
+func validate(m *Message, version *string, hasMethod bool) *Error {
+	if version == nil || *version != "2.0" {
+		return Errorf(CodeInvalidRequest, `invalid request: "jsonrpc" must be "2.0"`)
+	}
+	if m.ID != nil && !validID(m.ID) {
+		m.ID = nil
+		return Errorf(CodeInvalidRequest, "invalid request: id must be a string or a number")
+	}
+	if hasMethod && m.Method == "" {
+		return Errorf(CodeInvalidRequest, "invalid request: method must be a non-empty string")
+	}
+	if !hasMethod && m.ID == nil {
+		return Errorf(CodeInvalidRequest, `invalid request: a message needs a "method" or an "id"`)
+	}
+	if !hasMethod && m.Result == nil && m.Error == nil {
+		return Errorf(CodeInvalidRequest, `invalid request: a response needs a "result" or an "error"`)
+	}
+	if hasMethod && len(m.Params) > 0 && m.Params[0] != '{' && m.Params[0] != '[' {
+		return Errorf(CodeInvalidRequest, "invalid request: params must be an object or an array")
+	}
+	return nil
+}
+
+func validID(id json.RawMessage) bool {
+	if len(id) == 0 {
+		return false
+	}
+	switch id[0] {
+	case '"':
+		return true
+	case 'n', 't', 'f', '{', '[':
+		return false
+	}
+	var n json.Number
+	return json.Unmarshal(id, &n) == nil
+}
+
+// NewResponse encodes a successful response to id.
+func NewResponse(id json.RawMessage, result json.RawMessage) *Message {
+	if result == nil {
+		result = json.RawMessage("{}")
+	}
+	return &Message{JSONRPC: "2.0", ID: id, Result: result}
+}
+
+// NewErrorResponse encodes an error response to id (null when unknown).
+func NewErrorResponse(id json.RawMessage, e *Error) *Message {
+	if id == nil {
+		id = json.RawMessage("null")
+	}
+	return &Message{JSONRPC: "2.0", ID: id, Error: e}
+}
+
+// NewNotification encodes a notification with the given params.
+func NewNotification(method string, params any) (*Message, error) {
+	p, err := marshalParams(params)
+	if err != nil {
+		return nil, err
+	}
+	return &Message{JSONRPC: "2.0", Method: method, Params: p}, nil
+}
+
+func marshalParams(params any) (json.RawMessage, error) {
+	switch p := params.(type) {
+	case nil:
+		return nil, nil
+	case json.RawMessage:
+		return p, nil
+	}
+	b, err := json.Marshal(params)
+	if err != nil {
+		return nil, fmt.Errorf("encode params: %w", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,181 @@
+package mcp
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Protocol versions this server speaks, newest first. A client that offers
+// one of them gets it; a client that offers anything else gets the newest.
+var SupportedVersions = []string{"2025-11-25", "2025-06-18", "2025-03-26"}
+
+// CallInfo describes one finished request, for metrics and logs.
+type CallInfo struct {
+	Method   string        // e.g. "tools/call"
+	Name     string        // the tool or prompt name, or resource URI; "" for others
+	Duration time.Duration // time to answer
+	// Outcome is "ok", "tool_error" (a result with isError) or "error" (a
+	// JSON-RPC error).
+	Outcome string
+	// Meta is the result's _meta (e.g. "mcpmesh/error"), when it has one.
+	Meta map[string]any
+}
+
+// ServerOptions configure a Server. Zero values take the defaults.
+type ServerOptions struct {
+	Name         string // serverInfo.name (default "mcpmesh")
+	Version      string // serverInfo.version
+	Instructions string
+	Logger       *slog.Logger
+	// PageSize is the number of entries per list page (default 100).
+	PageSize int
+	// AllowedOrigins are browser origins allowed besides none: a request
+	// with any other Origin header is refused with 403.
+	AllowedOrigins []string
+	// AllowedHosts are Host header values allowed besides loopback names
+	// (localhost, 127.0.0.1, [::1], with any port): others get 403.
+	AllowedHosts []string
+	// SessionIdle ends sessions unused for this long (default 30 min).
+	SessionIdle time.Duration
+	// OnCall, if set, is called after each request is answered.
+	OnCall func(CallInfo)
+}
+
+// maxSessions bounds the open sessions; initialize beyond it gets 503.
+const maxSessions = 10000
+
+// Server serves MCP over Streamable HTTP from one Backend: the protocol
+// methods itself, everything else through the Backend. One Server serves
+// both sessionless POSTs and full sessions from the same Backend.
+type Server struct {
+	backend Backend
+	opts    ServerOptions
+	log     *slog.Logger
+
+	mu       sync.RWMutex
+	sessions map[string]*session
+	closed   bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// NewServer returns a Server answering from backend. Close it when done.
+func NewServer(backend Backend, opts ServerOptions) *Server {
+	if opts.Name == "" {
+		opts.Name = "mcpmesh"
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = 100
+	}
+	if opts.SessionIdle <= 0 {
+		opts.SessionIdle = 30 * time.Minute
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{backend: backend, opts: opts, log: opts.Logger,
+		sessions: map[string]*session{}, stop: make(chan struct{})}
+	s.wg.Add(1)
+	go s.reap()
+	return s
+}
+
+// Handler is the Streamable HTTP endpoint (POST, GET and DELETE).
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// NotifyListChanged tells every open session that the list of kind changed.
+func (s *Server) NotifyListChanged(kind Kind) {
+	method := map[Kind]string{
+		KindTool: "notifications/tools/list_changed", KindPrompt: "notifications/prompts/list_changed",
+		KindResource: "notifications/resources/list_changed", KindResourceTemplate: "notifications/resources/list_changed",
+	}[kind]
+	m := &Message{JSONRPC: "2.0", Method: method}
+	for _, sess := range s.sessionList() {
+		sess.standalone().send(m)
+	}
+}
+
+// Sessions is the number of open sessions.
+func (s *Server) Sessions() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.sessions)
+}
+
+// Close ends every session and cancels their requests; it waits for the
+// Server's own goroutines.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	sessions := s.sessions
+	s.sessions = map[string]*session{}
+	s.mu.Unlock()
+	close(s.stop)
+	for _, sess := range sessions {
+		sess.close()
+	}
+	s.wg.Wait()
+}
+
+func (s *Server) sessionList() []*session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		out = append(out, sess)
+	}
+	return out
+}
+
+func (s *Server) session(id string) *session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sessions[id]
+}
+
+func (s *Server) addSession(sess *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || len(s.sessions) >= maxSessions {
+		return false
+	}
+	s.sessions[sess.id] = sess
+	return true
+}
+
+func (s *Server) removeSession(id string) bool {
+	s.mu.Lock()
+	sess := s.sessions[id]
+	delete(s.sessions, id)
+	s.mu.Unlock()
+	if sess != nil {
+		sess.close()
+	}
+	return sess != nil
+}
+
+// reap ends sessions idle for longer than SessionIdle.
+func (s *Server) reap() {
+	defer s.wg.Done()
+	t := time.NewTicker(min(s.opts.SessionIdle/4, time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			for _, sess := range s.sessionList() {
+				if sess.idleFor(now) > s.opts.SessionIdle && sess.quiet() {
+					s.removeSession(sess.id)
+				}
+			}
+		}
+	}
+}
