@@ -73,7 +73,7 @@ func DecodeMessage(data []byte) (*Message, *Error) {
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return nil, Errorf(CodeInvalidRequest, "invalid request: %v", err)
 	}
-	m := &Message{ID: raw.ID, Params: raw.Params, Result: raw.Result, Error: raw.Error}
+	m := &Message{JSONRPC: "2.0", ID: raw.ID, Params: raw.Params, Result: raw.Result, Error: raw.Error}
 	if raw.Method != nil {
 		m.Method = *raw.Method
 	}
