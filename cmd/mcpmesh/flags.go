@@ -1,0 +1,307 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mcpmesh/mcpmesh/gateway"
+)
+
+// serveConfig is `mcpmesh serve`'s configuration after flags, environment
+// and defaults have been applied (in that order of precedence).
+type serveConfig struct {
+	Name           string
+	HTTP           string
+	AdvertiseURL   string
+	DataDir        string
+	Config         string
+	Demo           bool
+	Dev            bool
+	AllowedOrigins []string
+	LogFormat      string
+	LogLevel       string
+
+	// Secret is the JWT secret; DevSecret is set when it is the
+	// development secret because --dev was given without one.
+	Secret    []byte
+	DevSecret bool
+
+	// Parsed and kept for the ring (a later issue); not used yet.
+	Gossip          string
+	GossipAdvertise string
+	Join            []string
+	GossipKey       string
+	Redis           string
+	PeerTimeout     time.Duration
+	AutoTrust       string
+}
+
+// envAliases are the plain environment names some flags also read, after
+// their MCPMESH_ name.
+var envAliases = map[string]string{"jwt-secret": "JWT_SECRET", "join": "JOIN", "redis": "REDIS_URL"}
+
+// envNames lists the environment variables of flag name, in order.
+func envNames(name string) []string {
+	names := []string{"MCPMESH_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))}
+	if alias, ok := envAliases[name]; ok {
+		names = append(names, alias)
+	}
+	return names
+}
+
+// serveFlags holds the raw flag values before defaults and checks.
+type serveFlags struct {
+	name, http, advertise, dataDir, secret, config, origins string
+	logFormat, logLevel                                     string
+	gossip, gossipAdvertise, join, gossipKey, redis, trust  string
+	demo, dev                                               bool
+	peerTimeout                                             time.Duration
+}
+
+func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("mcpmesh serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&f.name, "name", "", "node name, [a-z0-9-] (default: the host name, lowered)")
+	fs.StringVar(&f.http, "http", "", "HTTP listen address (default 127.0.0.1:$PORT, PORT default 8000)")
+	fs.StringVar(&f.advertise, "advertise-url", "", "URL other nodes and clients reach this node at (default http://<--http>)")
+	fs.StringVar(&f.dataDir, "data-dir", "", "directory of the node's Badger store (default ./data/<name>)")
+	fs.StringVar(&f.secret, "jwt-secret", "", "HS256 secret for bearer tokens, at least 32 bytes (env JWT_SECRET)")
+	fs.StringVar(&f.config, "config", "", "file of upstream MCP servers in the mcpServers JSON format")
+	fs.BoolVar(&f.demo, "demo", false, "serve the demo tools whoami, echo, add and sleep")
+	fs.BoolVar(&f.dev, "dev", false, "development mode: without a secret, use the fixed development secret")
+	fs.StringVar(&f.origins, "allowed-origins", "", "comma list of browser origins allowed to call MCP (default none)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.gossip, "gossip", "", "gossip bind address (default 127.0.0.1:<PORT+1000>) [not used yet]")
+	fs.StringVar(&f.gossipAdvertise, "gossip-advertise", "", "gossip address advertised to other nodes [not used yet]")
+	fs.StringVar(&f.join, "join", "", "comma list of nodes to join (env JOIN) [not used yet]")
+	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring [not used yet]")
+	fs.StringVar(&f.redis, "redis", "", "Redis URL of the bootstrap seed channel (env REDIS_URL) [not used yet]")
+	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer [not used yet]")
+	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none [not used yet]")
+	return fs
+}
+
+// parseServe reads serve's flags, then fills every flag not given from the
+// environment (getenv), then applies the defaults, then checks the result.
+func parseServe(args []string, getenv func(string) string, hostname func() (string, error), out io.Writer) (*serveConfig, error) {
+	var f serveFlags
+	fs := newServeFlagSet(&f, out)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return nil, err
+	}
+	cfg, err := f.resolve(getenv, hostname)
+	if err != nil {
+		return nil, err
+	}
+	return cfg, cfg.check()
+}
+
+// applyEnv sets each flag that was not given on the command line from the
+// first non-empty environment variable of envNames.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { given[fl.Name] = true })
+	var errs []error
+	fs.VisitAll(func(fl *flag.Flag) {
+		if given[fl.Name] {
+			return
+		}
+		for _, env := range envNames(fl.Name) {
+			if v := getenv(env); v != "" {
+				if err := fs.Set(fl.Name, v); err != nil {
+					errs = append(errs, fmt.Errorf("environment variable %s: %w", env, err))
+				}
+				return
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// resolve applies the defaults that depend on other values.
+func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string, error)) (*serveConfig, error) {
+	cfg := &serveConfig{
+		Name: f.name, HTTP: f.http, AdvertiseURL: f.advertise, DataDir: f.dataDir, Config: f.config,
+		Demo: f.demo, Dev: f.dev, AllowedOrigins: splitOrigins(f.origins), LogFormat: f.logFormat,
+		LogLevel: f.logLevel, Gossip: f.gossip, GossipAdvertise: f.gossipAdvertise, Join: splitList(f.join),
+		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, AutoTrust: f.trust,
+	}
+	if cfg.Name == "" {
+		host, err := hostname()
+		if err != nil {
+			return nil, fmt.Errorf("no --name given and the host name is unknown: %w", err)
+		}
+		cfg.Name = sanitizeName(host)
+	}
+	if err := cfg.defaultAddrs(getenv); err != nil {
+		return nil, err
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = filepath.Join(".", "data", cfg.Name)
+	}
+	return cfg, cfg.resolveSecret(f.secret)
+}
+
+// defaultAddrs fills --http from PORT, and --advertise-url and --gossip
+// from --http.
+func (cfg *serveConfig) defaultAddrs(getenv func(string) string) error {
+	if cfg.HTTP == "" {
+		port := getenv("PORT")
+		if port == "" {
+			port = "8000"
+		}
+		if _, err := parsePort(port); err != nil {
+			return fmt.Errorf("environment variable PORT: %w", err)
+		}
+		cfg.HTTP = net.JoinHostPort("127.0.0.1", port)
+	}
+	host, portText, err := net.SplitHostPort(cfg.HTTP)
+	if err != nil {
+		return fmt.Errorf("--http %q must be host:port: %w", cfg.HTTP, err)
+	}
+	port, err := parsePort(portText)
+	if err != nil {
+		return fmt.Errorf("--http %q: %w", cfg.HTTP, err)
+	}
+	if cfg.AdvertiseURL == "" {
+		cfg.AdvertiseURL = "http://" + net.JoinHostPort(advertiseHost(host), portText)
+	}
+	if cfg.Gossip == "" && port != 0 && port+1000 <= 65535 {
+		cfg.Gossip = net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1000))
+	}
+	return nil
+}
+
+// advertiseHost turns a wildcard or empty listen host into a loopback one.
+func advertiseHost(host string) string {
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		return "127.0.0.1"
+	}
+	return host
+}
+
+func parsePort(s string) (int, error) {
+	p, err := strconv.Atoi(s)
+	if err != nil || p < 0 || p > 65535 {
+		return 0, fmt.Errorf("port %q must be a number from 0 to 65535", s)
+	}
+	return p, nil
+}
+
+// resolveSecret applies the secret rules: a given secret must be long
+// enough; none at all is refused unless --dev, which uses DevSecret.
+func (cfg *serveConfig) resolveSecret(secret string) error {
+	switch {
+	case secret != "":
+		if err := gateway.CheckSecret([]byte(secret)); err != nil {
+			return fmt.Errorf("--jwt-secret / JWT_SECRET: %w", err)
+		}
+		cfg.Secret = []byte(secret)
+	case cfg.Dev:
+		cfg.Secret, cfg.DevSecret = []byte(gateway.DevSecret), true
+	default:
+		return errors.New("no JWT secret: set --jwt-secret or JWT_SECRET (at least 32 bytes), " +
+			"or pass --dev to run with the public development secret")
+	}
+	return nil
+}
+
+var validNodeName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// check validates the values that have a fixed form.
+func (cfg *serveConfig) check() error {
+	var errs []error
+	if !validNodeName.MatchString(cfg.Name) {
+		errs = append(errs, fmt.Errorf("--name %q must be 1-63 characters of [a-z0-9-], not starting or ending with '-'", cfg.Name))
+	}
+	if u, err := url.Parse(cfg.AdvertiseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("--advertise-url %q must be an absolute http or https URL", cfg.AdvertiseURL))
+	}
+	for _, o := range cfg.AllowedOrigins {
+		if !validOrigin(o) {
+			errs = append(errs, fmt.Errorf("--allowed-origins: %q is not an origin like https://app.example.com or *", o))
+		}
+	}
+	errs = append(errs, oneOf("--log-format", cfg.LogFormat, "text", "json"),
+		oneOf("--log-level", cfg.LogLevel, "debug", "info", "warn", "error"))
+	if cfg.AutoTrust != "" {
+		errs = append(errs, oneOf("--auto-trust", cfg.AutoTrust, "full", "discover", "none"))
+	}
+	if cfg.PeerTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--peer-timeout %s must be positive", cfg.PeerTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+func oneOf(flagName, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s %q must be one of %s", flagName, v, strings.Join(allowed, ", "))
+}
+
+func validOrigin(o string) bool {
+	if o == "*" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		(u.Path == "" || u.Path == "/") && u.RawQuery == "" && u.User == nil
+}
+
+// sanitizeName lowers a host name and turns what is not [a-z0-9-] into '-'.
+func sanitizeName(host string) string {
+	b := []byte(strings.ToLower(host))
+	for i, c := range b {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			b[i] = '-'
+		}
+	}
+	name := strings.Trim(string(b), "-")
+	if len(name) > 63 {
+		name = strings.TrimRight(name[:63], "-")
+	}
+	if name == "" {
+		return "mcpmesh"
+	}
+	return name
+}
+
+// splitList splits a comma list, trimming blanks and dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// splitOrigins splits --allowed-origins; a trailing slash is dropped, as
+// browsers send an Origin without one.
+func splitOrigins(s string) []string {
+	out := splitList(s)
+	for i, o := range out {
+		out[i] = strings.TrimSuffix(o, "/")
+	}
+	return out
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpmesh/mcpmesh/gateway"
+)
+
+const (
+	secretA = "secret-a-secret-a-secret-a-secret-a"
+	secretB = "secret-b-secret-b-secret-b-secret-b"
+	secretC = "secret-c-secret-c-secret-c-secret-c"
+)
+
+// want is the part of a serveConfig a case checks; "" and nil are "any".
+type want struct {
+	name, http, advertise, dataDir, gossip, secret, logLevel string
+	dev                                                      bool
+	join, origins                                            []string
+}
+
+func TestParseServePrecedence(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want want
+	}{
+		{"defaults with --dev", []string{"--dev"}, nil, want{name: "my-host-local", http: "127.0.0.1:8000",
+			advertise: "http://127.0.0.1:8000", dataDir: filepath.Join("data", "my-host-local"), gossip: "127.0.0.1:9000",
+			secret: gateway.DevSecret, dev: true, logLevel: "info"}},
+		{"PORT sets http, advertise and gossip", []string{"--dev"}, map[string]string{"PORT": "8001"},
+			want{http: "127.0.0.1:8001", advertise: "http://127.0.0.1:8001", gossip: "127.0.0.1:9001"}},
+		{"MCPMESH_HTTP beats PORT", []string{"--dev"}, map[string]string{"PORT": "8001", "MCPMESH_HTTP": "127.0.0.1:7000"},
+			want{http: "127.0.0.1:7000", gossip: "127.0.0.1:8000"}},
+		{"--http beats env", []string{"--dev", "--http", "127.0.0.1:7100"}, map[string]string{"MCPMESH_HTTP": "127.0.0.1:7000"},
+			want{http: "127.0.0.1:7100"}},
+		{"wildcard host advertises loopback", []string{"--dev", "--http", "0.0.0.0:7200"}, nil,
+			want{advertise: "http://127.0.0.1:7200"}},
+		{"explicit advertise url", []string{"--dev", "--advertise-url", "https://a.example.com"}, nil,
+			want{advertise: "https://a.example.com"}},
+		{"MCPMESH_NAME sets name and data dir", []string{"--dev"}, map[string]string{"MCPMESH_NAME": "gw-1"},
+			want{name: "gw-1", dataDir: filepath.Join("data", "gw-1")}},
+		{"--name beats MCPMESH_NAME", []string{"--dev", "--name", "gw-2"}, map[string]string{"MCPMESH_NAME": "gw-1"},
+			want{name: "gw-2"}},
+		{"--data-dir", []string{"--dev", "--data-dir", "/tmp/x"}, nil, want{dataDir: "/tmp/x"}},
+		{"JWT_SECRET", nil, map[string]string{"JWT_SECRET": secretA}, want{secret: secretA}},
+		{"MCPMESH_JWT_SECRET beats JWT_SECRET", nil, map[string]string{"JWT_SECRET": secretA, "MCPMESH_JWT_SECRET": secretB},
+			want{secret: secretB}},
+		{"--jwt-secret beats env", []string{"--jwt-secret", secretC}, map[string]string{"JWT_SECRET": secretA, "MCPMESH_JWT_SECRET": secretB},
+			want{secret: secretC}},
+		{"a secret with --dev is used", []string{"--dev", "--jwt-secret", secretA}, nil, want{secret: secretA, dev: true}},
+		{"MCPMESH_DEV", nil, map[string]string{"MCPMESH_DEV": "true"}, want{dev: true, secret: gateway.DevSecret}},
+		{"JOIN alias", []string{"--dev"}, map[string]string{"JOIN": "a:1, b:2"}, want{join: []string{"a:1", "b:2"}}},
+		{"--join beats JOIN", []string{"--dev", "--join", "c:3"}, map[string]string{"JOIN": "a:1"}, want{join: []string{"c:3"}}},
+		{"MCPMESH_LOG_LEVEL", []string{"--dev"}, map[string]string{"MCPMESH_LOG_LEVEL": "debug"}, want{logLevel: "debug"}},
+		{"origins list", []string{"--dev", "--allowed-origins", "https://a.example.com/, http://localhost:3000"}, nil,
+			want{origins: []string{"https://a.example.com", "http://localhost:3000"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("My_Host.local"), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkWant(t, cfg, tc.want)
+		})
+	}
+}
+
+func checkWant(t *testing.T, cfg *serveConfig, w want) {
+	t.Helper()
+	got := want{cfg.Name, cfg.HTTP, cfg.AdvertiseURL, cfg.DataDir, cfg.Gossip, string(cfg.Secret), cfg.LogLevel,
+		cfg.Dev, cfg.Join, cfg.AllowedOrigins}
+	pairs := [][2]string{{got.name, w.name}, {got.http, w.http}, {got.advertise, w.advertise}, {got.dataDir, w.dataDir},
+		{got.gossip, w.gossip}, {got.secret, w.secret}, {got.logLevel, w.logLevel}}
+	for i, p := range pairs {
+		if p[1] != "" && p[0] != p[1] {
+			t.Errorf("field %d = %q, want %q", i, p[0], p[1])
+		}
+	}
+	if w.dev && !got.dev {
+		t.Errorf("dev is off, want on")
+	}
+	if cfg.DevSecret != (string(cfg.Secret) == gateway.DevSecret) {
+		t.Errorf("DevSecret %v with secret %q", cfg.DevSecret, cfg.Secret)
+	}
+	if w.join != nil && !slices.Equal(got.join, w.join) || w.origins != nil && !slices.Equal(got.origins, w.origins) {
+		t.Errorf("join %q origins %q, want %q %q", got.join, got.origins, w.join, w.origins)
+	}
+}
+
+func TestParseServeRefusals(t *testing.T) {
+	cases := []struct {
+		name   string
+		args   []string
+		env    map[string]string
+		errHas string
+	}{
+		{"no secret without --dev", nil, nil, "no JWT secret"},
+		{"--dev=false beats MCPMESH_DEV", []string{"--dev=false"}, map[string]string{"MCPMESH_DEV": "1"}, "no JWT secret"},
+		{"short --jwt-secret", []string{"--jwt-secret", "short"}, nil, "at least 32"},
+		{"short secret even with --dev", []string{"--dev", "--jwt-secret", "short"}, nil, "at least 32"},
+		{"short JWT_SECRET", nil, map[string]string{"JWT_SECRET": "short"}, "at least 32"},
+		{"bad MCPMESH_DEV", nil, map[string]string{"MCPMESH_DEV": "maybe"}, "MCPMESH_DEV"},
+		{"bad MCPMESH_PEER_TIMEOUT", []string{"--dev"}, map[string]string{"MCPMESH_PEER_TIMEOUT": "soon"}, "MCPMESH_PEER_TIMEOUT"},
+		{"bad PORT", []string{"--dev"}, map[string]string{"PORT": "eighty"}, "PORT"},
+		{"bad --http", []string{"--dev", "--http", "nonsense"}, nil, "--http"},
+		{"bad --name", []string{"--dev", "--name", "Gateway_A"}, nil, "--name"},
+		{"bad --advertise-url", []string{"--dev", "--advertise-url", "gw:8000"}, nil, "--advertise-url"},
+		{"bad --log-format", []string{"--dev", "--log-format", "xml"}, nil, "--log-format"},
+		{"bad --log-level", []string{"--dev", "--log-level", "loud"}, nil, "--log-level"},
+		{"bad origin", []string{"--dev", "--allowed-origins", "example.com"}, nil, "--allowed-origins"},
+		{"bad --auto-trust", []string{"--dev", "--auto-trust", "some"}, nil, "--auto-trust"},
+		{"positional argument", []string{"--dev", "extra"}, nil, "no arguments"},
+		{"unknown flag", []string{"--bogus"}, nil, "bogus"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tc.errHas)
+			}
+		})
+	}
+}
+
+func TestSanitizeName(t *testing.T) {
+	cases := map[string]string{
+		"My_Host.local": "my-host-local", "gateway-8000": "gateway-8000", "--x--": "x", "": "mcpmesh",
+		"ÜBER": "ber", strings.Repeat("a", 70): strings.Repeat("a", 63),
+	}
+	for in, want := range cases {
+		if got := sanitizeName(in); got != want || !validNodeName.MatchString(got) {
+			t.Errorf("sanitizeName(%q) = %q, want valid %q", in, got, want)
+		}
+	}
+}
+
+func TestParseServeHostnameError(t *testing.T) {
+	failing := func() (string, error) { return "", errors.New("no uts") }
+	if _, err := parseServe([]string{"--dev"}, mapEnv(nil), failing, io.Discard); err == nil || !strings.Contains(err.Error(), "--name") {
+		t.Fatalf("err = %v, want one asking for --name", err)
+	}
+	cfg, err := parseServe([]string{"--dev", "--name", "n1"}, mapEnv(nil), failing, io.Discard)
+	if err != nil || cfg.Name != "n1" || cfg.PeerTimeout != 30*time.Second {
+		t.Fatalf("with --name: %+v %v", cfg, err)
+	}
+}
+
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func fixedHost(h string) func() (string, error) {
+	return func() (string, error) { return h, nil }
+}

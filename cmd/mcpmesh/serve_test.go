@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mcpmesh/mcpmesh/store/badgerstore"
+)
+
+// syncBuffer is a log sink safe to read while the node writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var listenLine = regexp.MustCompile(`msg="mcpmesh listening".* addr=(127\.0\.0\.1:\d+)`)
+
+// serve runs in-process on a free port, becomes ready, and on cancel shuts
+// down cleanly: it returns nil and leaves the store closed (reopenable).
+func TestServeLifecycle(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := parseServe([]string{"--dev", "--demo", "--name", "n1", "--http", "127.0.0.1:0", "--data-dir", dir},
+		mapEnv(nil), fixedHost("h"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, logs) }()
+	addr := waitListening(t, logs, done)
+	waitReadyAt(t, "http://"+addr)
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v after cancel", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not return after cancel")
+	}
+	st, err := badgerstore.Open(dir, badgerstore.Options{})
+	if err != nil {
+		t.Fatalf("store not released after shutdown: %v\n%s", err, logs.String())
+	}
+	_ = st.Close()
+}
+
+func waitListening(t *testing.T, logs *syncBuffer, done chan error) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if m := listenLine.FindStringSubmatch(logs.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended early: %v\n%s", err, logs.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Fatalf("no listening line in the log:\n%s", logs.String())
+	return ""
+}
+
+func waitReadyAt(t *testing.T, base string) {
+	t.Helper()
+	c := &http.Client{Timeout: 2 * time.Second}
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := c.Get(base + "/ready"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("%s never became ready", base)
+}
+
+func TestServeRefusesBadConfigFile(t *testing.T) {
+	cfg, err := parseServe([]string{"--dev", "--name", "n1", "--http", "127.0.0.1:0", "--data-dir", t.TempDir(),
+		"--config", "/nonexistent/servers.json"}, mapEnv(nil), fixedHost("h"), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := serve(context.Background(), cfg, io.Discard); err == nil || !regexp.MustCompile(`--config`).MatchString(err.Error()) {
+		t.Fatalf("serve with a missing --config file: %v, want an error naming --config", err)
+	}
+}

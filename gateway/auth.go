@@ -1,0 +1,171 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// DevSecret is the fixed JWT secret of development mode (`serve --dev`,
+// `token` without a secret). It is public: never use it outside a laptop.
+const DevSecret = "mcpmesh-development-only-secret-do-not-use-in-production"
+
+// MinSecretLen is the shortest JWT secret accepted, in bytes.
+const MinSecretLen = 32
+
+// Token scopes. A token without a scope claim counts as ScopeAdmin.
+const (
+	ScopeAdmin = "admin" // management routes and MCP
+	ScopeMCP   = "mcp"   // MCP only
+)
+
+// Claims are the JWT claims mcpmesh issues and reads.
+type Claims struct {
+	Scope string `json:"scope,omitempty"`
+	jwt.RegisteredClaims
+}
+
+const claimsKey = "mcpmesh.claims"
+
+// CheckSecret refuses a JWT secret shorter than MinSecretLen bytes.
+func CheckSecret(secret []byte) error {
+	if len(secret) < MinSecretLen {
+		return fmt.Errorf("jwt secret is %d bytes, at least %d are required", len(secret), MinSecretLen)
+	}
+	return nil
+}
+
+// MintToken returns an HS256 JWT for subject with sub, iat, exp and scope
+// claims. An empty scope means ScopeAdmin; any scope other than admin or mcp
+// is refused, as are a short secret, an empty subject and a ttl <= 0.
+func MintToken(secret []byte, subject, scope string, ttl time.Duration) (string, error) {
+	if scope == "" {
+		scope = ScopeAdmin
+	}
+	switch {
+	case CheckSecret(secret) != nil:
+		return "", fmt.Errorf("mint token: %w", CheckSecret(secret))
+	case subject == "":
+		return "", errors.New("mint token: subject (username) is required")
+	case scope != ScopeAdmin && scope != ScopeMCP:
+		return "", fmt.Errorf("mint token: scope %q is not one of admin, mcp", scope)
+	case ttl <= 0:
+		return "", fmt.Errorf("mint token: expiry %s must be positive", ttl)
+	}
+	now := time.Now()
+	claims := Claims{Scope: scope, RegisteredClaims: jwt.RegisteredClaims{
+		Subject:   subject,
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+	if err != nil {
+		return "", fmt.Errorf("mint token: %w", err)
+	}
+	return s, nil
+}
+
+// ParseToken verifies an HS256 token with secret: signature, algorithm and
+// an exp claim in the future. The error says what was wrong.
+func ParseToken(secret []byte, token string) (*Claims, error) {
+	unverified, _, err := jwt.NewParser().ParseUnverified(token, &Claims{})
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	if alg := unverified.Method.Alg(); alg != jwt.SigningMethodHS256.Alg() {
+		return nil, fmt.Errorf("token signing method %q is not allowed: only HS256 is accepted", alg)
+	}
+	claims := &Claims{}
+	_, err = jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+	)
+	if err != nil {
+		return nil, tokenError(err)
+	}
+	return claims, nil
+}
+
+func tokenError(err error) error {
+	switch {
+	case errors.Is(err, jwt.ErrTokenMalformed):
+		return errors.New("token is malformed")
+	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+		return errors.New("token signature is invalid")
+	case errors.Is(err, jwt.ErrTokenUnverifiable):
+		return fmt.Errorf("token cannot be verified: %w", err)
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return errors.New("token has no exp claim: an expiry is required")
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return errors.New("token has expired")
+	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued), errors.Is(err, jwt.ErrTokenNotValidYet):
+		return errors.New("token is not valid yet")
+	}
+	return fmt.Errorf("token is invalid: %w", err)
+}
+
+// scopes returns the rights a token's scope claim grants: a missing claim
+// is admin; a claim may list several space-separated scopes.
+func (c *Claims) scopes() []string {
+	if strings.TrimSpace(c.Scope) == "" {
+		return []string{ScopeAdmin}
+	}
+	return strings.Fields(c.Scope)
+}
+
+// Allows reports whether the token grants need (ScopeAdmin or ScopeMCP);
+// admin implies mcp.
+func (c *Claims) Allows(need string) bool {
+	s := c.scopes()
+	return slices.Contains(s, ScopeAdmin) || slices.Contains(s, need)
+}
+
+// authenticate checks the bearer token and that it grants scope need. It
+// answers 401 (bad or missing token) or 403 (scope) and aborts.
+func (g *Gateway) authenticate(need string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		claims, err := g.bearer(c.Request)
+		if err != nil {
+			unauthorized(c, err)
+			return
+		}
+		if !claims.Allows(need) {
+			c.Header("WWW-Authenticate", fmt.Sprintf(`Bearer realm="mcpmesh", error="insufficient_scope", scope=%q`, need))
+			abortJSON(c, http.StatusForbidden, fmt.Errorf("token scope %q does not allow this route: it needs scope %q", claims.Scope, need))
+			return
+		}
+		c.Set(claimsKey, claims)
+		c.Next()
+	}
+}
+
+// errNoToken marks a request with no credentials at all (RFC 6750 §3.1: no
+// error code in the challenge).
+var errNoToken = errors.New("missing Authorization header: send Authorization: Bearer <token>")
+
+func (g *Gateway) bearer(r *http.Request) (*Claims, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, errNoToken
+	}
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
+		return nil, errors.New("authorization header must be of the form: Bearer <token>")
+	}
+	return ParseToken(g.secret, strings.TrimSpace(tok))
+}
+
+func unauthorized(c *gin.Context, err error) {
+	challenge := `Bearer realm="mcpmesh"`
+	if !errors.Is(err, errNoToken) {
+		challenge += fmt.Sprintf(`, error="invalid_token", error_description=%q`, err.Error())
+	}
+	c.Header("WWW-Authenticate", challenge)
+	abortJSON(c, http.StatusUnauthorized, err)
+}

@@ -1,0 +1,221 @@
+// Package gateway is mcpmesh's HTTP face: the Gin router, JWT auth, the MCP
+// endpoints (served by an mcp.Server), the REST API for upstream servers and
+// tools, health, readiness and Prometheus metrics. It is the only package
+// that imports Gin.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mcpmesh/mcpmesh/mcp"
+	"github.com/mcpmesh/mcpmesh/store"
+)
+
+// Defaults of Config.
+const (
+	DefaultMaxBodyBytes = 4 << 20
+	DefaultReadyTimeout = 10 * time.Second
+)
+
+// Config configures a Gateway. Secret, Store and Catalog are required.
+type Config struct {
+	Name    string // node name; also the source of local tools
+	Version string
+	URL     string // advertised base URL, e.g. http://127.0.0.1:8000
+	Secret  []byte // HS256 key; at least MinSecretLen bytes
+
+	Store   store.Store  // upstreams registered by the API live under "servers/"
+	Catalog *mcp.Catalog // the node's local catalog; upstreams are added to it
+	// Backend answers MCP and /api/tools; default Catalog.
+	Backend mcp.Backend
+	// MCP serves /mcp and /mcp/http; default an mcp.Server on Backend built
+	// with this Config (its metrics hook included).
+	MCP *mcp.Server
+	// Servers are the upstreams of the --config file: started by Start,
+	// never written to the store. A stored server of the same name wins.
+	Servers []mcp.ServerConfig
+
+	Logger         *slog.Logger
+	AllowedOrigins []string // browser origins allowed besides none
+	MaxBodyBytes   int64    // request body limit (default 4 MiB)
+	// ReadyTimeout bounds the wait for an upstream to connect, at Start and
+	// on registration (default 10 s).
+	ReadyTimeout time.Duration
+	// Registry holds the metrics served at /metrics (default a new one).
+	Registry *prometheus.Registry
+}
+
+// Gateway is one node's HTTP surface. Build it with New, call Start once
+// the listener is up, serve Handler, and Close it on shutdown.
+type Gateway struct {
+	name, version, url string
+	secret             []byte
+	store              store.Store
+	catalog            *mcp.Catalog
+	backend            mcp.Backend
+	mcp                *mcp.Server
+	log                *slog.Logger
+	origins            []string
+	maxBody            int64
+	readyTimeout       time.Duration
+	configServers      []mcp.ServerConfig
+	reg                *prometheus.Registry
+	metrics            *metrics
+	handler            http.Handler
+	servers            *serverSet
+	inflight           inflight
+	lists              listDigests
+
+	runCtx    context.Context // lives until Close: upstreams run under it
+	runCancel context.CancelFunc
+	started   atomic.Bool
+	ready     atomic.Bool
+	closing   atomic.Bool
+	closeOnce sync.Once
+}
+
+// New checks cfg and builds a Gateway. Nothing is started yet.
+func New(cfg Config) (*Gateway, error) {
+	if err := cfg.check(); err != nil {
+		return nil, fmt.Errorf("gateway config: %w", err)
+	}
+	g := newGateway(cfg)
+	g.metrics = newMetrics(g.reg)
+	g.registerGauges(g.reg)
+	if g.mcp == nil {
+		g.mcp = mcp.NewServer(g.backend, g.serverOptions())
+	}
+	g.lists.init(g)
+	g.catalog.OnChange(g.catalogChanged)
+	g.handler = g.router()
+	return g, nil
+}
+
+func (cfg *Config) check() error {
+	var errs []error
+	if cfg.Name == "" {
+		errs = append(errs, errors.New("name is required"))
+	}
+	if err := CheckSecret(cfg.Secret); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.Store == nil {
+		errs = append(errs, errors.New("store is required"))
+	}
+	if cfg.Catalog == nil {
+		errs = append(errs, errors.New("catalog is required"))
+	}
+	if cfg.MaxBodyBytes < 0 {
+		errs = append(errs, fmt.Errorf("max body bytes %d must not be negative", cfg.MaxBodyBytes))
+	}
+	errs = append(errs, checkConfigServers(cfg.Servers))
+	if cfg.URL != "" {
+		if u, err := url.Parse(cfg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("advertise url %q must be an absolute http or https URL", cfg.URL))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkConfigServers(servers []mcp.ServerConfig) error {
+	seen := map[string]bool{}
+	var errs []error
+	for _, s := range servers {
+		if err := checkServer(s); err != nil {
+			errs = append(errs, fmt.Errorf("config file: %w", err))
+		} else if seen[s.Name] {
+			errs = append(errs, fmt.Errorf("config file: server %q is listed twice", s.Name))
+		}
+		seen[s.Name] = true
+	}
+	return errors.Join(errs...)
+}
+
+func newGateway(cfg Config) *Gateway {
+	g := &Gateway{
+		name: cfg.Name, version: cfg.Version, url: cfg.URL, secret: append([]byte(nil), cfg.Secret...),
+		store: cfg.Store, catalog: cfg.Catalog, backend: cfg.Backend, mcp: cfg.MCP, log: cfg.Logger,
+		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
+		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
+	}
+	if g.backend == nil {
+		g.backend = cfg.Catalog
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	if g.maxBody == 0 {
+		g.maxBody = DefaultMaxBodyBytes
+	}
+	if g.readyTimeout <= 0 {
+		g.readyTimeout = DefaultReadyTimeout
+	}
+	if g.reg == nil {
+		g.reg = prometheus.NewRegistry()
+	}
+	g.runCtx, g.runCancel = context.WithCancel(context.Background())
+	return g
+}
+
+func (g *Gateway) serverOptions() mcp.ServerOptions {
+	opts := mcp.ServerOptions{
+		Name: "mcpmesh", Version: g.version, Logger: g.log,
+		AllowedOrigins: g.origins, OnCall: g.onCall,
+	}
+	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
+		opts.AllowedHosts = []string{u.Host}
+	}
+	return opts
+}
+
+// Handler is the gateway's HTTP handler (all routes).
+func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// Registry is the Prometheus registry /metrics serves; later layers may
+// register their own collectors on it.
+func (g *Gateway) Registry() *prometheus.Registry { return g.reg }
+
+// Start brings up the upstream servers of the config file and of the store,
+// each given up to ReadyTimeout to connect, and then marks the node ready.
+// A server that fails to connect or clashes is listed with its error; only
+// a failure to read the store (or a second call) is returned.
+func (g *Gateway) Start(ctx context.Context) error {
+	if !g.started.CompareAndSwap(false, true) {
+		return errors.New("gateway start: already started")
+	}
+	stored, err := g.loadStored()
+	if err != nil {
+		return fmt.Errorf("gateway start: %w", err)
+	}
+	g.bootServers(ctx, g.mergeBoot(stored))
+	g.ready.Store(true)
+	g.log.Info("gateway ready", "url", g.url, "servers", len(g.servers.names()))
+	return nil
+}
+
+// Close stops taking requests, waits (until ctx ends) for requests in
+// flight, then ends every MCP session and closes every upstream. It does
+// not close the store, which the caller owns. Safe to call more than once.
+func (g *Gateway) Close(ctx context.Context) error {
+	var err error
+	g.closeOnce.Do(func() {
+		g.closing.Store(true)
+		if derr := g.inflight.drain(ctx); derr != nil {
+			err = fmt.Errorf("gateway close: requests still in flight: %w", derr)
+		}
+		g.mcp.Close()
+		g.runCancel()
+		g.servers.closeAll(g.log)
+	})
+	return err
+}

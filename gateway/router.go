@@ -1,0 +1,150 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// MCPPaths are the paths of the MCP Streamable HTTP endpoint.
+var MCPPaths = []string{"/mcp", "/mcp/http"}
+
+// router builds the Gin engine with every route of the contract's HTTP table.
+func (g *Gateway) router() http.Handler {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(g.requestLog, g.observeHTTP, g.recovery)
+	r.NoRoute(g.noRoute)
+	r.NoMethod(g.noMethod)
+
+	r.GET("/health", g.health)
+	r.GET("/ready", g.readiness)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg})))
+
+	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, gin.WrapH(g.mcp.Handler())}
+	for _, p := range MCPPaths {
+		for _, m := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
+			r.Handle(m, p, mcpChain...)
+		}
+		r.OPTIONS(p, g.cors)
+	}
+
+	api := r.Group("/api", g.track)
+	api.GET("/tools", g.authenticate(ScopeMCP), g.listTools)
+	admin := api.Group("", g.authenticate(ScopeAdmin), g.limitBody)
+	admin.GET("/servers", g.listServers)
+	admin.POST("/servers", g.addServer)
+	admin.GET("/servers/:name", g.getServer)
+	admin.DELETE("/servers/:name", g.deleteServer)
+	return r
+}
+
+// cors answers preflights and marks answers for browser origins the node
+// allows (--allowed-origins); other origins get no CORS headers, and the
+// MCP server refuses them. A request without Origin passes untouched.
+func (g *Gateway) cors(c *gin.Context) {
+	origin := c.GetHeader("Origin")
+	allowed := origin != "" && (slices.Contains(g.origins, origin) || slices.Contains(g.origins, "*"))
+	if allowed {
+		h := c.Writer.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+		h.Set("Access-Control-Expose-Headers", "Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate")
+	}
+	if c.Request.Method != http.MethodOptions {
+		c.Next()
+		return
+	}
+	if !allowed {
+		abortJSON(c, http.StatusForbidden, errors.New("origin "+quoteOrNone(origin)+" is not allowed"))
+		return
+	}
+	h := c.Writer.Header()
+	h.Set("Access-Control-Allow-Methods", "POST, GET, DELETE, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", strings.Join([]string{"Authorization", "Content-Type", "Accept",
+		"Mcp-Session-Id", "MCP-Protocol-Version", "Last-Event-ID"}, ", "))
+	h.Set("Access-Control-Max-Age", "600")
+	c.AbortWithStatus(http.StatusNoContent)
+}
+
+func quoteOrNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return `"` + s + `"`
+}
+
+// track counts requests in flight so that Close can wait for them; once
+// the gateway is closing it refuses new ones with 503. An MCP GET (the
+// session's event stream) is not waited for: Close ends it.
+func (g *Gateway) track(c *gin.Context) {
+	if c.Request.Method == http.MethodGet && strings.HasPrefix(c.FullPath(), "/mcp") {
+		c.Next()
+		return
+	}
+	if !g.inflight.enter() {
+		c.Header("Connection", "close")
+		abortJSON(c, http.StatusServiceUnavailable, errors.New("node is shutting down"))
+		return
+	}
+	defer g.inflight.leave()
+	c.Next()
+}
+
+// inflight counts requests being served; drain waits for them to finish.
+type inflight struct {
+	mu      sync.Mutex
+	n       int
+	closing bool
+	idle    chan struct{}
+}
+
+func (f *inflight) enter() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closing {
+		return false
+	}
+	f.n++
+	return true
+}
+
+func (f *inflight) leave() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 && f.idle != nil {
+		close(f.idle)
+		f.idle = nil
+	}
+}
+
+// drain refuses new requests and waits until none is in flight or ctx ends.
+func (f *inflight) drain(ctx context.Context) error {
+	f.mu.Lock()
+	f.closing = true
+	if f.n == 0 {
+		f.mu.Unlock()
+		return nil
+	}
+	if f.idle == nil {
+		f.idle = make(chan struct{})
+	}
+	idle := f.idle
+	f.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

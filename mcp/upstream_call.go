@@ -1,0 +1,186 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	sdkrpc "github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// Call implements Source: it serves tools/call, prompts/get,
+// resources/read, resources/subscribe, resources/unsubscribe and
+// completion/complete on the upstream server.
+//
+// The caller's progress token is replaced by one unique to this upstream
+// and mapped back on the way out. Cancelling ctx cancels the upstream
+// request (the SDK sends notifications/cancelled). A JSON-RPC error from the
+// server comes back as an *Error with its code, message and data. When the
+// server cannot be reached, tools/call answers with an isError result naming
+// the upstream and why; the other methods with an internal error saying so.
+func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, error) {
+	sess := u.session()
+	if sess == nil {
+		return u.notConnected(req.Method)
+	}
+	params, err := upParams(req.Params)
+	if err != nil {
+		return nil, err
+	}
+	c, upTok := u.calls.begin(upPeer(req.Client), upProgressToken(params))
+	defer u.calls.end(c, upTok)
+	if params, err = upSwapToken(params, upTok); err != nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
+	}
+	ctx, cancel := upJoin(context.WithValue(ctx, upCallKey{}, c), u.ctx)
+	defer cancel()
+	res, err := u.dispatch(ctx, sess, req.Method, params, c.peer)
+	u.order.await(ctx, u.order.mark()) // relay what the server sent ahead of its answer
+	if err != nil {
+		return u.callError(ctx, req.Method, err)
+	}
+	out, err := json.Marshal(res)
+	if err != nil {
+		return u.failure(req.Method, "upstream %q answered with a result mcpmesh cannot encode: %v", u.cfg.Name, err)
+	}
+	return out, nil
+}
+
+// upPeer is the caller's Peer; a missing one cannot be reached.
+func upPeer(p Peer) Peer {
+	if p == nil {
+		return noPeer{}
+	}
+	return p
+}
+
+func (u *Upstream) dispatch(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, peer Peer) (any, error) {
+	switch method {
+	case "tools/call":
+		return upSend(ctx, params, func(ctx context.Context, p *sdk.CallToolParams) (*sdk.CallToolResult, error) {
+			p.Arguments = upArguments(params) // as sent: no float64 round trip
+			return sess.CallTool(ctx, p)
+		})
+	case "prompts/get":
+		return upSend(ctx, params, sess.GetPrompt)
+	case "resources/read":
+		return upSend(ctx, params, sess.ReadResource)
+	case "completion/complete":
+		return upSend(ctx, params, sess.Complete)
+	case "resources/subscribe":
+		return u.subscribe(ctx, sess, params, peer)
+	case "resources/unsubscribe":
+		return u.unsubscribe(ctx, sess, params, peer)
+	}
+	return nil, Errorf(CodeMethodNotFound, "method not found: %s", method)
+}
+
+// upSend decodes params into the SDK's type and makes the call.
+func upSend[P, R any](ctx context.Context, params json.RawMessage, call func(context.Context, *P) (R, error)) (any, error) {
+	p := new(P)
+	if err := json.Unmarshal(params, p); err != nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
+	}
+	return call(ctx, p)
+}
+
+// callError turns a failed call into the answer the caller gets.
+func (u *Upstream) callError(ctx context.Context, method string, err error) (json.RawMessage, error) {
+	var own *Error
+	var wire *sdkrpc.Error
+	switch {
+	case errors.As(err, &own):
+		return nil, own
+	case u.ctx.Err() != nil:
+		return u.failure(method, "upstream %q is shutting down", u.cfg.Name)
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("upstream %q: %w", u.cfg.Name, err) // the caller gave up
+	case errors.As(err, &wire) && !upTransportCode(wire.Code):
+		return nil, &Error{Code: int(wire.Code), Message: wire.Message, Data: upErrData(wire.Data)}
+	}
+	return u.failure(method, "upstream %q failed: %v", u.cfg.Name, err)
+}
+
+// upTransportCode tells the codes the SDK's JSON-RPC layer uses for its own
+// failures (client closing, server closing, rejected by the transport: a
+// POST that failed). They say the upstream could not be reached, so the
+// caller gets the same answer as for any failure to reach it.
+func upTransportCode(code int64) bool {
+	return code == -32003 || code == -32004 || code == -32005
+}
+
+func upErrData(raw json.RawMessage) any {
+	if len(raw) == 0 {
+		return nil
+	}
+	return raw
+}
+
+func (u *Upstream) notConnected(method string) (json.RawMessage, error) {
+	st := u.Status()
+	reason := st.State
+	if st.Error != "" {
+		reason += ": " + st.Error
+	}
+	return u.failure(method, "upstream %q is not connected: %s", u.cfg.Name, reason)
+}
+
+// failure is an isError result for tools/call, an internal error otherwise.
+func (u *Upstream) failure(method, format string, args ...any) (json.RawMessage, error) {
+	msg := fmt.Sprintf(format, args...)
+	if method == "tools/call" {
+		return ToolError(msg), nil
+	}
+	return nil, &Error{Code: CodeInternalError, Message: msg}
+}
+
+// upParams checks that params is an object ("{}" when absent).
+func upParams(params json.RawMessage) (json.RawMessage, error) {
+	if len(params) == 0 || string(params) == "null" {
+		return json.RawMessage("{}"), nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(params, &m); err != nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: not an object: %v", err)
+	}
+	return params, nil
+}
+
+func upField(obj json.RawMessage, field string) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(obj, &m) != nil {
+		return nil
+	}
+	if v := m[field]; len(v) > 0 && string(v) != "null" {
+		return v
+	}
+	return nil
+}
+
+// upProgressToken is params._meta.progressToken, or nil.
+func upProgressToken(params json.RawMessage) json.RawMessage {
+	return upField(upField(params, "_meta"), "progressToken")
+}
+
+// upSwapToken sets params._meta.progressToken to tok (if not "").
+func upSwapToken(params json.RawMessage, tok string) (json.RawMessage, error) {
+	if tok == "" {
+		return params, nil
+	}
+	t, _ := json.Marshal(tok)
+	meta, err := upSetRaw(upField(params, "_meta"), "progressToken", t)
+	if err != nil {
+		return nil, err
+	}
+	return upSetRaw(params, "_meta", meta)
+}
+
+// upArguments is params.arguments exactly as sent, or nil.
+func upArguments(params json.RawMessage) any {
+	if raw := upField(params, "arguments"); raw != nil {
+		return raw
+	}
+	return nil
+}

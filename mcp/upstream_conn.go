@@ -1,0 +1,368 @@
+package mcp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// upKinds is a set of listable kinds to (re)list.
+type upKinds uint8
+
+const (
+	upTools     upKinds = 1 << iota
+	upPrompts           // prompts
+	upResources         // resources and resource templates
+	upAll       = upTools | upPrompts | upResources
+)
+
+const (
+	// upTerminate is how long a stdio server gets to exit after its stdin
+	// is closed, and then after SIGTERM, before it is killed.
+	upTerminate = 2 * time.Second
+	// upMaxItems caps one kind's listing, against a server paging forever.
+	upMaxItems = 10000
+)
+
+// newClient builds the go-sdk client whose handlers relay to the callers.
+// It declares sampling and (form) elicitation, which it relays to the
+// calling client, and no roots: a roots/list from the server is still
+// relayed if a call is in flight (see relayPeer).
+func (u *Upstream) newClient() *sdk.Client {
+	c := sdk.NewClient(&sdk.Implementation{Name: "mcpmesh", Version: "1"}, &sdk.ClientOptions{
+		Logger:                        u.log,
+		Capabilities:                  &sdk.ClientCapabilities{Sampling: &sdk.SamplingCapabilities{}},
+		CreateMessageWithToolsHandler: u.relaySampling,
+		ElicitationHandler:            u.relayElicitation,
+		ToolListChangedHandler:        func(context.Context, *sdk.ToolListChangedRequest) { u.requestRelist(upTools) },
+		PromptListChangedHandler:      func(context.Context, *sdk.PromptListChangedRequest) { u.requestRelist(upPrompts) },
+		ResourceListChangedHandler:    func(context.Context, *sdk.ResourceListChangedRequest) { u.requestRelist(upResources) },
+		ResourceUpdatedHandler:        u.relayResourceUpdated,
+		LoggingMessageHandler:         u.relayLog,
+		ProgressNotificationHandler:   u.relayProgress,
+		KeepAlive:                     max(u.opts.PingInterval, 0),
+		KeepAliveFailureThreshold:     3, // a busy server may miss one
+	})
+	c.AddReceivingMiddleware(u.rootsMiddleware, u.elicitMiddleware)
+	return c
+}
+
+// transport builds a fresh transport for one connection attempt.
+func (u *Upstream) transport() (sdk.Transport, *upProc) {
+	if u.cfg.Command == "" {
+		return &sdk.StreamableClientTransport{Endpoint: u.cfg.URL, HTTPClient: u.http}, nil
+	}
+	cmd := exec.Command(u.cfg.Command, u.cfg.Args...)
+	cmd.Env = upEnviron(u.cfg.Env)
+	p := &upProc{cmd: cmd, stderr: &upStderr{log: u.log}, tap: &upTap{seen: u.order.saw}}
+	cmd.Stderr = p.stderr
+	cmd.WaitDelay = time.Second
+	return p, p
+}
+
+// upEnviron is the gateway's environment plus env (which wins).
+func upEnviron(env map[string]string) []string {
+	out := os.Environ()
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}
+
+// connect makes one attempt: connect, handshake, first listing.
+func (u *Upstream) connect() (*sdk.ClientSession, error) {
+	ctx, cancel := context.WithTimeout(u.ctx, u.opts.ConnectTimeout)
+	defer cancel()
+	t, proc := u.transport()
+	sess, err := u.client.Connect(ctx, t, &sdk.ClientSessionOptions{ProtocolVersion: u.opts.ProtocolVersion})
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w%s", err, proc.ended())
+	}
+	u.mu.Lock()
+	u.sess, u.proc = sess, proc
+	u.mu.Unlock()
+	if err := u.prime(ctx, sess); err != nil {
+		_ = sess.Close()
+		u.detach(sess)
+		return nil, fmt.Errorf("first listing: %w%s", err, proc.ended())
+	}
+	return sess, nil
+}
+
+// prime readies a new session: log level, listings, subscriptions.
+func (u *Upstream) prime(ctx context.Context, sess *sdk.ClientSession) error {
+	if upCaps(sess).Logging != nil {
+		if err := sess.SetLoggingLevel(ctx, &sdk.SetLoggingLevelParams{Level: "debug"}); err != nil {
+			u.log.Debug("upstream refused logging/setLevel", "err", err)
+		}
+	}
+	defs, err := upListDefs(ctx, sess, upAll, true)
+	if err != nil {
+		return err
+	}
+	u.resubscribe(ctx, sess)
+	version := sess.InitializeResult().ProtocolVersion
+	u.mu.Lock()
+	u.everUp = true
+	u.status.ProtocolVersion = version
+	u.setStateLocked(UpstreamReady, "")
+	u.signalLocked(nil)
+	changed := u.applyLocked(upAll, defs)
+	u.mu.Unlock()
+	u.log.Info("upstream ready", "tools", len(defs.Tools), "protocol", version)
+	u.changed(changed)
+	return nil
+}
+
+// serve waits for the session to end, and ends it on Close or when the
+// stdio child exits (a grandchild may keep its stdout open).
+func (u *Upstream) serve(sess *sdk.ClientSession) error {
+	u.mu.Lock()
+	proc := u.proc
+	u.mu.Unlock()
+	ended := make(chan struct{})
+	started := u.goFn(func() {
+		var exited <-chan struct{}
+		if proc != nil {
+			exited = proc.exited
+		}
+		select {
+		case <-u.ctx.Done():
+		case <-exited:
+		case <-ended:
+			return
+		}
+		_ = sess.Close()
+	})
+	if !started { // closed meanwhile
+		_ = sess.Close()
+	}
+	waitErr := sess.Wait()
+	close(ended)
+	_ = sess.Close()
+	u.detach(sess)
+	if waitErr == nil {
+		waitErr = errors.New("connection closed")
+	}
+	return fmt.Errorf("session ended: %w%s", waitErr, proc.ended())
+}
+
+func (u *Upstream) detach(sess *sdk.ClientSession) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.sess == sess {
+		u.sess, u.proc = nil, nil
+	}
+}
+
+func (u *Upstream) session() *sdk.ClientSession {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.sess
+}
+
+func upCaps(sess *sdk.ClientSession) *sdk.ServerCapabilities {
+	if r := sess.InitializeResult(); r != nil && r.Capabilities != nil {
+		return r.Capabilities
+	}
+	return &sdk.ServerCapabilities{}
+}
+
+// requestRelist asks the relister to list kinds again (list_changed).
+func (u *Upstream) requestRelist(k upKinds) {
+	u.mu.Lock()
+	u.pending |= k
+	u.mu.Unlock()
+	select {
+	case u.relist <- struct{}{}:
+	default:
+	}
+}
+
+// relister re-lists on list_changed, off the SDK's notification goroutine.
+func (u *Upstream) relister() {
+	for {
+		select {
+		case <-u.ctx.Done():
+			return
+		case <-u.relist:
+		}
+		u.mu.Lock()
+		kinds, sess := u.pending, u.sess
+		u.pending = 0
+		u.mu.Unlock()
+		if sess != nil && kinds != 0 {
+			u.relistNow(sess, kinds)
+		}
+	}
+}
+
+func (u *Upstream) relistNow(sess *sdk.ClientSession, kinds upKinds) {
+	ctx, cancel := context.WithTimeout(u.ctx, u.opts.ConnectTimeout)
+	defer cancel()
+	defs, err := upListDefs(ctx, sess, kinds, false)
+	if err != nil {
+		u.log.Warn("upstream re-list failed; keeping the previous definitions", "err", err)
+		return
+	}
+	u.mu.Lock()
+	changed := u.sess == sess && u.applyLocked(kinds, defs)
+	u.mu.Unlock()
+	u.changed(changed)
+}
+
+// applyLocked stores the listed kinds and reports whether anything changed.
+func (u *Upstream) applyLocked(kinds upKinds, d Definitions) bool {
+	old := u.defs
+	if kinds&upTools != 0 {
+		u.defs.Tools = d.Tools
+	}
+	if kinds&upPrompts != 0 {
+		u.defs.Prompts = d.Prompts
+	}
+	if kinds&upResources != 0 {
+		u.defs.Resources, u.defs.ResourceTemplates = d.Resources, d.ResourceTemplates
+	}
+	return !upSameDefs(old, u.defs)
+}
+
+func (u *Upstream) changed(changed bool) {
+	if changed && u.opts.OnChange != nil {
+		u.opts.OnChange()
+	}
+}
+
+func upSameDefs(a, b Definitions) bool {
+	same := func(x, y json.RawMessage) bool { return bytes.Equal(x, y) }
+	eq := func(x, y []json.RawMessage) bool { return slices.EqualFunc(x, y, same) }
+	return eq(a.Tools, b.Tools) && eq(a.Prompts, b.Prompts) &&
+		eq(a.Resources, b.Resources) && eq(a.ResourceTemplates, b.ResourceTemplates)
+}
+
+// upListDefs lists every page of kinds; with declaredOnly, only of those the
+// server declared (a server that reports a list change of a kind it did
+// not declare at first is listed anyway).
+func upListDefs(ctx context.Context, sess *sdk.ClientSession, kinds upKinds, declaredOnly bool) (Definitions, error) {
+	caps := upCaps(sess)
+	if declaredOnly {
+		kinds &= upDeclared(caps)
+	}
+	var d Definitions
+	var errs [4]error
+	if kinds&upTools != 0 {
+		d.Tools, errs[0] = upCollect("tools", sess.Tools(ctx, nil))
+	}
+	if kinds&upPrompts != 0 {
+		d.Prompts, errs[1] = upCollect("prompts", sess.Prompts(ctx, nil))
+	}
+	if kinds&upResources != 0 {
+		d.Resources, errs[2] = upCollect("resources", sess.Resources(ctx, nil))
+		d.ResourceTemplates, errs[3] = upCollect("resource templates", sess.ResourceTemplates(ctx, nil))
+	}
+	return d, errors.Join(errs[:]...)
+}
+
+func upDeclared(caps *sdk.ServerCapabilities) upKinds {
+	var k upKinds
+	if caps.Tools != nil {
+		k |= upTools
+	}
+	if caps.Prompts != nil {
+		k |= upPrompts
+	}
+	if caps.Resources != nil {
+		k |= upResources
+	}
+	return k
+}
+
+func upCollect[T any](what string, seq iter.Seq2[*T, error]) ([]json.RawMessage, error) {
+	var out []json.RawMessage
+	for item, err := range seq {
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", what, err)
+		}
+		if len(out) == upMaxItems {
+			return nil, fmt.Errorf("list %s: more than %d entries", what, upMaxItems)
+		}
+		b, err := json.Marshal(item)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: encode: %w", what, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// upStderr logs a stdio server's stderr line by line (at debug level) and
+// keeps the last line for error messages.
+type upStderr struct {
+	log      *slog.Logger
+	mu       sync.Mutex
+	buf      []byte
+	lastLine string
+}
+
+const upStderrMax = 4096
+
+func (w *upStderr) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.line(w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) > upStderrMax {
+		w.line(w.buf)
+		w.buf = nil
+	}
+	return len(p), nil
+}
+
+func (w *upStderr) line(b []byte) {
+	s := upTrimLine(b)
+	if s == "" {
+		return
+	}
+	w.lastLine = s
+	w.log.Debug("upstream stderr", "line", s)
+}
+
+func (w *upStderr) last() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s := upTrimLine(w.buf); s != "" {
+		return s
+	}
+	return w.lastLine
+}
+
+func upTrimLine(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 512 {
+		s = s[:512] + "…"
+	}
+	return s
+}
