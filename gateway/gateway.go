@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/mcp"
 	"github.com/mcpmesh/mcpmesh/store"
 )
@@ -53,6 +54,11 @@ type Config struct {
 	ReadyTimeout time.Duration
 	// Registry holds the metrics served at /metrics (default a new one).
 	Registry *prometheus.Registry
+	// Node is the node's ring membership; with it the gateway federates
+	// (Backend becomes a Federation) and serves /api/federation/*.
+	Node *cluster.Node
+	// PeerTimeout bounds a forwarded call (default DefaultPeerTimeout).
+	PeerTimeout time.Duration
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -75,6 +81,9 @@ type Gateway struct {
 	servers            *serverSet
 	inflight           inflight
 	lists              listDigests
+	fed                *Federation
+	bg                 sync.WaitGroup // background work owned by the gateway
+	node               *cluster.Node
 
 	runCtx    context.Context // lives until Close: upstreams run under it
 	runCancel context.CancelFunc
@@ -148,6 +157,12 @@ func newGateway(cfg Config) *Gateway {
 		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
 	}
+	if cfg.Node != nil {
+		g.node = cfg.Node
+		g.fed = NewFederation(FederationConfig{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
+			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged})
+		g.backend = g.fed
+	}
 	if g.backend == nil {
 		g.backend = cfg.Catalog
 	}
@@ -198,6 +213,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 		return fmt.Errorf("gateway start: %w", err)
 	}
 	g.bootServers(ctx, g.mergeBoot(stored))
+	if g.fed != nil {
+		g.fed.Start()
+	}
 	g.ready.Store(true)
 	g.log.Info("gateway ready", "url", g.url, "servers", len(g.servers.names()))
 	return nil
@@ -214,7 +232,11 @@ func (g *Gateway) Close(ctx context.Context) error {
 			err = fmt.Errorf("gateway close: requests still in flight: %w", derr)
 		}
 		g.mcp.Close()
+		if g.fed != nil {
+			g.fed.Close()
+		}
 		g.runCancel()
+		g.bg.Wait()
 		g.servers.closeAll(g.log)
 	})
 	return err

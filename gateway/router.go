@@ -30,7 +30,7 @@ func (g *Gateway) router() http.Handler {
 	r.GET("/ready", g.readiness)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg})))
 
-	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, gin.WrapH(g.mcp.Handler())}
+	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, g.markForwarded, gin.WrapH(g.mcp.Handler())}
 	for _, p := range MCPPaths {
 		for _, m := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
 			r.Handle(m, p, mcpChain...)
@@ -45,6 +45,16 @@ func (g *Gateway) router() http.Handler {
 	admin.POST("/servers", g.addServer)
 	admin.GET("/servers/:name", g.getServer)
 	admin.DELETE("/servers/:name", g.deleteServer)
+	if g.node != nil {
+		fed := api.Group("/federation", g.authenticate(ScopeAdmin), g.limitBody)
+		fed.GET("/info", g.info)
+		fed.GET("/members", g.listMembers)
+		fed.GET("/peers", g.listPeers)
+		fed.POST("/peers", g.addPeer)
+		fed.GET("/peers/:name", g.getPeer)
+		fed.PATCH("/peers/:name", g.patchPeer)
+		fed.DELETE("/peers/:name", g.deletePeer)
+	}
 	return r
 }
 

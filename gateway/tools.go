@@ -53,10 +53,26 @@ var notifyKinds = map[mcp.Kind]mcp.Kind{
 }
 
 func (d *listDigests) init(g *Gateway) {
-	d.sum = map[mcp.Kind][32]byte{}
+	sum := map[mcp.Kind][32]byte{}
 	for k := range notifyKinds {
-		d.sum[k] = g.kindDigest(k)
+		sum[k] = g.kindDigest(k)
 	}
+	d.mu.Lock()
+	d.sum = sum
+	d.mu.Unlock()
+}
+
+// federationChanged is the Federation's OnChange hook.
+func (g *Gateway) federationChanged() {
+	if g.mcp != nil && g.lists.ready() {
+		g.catalogChanged()
+	}
+}
+
+func (d *listDigests) ready() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.sum != nil
 }
 
 // catalogChanged is the Catalog's OnChange hook.
@@ -78,7 +94,7 @@ func (g *Gateway) catalogChanged() {
 
 func (g *Gateway) kindDigest(k mcp.Kind) [32]byte {
 	h := sha256.New()
-	if l, err := g.catalog.List(context.Background(), k, mcp.ListOptions{}); err == nil {
+	if l, err := g.backend.List(context.Background(), k, mcp.ListOptions{IncludeFederated: true}); err == nil {
 		for _, it := range l.Items {
 			h.Write(it.JSON)
 			h.Write([]byte{0})

@@ -178,7 +178,7 @@ func (ix *index) resource(uri string) (route, error) {
 		return r, nil
 	}
 	for _, t := range ix.templates {
-		if templateMatches(t.template, uri) {
+		if TemplateMatches(t.template, uri) {
 			return t.route, nil
 		}
 	}
@@ -206,9 +206,9 @@ func (ix *index) completion(refType, name, uri string, params json.RawMessage) (
 	return route{}, nil, Errorf(CodeInvalidParams, `invalid params: ref.type must be "ref/prompt" or "ref/resource"`)
 }
 
-// templateMatches reports whether uri could come from an RFC 6570 template:
+// TemplateMatches reports whether uri could come from an RFC 6570 template:
 // the literal parts must appear in order, variables match anything.
-func templateMatches(tmpl, uri string) bool {
+func TemplateMatches(tmpl, uri string) bool {
 	rest := uri
 	for i, part := range strings.Split(tmpl, "{") {
 		lit := part
@@ -248,4 +248,20 @@ func setNested(params json.RawMessage, outer, field, value string) (json.RawMess
 	}
 	m[outer] = inner
 	return json.Marshal(m)
+}
+
+// Has reports whether the catalog itself serves key: a tool or prompt name,
+// or a resource URI (listed, or matching one of its templates).
+func (c *Catalog) Has(kind Kind, key string) bool {
+	ix := c.index()
+	switch kind {
+	case KindTool:
+		_, ok := ix.tools[key]
+		return ok
+	case KindPrompt:
+		_, ok := ix.prompts[key]
+		return ok
+	}
+	_, err := ix.resource(key)
+	return err == nil
 }

@@ -37,8 +37,10 @@ type session struct {
 	pending    map[string]chan *Message      // server request id → answer
 }
 
-func newSession(version string, caps json.RawMessage) *session {
-	ctx, cancel := context.WithCancel(context.Background())
+// newSession starts a session whose requests see the values of parent (the
+// initialize request's context: auth, forwarding marks) but not its end.
+func newSession(parent context.Context, version string, caps json.RawMessage) *session {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	s := &session{
 		id: newSessionID(), version: version, caps: caps, ctx: ctx, cancel: cancel,
 		streams: map[int]*stream{0: newStream(0)}, nextStream: 1,

@@ -53,7 +53,7 @@ func (s *Server) servePOST(w http.ResponseWriter, r *http.Request) {
 	sid := r.Header.Get(headerSession)
 	switch {
 	case m.Method == "initialize" && m.IsRequest():
-		s.initialize(w, m, sid)
+		s.initialize(w, r, m, sid)
 	case sid == "":
 		s.serveSessionless(w, r, m)
 	default:
@@ -81,7 +81,7 @@ func (s *Server) serveSessionless(w http.ResponseWriter, r *http.Request, m *Mes
 	writeMessage(w, http.StatusOK, resp)
 }
 
-func (s *Server) initialize(w http.ResponseWriter, m *Message, sid string) {
+func (s *Server) initialize(w http.ResponseWriter, r *http.Request, m *Message, sid string) {
 	if sid != "" {
 		writeMessage(w, http.StatusBadRequest, NewErrorResponse(m.ID,
 			Errorf(CodeInvalidRequest, "invalid request: initialize must not carry an Mcp-Session-Id")))
@@ -97,7 +97,7 @@ func (s *Server) initialize(w http.ResponseWriter, m *Message, sid string) {
 		return
 	}
 	version := negotiate(p.ProtocolVersion)
-	sess := newSession(version, p.Capabilities)
+	sess := newSession(r.Context(), version, p.Capabilities)
 	if !s.addSession(sess) {
 		writeHTTPError(w, http.StatusServiceUnavailable, "too many sessions or server closing: try again later")
 		return

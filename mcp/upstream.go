@@ -56,7 +56,16 @@ type UpstreamOptions struct {
 	// resource subscriptions relay one to one. "2026-07-28" makes the SDK
 	// try server/discover first and fall back to initialize.
 	ProtocolVersion string
+	// UnreachableErrors makes a failure to reach the server an error
+	// wrapping ErrUnreachable, instead of an isError result or an internal
+	// error, so a caller (the federation layer) can tell it from the
+	// server's own answers.
+	UnreachableErrors bool
 }
+
+// ErrUnreachable is wrapped by Call's error when the server could not be
+// reached and UpstreamOptions.UnreachableErrors is set.
+var ErrUnreachable = errors.New("server unreachable")
 
 func (o *UpstreamOptions) defaults() {
 	if o.Logger == nil {

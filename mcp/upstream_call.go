@@ -130,6 +130,9 @@ func (u *Upstream) notConnected(method string) (json.RawMessage, error) {
 // failure is an isError result for tools/call, an internal error otherwise.
 func (u *Upstream) failure(method, format string, args ...any) (json.RawMessage, error) {
 	msg := fmt.Sprintf(format, args...)
+	if u.opts.UnreachableErrors {
+		return nil, fmt.Errorf("%w: %s", ErrUnreachable, msg)
+	}
 	if method == "tools/call" {
 		return ToolError(msg), nil
 	}

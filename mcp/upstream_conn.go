@@ -186,6 +186,10 @@ func upCaps(sess *sdk.ClientSession) *sdk.ServerCapabilities {
 }
 
 // requestRelist asks the relister to list kinds again (list_changed).
+// Refresh asks for a fresh listing of everything (for example when the
+// server is known to have changed); it returns at once.
+func (u *Upstream) Refresh() { u.requestRelist(upAll) }
+
 func (u *Upstream) requestRelist(k upKinds) {
 	u.mu.Lock()
 	u.pending |= k

@@ -35,7 +35,7 @@ type serveConfig struct {
 	Secret    []byte
 	DevSecret bool
 
-	// Parsed and kept for the ring (a later issue); not used yet.
+	// The ring. Redis and auto-trust are parsed and kept; not used yet.
 	Gossip          string
 	GossipAdvertise string
 	Join            []string
@@ -81,12 +81,12 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.origins, "allowed-origins", "", "comma list of browser origins allowed to call MCP (default none)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&f.gossip, "gossip", "", "gossip bind address (default 127.0.0.1:<PORT+1000>) [not used yet]")
-	fs.StringVar(&f.gossipAdvertise, "gossip-advertise", "", "gossip address advertised to other nodes [not used yet]")
-	fs.StringVar(&f.join, "join", "", "comma list of nodes to join (env JOIN) [not used yet]")
-	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring [not used yet]")
+	fs.StringVar(&f.gossip, "gossip", "", "gossip bind address (default 127.0.0.1:<PORT+1000>)")
+	fs.StringVar(&f.gossipAdvertise, "gossip-advertise", "", "gossip address advertised to other nodes")
+	fs.StringVar(&f.join, "join", "", "comma list of nodes to join (env JOIN)")
+	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring")
 	fs.StringVar(&f.redis, "redis", "", "Redis URL of the bootstrap seed channel (env REDIS_URL) [not used yet]")
-	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer [not used yet]")
+	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none [not used yet]")
 	return fs
 }

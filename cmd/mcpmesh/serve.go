@@ -42,11 +42,28 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP, err)
 	}
-	gw, err := newGateway(cfg, st, servers, advertise(cfg, ln), log)
+	url := advertise(cfg, ln)
+	cat, err := newCatalog(cfg, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
+	node, err := startRing(ctx, cfg, st, cat, url, log)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	defer leaveRing(node, log)
+	gw, err := gateway.New(gateway.Config{
+		Name: cfg.Name, Version: version, URL: url, Secret: cfg.Secret,
+		Store: st, Catalog: cat, Servers: servers, Logger: log,
+		AllowedOrigins: cfg.AllowedOrigins, Node: node, PeerTimeout: cfg.PeerTimeout,
+	})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	gw.JoinRing(cfg.Join)
 	return serveHTTP(ctx, gw, ln, log)
 }
 
@@ -92,18 +109,14 @@ func shutdown(srv *http.Server, gw *gateway.Gateway, log *slog.Logger) {
 	wg.Wait()
 }
 
-func newGateway(cfg *serveConfig, st *badgerstore.Store, servers []mcp.ServerConfig, url string, log *slog.Logger) (*gateway.Gateway, error) {
+func newCatalog(cfg *serveConfig, log *slog.Logger) (*mcp.Catalog, error) {
 	cat := mcp.NewCatalog(cfg.Name, log.With("component", "catalog"))
 	if cfg.Demo {
 		if err := cat.Add("demo", "", mcp.NewDemo(cfg.Name)); err != nil {
 			return nil, fmt.Errorf("demo tools: %w", err)
 		}
 	}
-	return gateway.New(gateway.Config{
-		Name: cfg.Name, Version: version, URL: url, Secret: cfg.Secret,
-		Store: st, Catalog: cat, Servers: servers, Logger: log,
-		AllowedOrigins: cfg.AllowedOrigins,
-	})
+	return cat, nil
 }
 
 // advertise is --advertise-url, or, when it was derived from an --http

@@ -1,0 +1,42 @@
+package cluster
+
+import "github.com/hashicorp/memberlist"
+
+// delegate is the Node's memberlist.Delegate: node meta, user messages
+// (registry broadcasts), and push-pull state (the whole registry). Its
+// methods run on memberlist's goroutines and never block: they take short
+// in-memory locks and leave disk writes to the persister.
+type delegate struct{ n *Node }
+
+var _ memberlist.Delegate = (*delegate)(nil)
+
+// NodeMeta returns the encoded meta; it is validated when set, so it always
+// fits, but a smaller limit gets nothing rather than a panic.
+func (d *delegate) NodeMeta(limit int) []byte {
+	b := d.n.metaBytes()
+	if len(b) > limit {
+		return nil
+	}
+	return b
+}
+
+// NotifyMsg receives one user message; the buffer is reused by memberlist,
+// so nothing keeps it.
+func (d *delegate) NotifyMsg(msg []byte) {
+	d.n.reg.receiveMsg(msg)
+}
+
+// GetBroadcasts hands memberlist the queued registry broadcasts.
+func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
+	return d.n.queue.GetBroadcasts(overhead, limit)
+}
+
+// LocalState is this node's side of a push-pull: the whole registry.
+func (d *delegate) LocalState(join bool) []byte {
+	return d.n.reg.localState()
+}
+
+// MergeRemoteState merges the other side's registry.
+func (d *delegate) MergeRemoteState(buf []byte, join bool) {
+	d.n.reg.mergeRemoteState(buf)
+}

@@ -1,0 +1,155 @@
+package cluster
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Trust levels of a peer record.
+const (
+	TrustFull     = "full"     // tools listed, calls routed
+	TrustDiscover = "discover" // tools listed, calls refused
+	TrustNone     = "none"     // kept, nothing federated
+)
+
+// Limits of a peer record's fields, in bytes.
+const (
+	MaxPeerURL     = 512
+	maxRecordBytes = 1100 // encoded, with the message type byte: fits one gossip packet
+)
+
+// Sentinel errors of the registry, wrapped with detail.
+var (
+	ErrInvalid     = errors.New("invalid peer record")
+	ErrNotFound    = errors.New("peer not found")
+	ErrNameTaken   = errors.New("peer name already taken")
+	ErrMemberTaken = errors.New("member already has a peer record")
+)
+
+var peerNameRE = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+
+// PeerRecord is one entry of the replicated peer registry. Name is the key;
+// Version and Writer (the node that wrote it) order the versions of a
+// record; Deleted marks a tombstone.
+type PeerRecord struct {
+	Name       string    `json:"name"`
+	Member     string    `json:"member"`
+	URL        string    `json:"url"`
+	TrustLevel string    `json:"trust_level"`
+	CreatedAt  time.Time `json:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Version    HLC       `json:"version"`
+	Writer     string    `json:"writer"`
+	Deleted    bool      `json:"deleted,omitempty"`
+}
+
+// CheckPeerName reports whether name is a valid peer name: 1–32 of
+// [a-z0-9-], without "__" (which cannot occur in that alphabet, and is
+// checked anyway because federated names split on it).
+func CheckPeerName(name string) error {
+	if !peerNameRE.MatchString(name) || strings.Contains(name, "__") {
+		return fmt.Errorf("%w: name %q must be 1-32 characters of a-z, 0-9 and '-'", ErrInvalid, name)
+	}
+	return nil
+}
+
+// CheckTrustLevel reports whether level is full, discover or none.
+func CheckTrustLevel(level string) error {
+	switch level {
+	case TrustFull, TrustDiscover, TrustNone:
+		return nil
+	}
+	return fmt.Errorf("%w: trust level %q must be one of full, discover, none", ErrInvalid, level)
+}
+
+// checkUser validates the fields an admin sets.
+func (r PeerRecord) checkUser() error {
+	if err := CheckPeerName(r.Name); err != nil {
+		return err
+	}
+	if err := checkName(r.Member); err != nil {
+		return fmt.Errorf("%w: member: %v", ErrInvalid, err)
+	}
+	if err := CheckTrustLevel(r.TrustLevel); err != nil {
+		return err
+	}
+	return checkPeerURL(r.URL)
+}
+
+func checkPeerURL(s string) error {
+	if len(s) > MaxPeerURL {
+		return fmt.Errorf("%w: url is %d bytes, longer than %d", ErrInvalid, len(s), MaxPeerURL)
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: url %q must be an absolute http or https URL", ErrInvalid, s)
+	}
+	return nil
+}
+
+// check validates a whole record, as received from gossip or the store.
+func (r PeerRecord) check() error {
+	if err := r.checkUser(); err != nil {
+		return err
+	}
+	if err := checkName(r.Writer); err != nil {
+		return fmt.Errorf("%w: writer: %v", ErrInvalid, err)
+	}
+	if r.Version.Wall <= 0 || r.Version.Wall > 1<<50 {
+		return fmt.Errorf("%w: version %s out of range", ErrInvalid, r.Version)
+	}
+	for _, t := range []time.Time{r.CreatedAt, r.UpdatedAt} {
+		if t.Year() < 1970 || t.Year() > 9999 {
+			return fmt.Errorf("%w: timestamp %v out of range", ErrInvalid, t)
+		}
+	}
+	return nil
+}
+
+// normalize makes equal records encode to equal bytes on every node: times
+// in UTC at millisecond precision.
+func (r PeerRecord) normalize() PeerRecord {
+	r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond)
+	r.UpdatedAt = r.UpdatedAt.UTC().Truncate(time.Millisecond)
+	return r
+}
+
+// canonical is the record's JSON encoding, the basis of digests and of the
+// last tie-break of the merge order.
+func (r PeerRecord) canonical() []byte {
+	b, err := json.Marshal(r)
+	if err != nil { // only for times out of range, which check refuses
+		return nil
+	}
+	return b
+}
+
+// compareRecords totally orders versions of records: by Version, then
+// Writer, then the canonical bytes (two different records with the same
+// version and writer can only come from a faulty or hostile node, and must
+// still be ordered the same way everywhere). The merge keeps the greater.
+func compareRecords(a, b PeerRecord) int {
+	if c := a.Version.Compare(b.Version); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Writer, b.Writer); c != 0 {
+		return c
+	}
+	if a.same(b) { // the common case: the same record heard again
+		return 0
+	}
+	return bytes.Compare(a.canonical(), b.canonical())
+}
+
+// same reports whether a and b are the same record.
+func (r PeerRecord) same(o PeerRecord) bool {
+	return r.Name == o.Name && r.Member == o.Member && r.URL == o.URL && r.TrustLevel == o.TrustLevel &&
+		r.CreatedAt.Equal(o.CreatedAt) && r.UpdatedAt.Equal(o.UpdatedAt) && r.Version == o.Version &&
+		r.Writer == o.Writer && r.Deleted == o.Deleted
+}

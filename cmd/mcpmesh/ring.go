@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/mcp"
+	"github.com/mcpmesh/mcpmesh/store"
+)
+
+// leaveTimeout bounds the graceful leave at shutdown.
+const leaveTimeout = 3 * time.Second
+
+// startRing starts the node's gossip membership, advertising url and the
+// catalog's digest, and keeps the digest current.
+func startRing(ctx context.Context, cfg *serveConfig, st store.Store, cat *mcp.Catalog, url string, log *slog.Logger) (*cluster.Node, error) {
+	key, err := gossipKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	bind := cfg.Gossip
+	if bind == "" {
+		bind = "127.0.0.1:0"
+	}
+	node, err := cluster.Start(ctx, cluster.Config{
+		Name: cfg.Name, BindAddr: bind, AdvertiseAddr: cfg.GossipAdvertise, SecretKey: key, Store: st,
+		Logger: log.With("component", "cluster"),
+		Meta:   cluster.NodeMeta{URL: url, Version: version, CatalogDigest: cat.Digest()},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gossip on %s: %w", bind, err)
+	}
+	cat.OnChange(func() {
+		if err := node.SetCatalogDigest(cat.Digest()); err != nil {
+			log.Warn("gossiping the catalog digest", "err", err)
+		}
+	})
+	log.Info("gossip up", "gossip_address", node.GossipAddr())
+	return node, nil
+}
+
+// gossipKey is --gossip-key, else a key derived from the JWT secret, so
+// nodes that share the secret share an encrypted ring.
+func gossipKey(cfg *serveConfig) ([]byte, error) {
+	if cfg.GossipKey == "" {
+		return cluster.DeriveKey(cfg.Secret), nil
+	}
+	key, err := base64.StdEncoding.DecodeString(cfg.GossipKey)
+	if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
+		return nil, fmt.Errorf("--gossip-key must be a base64 AES key of 16, 24 or 32 bytes")
+	}
+	return key, nil
+}
+
+func leaveRing(node *cluster.Node, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+	defer cancel()
+	if err := node.Close(ctx); err != nil {
+		log.Warn("leaving the ring", "err", err)
+		return
+	}
+	log.Info("left the ring")
+}

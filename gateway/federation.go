@@ -1,0 +1,219 @@
+package gateway
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/mcp"
+)
+
+// HeaderForwarded marks a request one node forwards to another: the
+// receiver serves it from its local catalog only, so nothing is forwarded
+// twice and nothing loops.
+const HeaderForwarded = "X-Mcpmesh-Forwarded"
+
+// DefaultPeerTimeout bounds a forwarded call (--peer-timeout).
+const DefaultPeerTimeout = 30 * time.Second
+
+type forwardedKey struct{}
+
+// withForwarded marks ctx as serving a request forwarded by node from.
+func withForwarded(ctx context.Context, from string) context.Context {
+	return context.WithValue(ctx, forwardedKey{}, from)
+}
+
+func isForwarded(ctx context.Context) bool {
+	from, _ := ctx.Value(forwardedKey{}).(string)
+	return from != ""
+}
+
+// FederationConfig configures a Federation.
+type FederationConfig struct {
+	Node        *cluster.Node
+	Local       *mcp.Catalog
+	Secret      []byte // mints the node tokens peers accept
+	PeerTimeout time.Duration
+	Logger      *slog.Logger
+	// OnChange runs when what a federated listing shows may have changed.
+	OnChange func()
+	// LinkBackoff bounds the reconnection delay of peer links (default 2 s).
+	LinkBackoff time.Duration
+}
+
+// Federation is the node's mcp.Backend: its local catalog plus the local
+// catalogs of its trusted peers, each reached through one MCP session (a
+// link) that also keeps that peer's catalog cached. Listing never waits on
+// a peer; calls to a peer's entries are forwarded one hop.
+type Federation struct {
+	cfg    FederationConfig
+	self   string
+	log    *slog.Logger
+	tokens *nodeTokens
+	client *http.Client
+
+	mu    sync.Mutex
+	links map[string]*peerLink // by peer name
+
+	gen  atomic.Uint64 // bumped on every change that may alter the view
+	view atomic.Pointer[fedView]
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+var _ mcp.Backend = (*Federation)(nil)
+
+// NewFederation builds the federation; Start runs it.
+func NewFederation(cfg FederationConfig) *Federation {
+	if cfg.PeerTimeout <= 0 {
+		cfg.PeerTimeout = DefaultPeerTimeout
+	}
+	if cfg.LinkBackoff <= 0 {
+		cfg.LinkBackoff = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &Federation{cfg: cfg, self: cfg.Node.Name(), log: cfg.Logger, links: map[string]*peerLink{},
+		ctx: ctx, cancel: cancel}
+	f.tokens = &nodeTokens{secret: cfg.Secret, subject: "node:" + f.self}
+	f.client = &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, base: http.DefaultTransport}}
+	cfg.Local.OnChange(f.changed)
+	return f
+}
+
+// Start follows the ring's events and links the trusted peers.
+func (f *Federation) Start() {
+	f.reconcile()
+	f.wg.Add(1)
+	go f.follow()
+}
+
+// Close ends every peer link and the event loop.
+func (f *Federation) Close() {
+	f.cancel()
+	f.wg.Wait()
+	f.mu.Lock()
+	links := f.links
+	f.links = map[string]*peerLink{}
+	f.mu.Unlock()
+	for _, l := range links {
+		l.close()
+	}
+}
+
+// HTTPClient is the client nodes use to reach each other: it carries a
+// node token and the forwarded mark.
+func (f *Federation) HTTPClient() *http.Client { return f.client }
+
+// follow reacts to ring events until Close.
+func (f *Federation) follow() {
+	defer f.wg.Done()
+	for {
+		select {
+		case <-f.ctx.Done():
+			return
+		case ev, ok := <-f.cfg.Node.Events():
+			if !ok {
+				return
+			}
+			f.onEvent(ev)
+		}
+	}
+}
+
+func (f *Federation) onEvent(ev cluster.Event) {
+	switch ev.Type {
+	case cluster.RegistryChanged:
+		f.reconcile()
+	case cluster.MemberUpdate, cluster.MemberJoin:
+		if l := f.linkForMember(ev.Member.Name); l != nil {
+			l.refresh(ev.Member)
+		}
+	}
+	f.changed()
+}
+
+// changed invalidates the cached view and tells sessions.
+func (f *Federation) changed() {
+	f.gen.Add(1)
+	if f.cfg.OnChange != nil {
+		f.cfg.OnChange()
+	}
+}
+
+func (f *Federation) linkForMember(member string) *peerLink {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, l := range f.links {
+		if l.rec.Member == member {
+			return l
+		}
+	}
+	return nil
+}
+
+// reconcile makes the links match the registry: one per peer trusted at
+// full or discover, none for "none" peers, removed or renamed ones.
+func (f *Federation) reconcile() {
+	want := map[string]cluster.PeerRecord{}
+	for _, rec := range f.cfg.Node.Registry().List() {
+		if rec.TrustLevel != cluster.TrustNone && rec.Member != f.self {
+			want[rec.Name] = rec
+		}
+	}
+	f.mu.Lock()
+	var stale []*peerLink
+	for name, l := range f.links {
+		if rec, ok := want[name]; !ok || rec.URL != l.rec.URL || rec.Member != l.rec.Member {
+			stale = append(stale, l)
+			delete(f.links, name)
+		}
+	}
+	for name, rec := range want {
+		if l, ok := f.links[name]; ok {
+			l.setRecord(rec)
+			continue
+		}
+		f.links[name] = f.newLink(rec)
+	}
+	f.mu.Unlock()
+	for _, l := range stale {
+		l.close()
+	}
+	f.changed()
+}
+
+// link returns the link of the peer called name, if any.
+func (f *Federation) link(name string) *peerLink {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.links[name]
+}
+
+func (f *Federation) linkList() []*peerLink {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*peerLink, 0, len(f.links))
+	for _, l := range f.links {
+		out = append(out, l)
+	}
+	return out
+}
+
+// WaitLinked waits (bounded by ctx) until the peer's link has its first
+// catalog or has failed, so a freshly added peer is answered with a status
+// that means something.
+func (f *Federation) WaitLinked(ctx context.Context, name string) {
+	if l := f.link(name); l != nil {
+		_ = l.up.WaitReady(ctx)
+		l.rebuild()
+	}
+}

@@ -1,0 +1,162 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/mcp"
+)
+
+// Federation failures, as _meta["mcpmesh/error"] names them.
+const (
+	MetaError       = "mcpmesh/error"
+	ErrPeerOffline  = "peer_offline"
+	ErrPeerTimeout  = "peer_timeout"
+	ErrNotTrusted   = "peer_not_trusted"
+	metaPeer        = "mcpmesh/peer"
+	keyRef, keyName = "ref", "name"
+)
+
+// Call implements mcp.Backend: local entries are served here, a listed
+// peer's are forwarded to it one hop. A request forwarded to us is served
+// locally only.
+func (f *Federation) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, error) {
+	if isForwarded(ctx) {
+		return f.cfg.Local.Call(ctx, req)
+	}
+	r, params, ok := f.route(ctx, req)
+	if !ok {
+		return f.cfg.Local.Call(ctx, req)
+	}
+	return f.forward(ctx, r.link, &mcp.Request{Method: req.Method, Params: params, Client: req.Client})
+}
+
+// route finds the peer that serves a request, and the request's params as
+// that peer names things; ok is false when the request is not a peer's.
+func (f *Federation) route(ctx context.Context, req *mcp.Request) (fedRoute, json.RawMessage, bool) {
+	var p struct {
+		Name string `json:"name"`
+		URI  string `json:"uri"`
+		Ref  struct {
+			Type, Name, URI string
+		} `json:"ref"`
+	}
+	if json.Unmarshal(req.Params, &p) != nil {
+		return fedRoute{}, nil, false
+	}
+	v := f.currentView(ctx)
+	switch {
+	case req.Method == "tools/call":
+		return v.named(f, v.tools, mcp.KindTool, p.Name, req.Params, keyName, "")
+	case req.Method == "prompts/get":
+		return v.named(f, v.prompts, mcp.KindPrompt, p.Name, req.Params, keyName, "")
+	case req.Method == "completion/complete" && p.Ref.Type == "ref/prompt":
+		return v.named(f, v.prompts, mcp.KindPrompt, p.Ref.Name, req.Params, keyRef, keyName)
+	case req.Method == "completion/complete":
+		return f.resourceRoute(v, p.Ref.URI, req.Params)
+	}
+	return f.resourceRoute(v, p.URI, req.Params)
+}
+
+func (v *fedView) named(f *Federation, routes map[string]fedRoute, kind mcp.Kind, name string, params json.RawMessage, outer, inner string) (fedRoute, json.RawMessage, bool) {
+	r, ok := routes[name]
+	if !ok || f.cfg.Local.Has(kind, name) {
+		return fedRoute{}, nil, false
+	}
+	out, err := rename(params, outer, inner, r.orig)
+	return r, out, err == nil
+}
+
+// resourceRoute finds the listed peer serving uri; the local catalog wins.
+func (f *Federation) resourceRoute(v *fedView, uri string, params json.RawMessage) (fedRoute, json.RawMessage, bool) {
+	if uri == "" || f.cfg.Local.Has(mcp.KindResource, uri) {
+		return fedRoute{}, nil, false
+	}
+	for _, l := range v.links {
+		if l.entries.Load().resources[uri] {
+			return fedRoute{link: l}, params, true
+		}
+	}
+	for _, l := range v.links {
+		for _, t := range l.entries.Load().templates {
+			if mcp.TemplateMatches(t, uri) {
+				return fedRoute{link: l}, params, true
+			}
+		}
+	}
+	return fedRoute{}, nil, false
+}
+
+// rename sets params[outer] (or params[outer][inner]) to name.
+func rename(params json.RawMessage, outer, inner, name string) (json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(params, &m); err != nil {
+		return nil, err
+	}
+	if inner == "" {
+		m[outer], _ = json.Marshal(name)
+		return json.Marshal(m)
+	}
+	in, err := rename(m[outer], inner, "", name)
+	if err != nil {
+		return nil, err
+	}
+	m[outer] = in
+	return json.Marshal(m)
+}
+
+// forward sends a request to a peer, within --peer-timeout, and turns a
+// failure of federation into an answer that names the peer and the reason.
+func (f *Federation) forward(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
+	rec := l.record()
+	if rec.TrustLevel != cluster.TrustFull {
+		return fedFailure(req.Method, rec.Name, ErrNotTrusted,
+			fmt.Sprintf("peer %q is trusted at level %q: its entries are listed but calls to it are refused", rec.Name, rec.TrustLevel))
+	}
+	if st := l.status(); !listed(st) {
+		return fedFailure(req.Method, rec.Name, ErrPeerOffline, fmt.Sprintf("peer %q is offline (%s)", rec.Name, f.offlineReason(l, st)))
+	}
+	callCtx, cancel := context.WithTimeout(ctx, f.cfg.PeerTimeout)
+	defer cancel()
+	res, err := l.up.Call(callCtx, req)
+	switch {
+	case err == nil:
+		return res, nil
+	case errors.Is(err, mcp.ErrUnreachable):
+		return fedFailure(req.Method, rec.Name, ErrPeerOffline, fmt.Sprintf("peer %q cannot be reached: %v", rec.Name, err))
+	case ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded):
+		return fedFailure(req.Method, rec.Name, ErrPeerTimeout,
+			fmt.Sprintf("peer %q did not answer within the peer timeout of %s", rec.Name, f.cfg.PeerTimeout))
+	}
+	return nil, err
+}
+
+func (f *Federation) offlineReason(l *peerLink, status string) string {
+	switch {
+	case status == StatusLeft:
+		return "it left the ring"
+	case l.up.Status().State != mcp.UpstreamReady:
+		if e := l.up.Status().Error; e != "" {
+			return "its link is down: " + e
+		}
+		return "its link is down"
+	}
+	return "gossip says it is dead"
+}
+
+// fedFailure is a federation failure: an isError result for tools/call,
+// a JSON-RPC error for the other methods; both carry the kind in _meta.
+func fedFailure(method, peer, kind, msg string) (json.RawMessage, error) {
+	meta := map[string]any{MetaError: kind, metaPeer: peer}
+	if method != "tools/call" {
+		return nil, &mcp.Error{Code: mcp.CodeInternalError, Message: msg, Data: meta}
+	}
+	b, err := json.Marshal(map[string]any{
+		"content": []map[string]string{{"type": "text", "text": msg}},
+		"isError": true, "_meta": meta,
+	})
+	return b, err
+}

@@ -1,0 +1,161 @@
+package gateway
+
+import (
+	"encoding/json"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/mcp"
+)
+
+// maxPeerEntries bounds what one peer may add to the listing, so a hostile
+// or broken peer cannot exhaust this node.
+const maxPeerEntries = 20000
+
+// Peer statuses as the REST API and metrics report them.
+const (
+	StatusOnline  = "online"
+	StatusSuspect = "suspect"
+	StatusOffline = "offline"
+	StatusLeft    = "left"
+)
+
+// peerLink is this node's MCP session to one trusted peer: it forwards
+// calls and keeps the peer's local catalog, renamed for listing here.
+type peerLink struct {
+	f  *Federation
+	up *mcp.Upstream
+
+	mu      sync.Mutex
+	rec     cluster.PeerRecord
+	digest  string    // the catalog digest last seen gossiped
+	pulled  time.Time // when the catalog last changed here
+	entries atomic.Pointer[linkEntries]
+}
+
+// linkEntries are a peer's entries as listed here, with their routes.
+type linkEntries struct {
+	lists     [4][]mcp.Item
+	tools     map[string]string // listed name → the peer's name
+	prompts   map[string]string
+	resources map[string]bool
+	templates []string
+}
+
+func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
+	l := &peerLink{f: f, rec: rec}
+	l.entries.Store(&linkEntries{})
+	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
+	l.up = mcp.NewUpstream(cfg, mcp.UpstreamOptions{
+		Logger: f.log.With("peer", rec.Name), OnChange: l.rebuild, HTTPClient: f.client,
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: f.cfg.LinkBackoff,
+		ConnectTimeout: 10 * time.Second, UnreachableErrors: true,
+	})
+	l.up.Start(f.ctx)
+	return l
+}
+
+func (l *peerLink) close() { _ = l.up.Close() }
+
+func (l *peerLink) record() cluster.PeerRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.rec
+}
+
+func (l *peerLink) setRecord(rec cluster.PeerRecord) {
+	l.mu.Lock()
+	l.rec = rec
+	l.mu.Unlock()
+}
+
+// refresh re-lists the peer's catalog when its gossiped digest changed.
+func (l *peerLink) refresh(m cluster.Member) {
+	l.mu.Lock()
+	changed := m.Meta.CatalogDigest != l.digest
+	l.digest = m.Meta.CatalogDigest
+	l.mu.Unlock()
+	if changed {
+		l.up.Refresh()
+	}
+}
+
+// rebuild renames the peer's current catalog for listing here.
+func (l *peerLink) rebuild() {
+	peer := l.record().Name
+	defs := l.up.Snapshot()
+	e := &linkEntries{tools: map[string]string{}, prompts: map[string]string{}, resources: map[string]bool{}}
+	addNamed(e, peer, mcp.KindTool, defs.Tools, e.tools)
+	addNamed(e, peer, mcp.KindPrompt, defs.Prompts, e.prompts)
+	addResources(e, peer, defs)
+	l.entries.Store(e)
+	l.mu.Lock()
+	l.pulled = time.Now()
+	l.mu.Unlock()
+	l.f.changed()
+}
+
+func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage, routes map[string]string) {
+	for _, def := range defs[:min(len(defs), maxPeerEntries)] {
+		orig := field(def, "name")
+		listed := federatedName(peer, orig)
+		if _, dup := routes[listed]; dup || orig == "" {
+			continue
+		}
+		if js, err := mcp.Decorate(def, "name", listed, peer); err == nil {
+			routes[listed] = orig
+			e.lists[kind] = append(e.lists[kind], mcp.Item{Key: listed, JSON: js})
+		}
+	}
+}
+
+func addResources(e *linkEntries, peer string, defs mcp.Definitions) {
+	for _, def := range defs.Resources[:min(len(defs.Resources), maxPeerEntries)] {
+		uri := field(def, "uri")
+		if js, err := mcp.Decorate(def, "", "", peer); err == nil && uri != "" && !e.resources[uri] {
+			e.resources[uri] = true
+			e.lists[mcp.KindResource] = append(e.lists[mcp.KindResource], mcp.Item{Key: uri, JSON: js})
+		}
+	}
+	for _, def := range defs.ResourceTemplates[:min(len(defs.ResourceTemplates), maxPeerEntries)] {
+		tmpl := field(def, "uriTemplate")
+		if js, err := mcp.Decorate(def, "", "", peer); err == nil && tmpl != "" {
+			e.templates = append(e.templates, tmpl)
+			e.lists[mcp.KindResourceTemplate] = append(e.lists[mcp.KindResourceTemplate], mcp.Item{Key: tmpl, JSON: js})
+		}
+	}
+}
+
+// field reads one string field of a JSON object; "" when absent.
+func field(def json.RawMessage, name string) string {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(def, &m) != nil {
+		return ""
+	}
+	var s string
+	_ = json.Unmarshal(m[name], &s)
+	return s
+}
+
+// status is the peer's health as this node sees it: gossip first (left,
+// dead, suspect), then whether its link is up.
+func (l *peerLink) status() string {
+	m, ok := l.f.cfg.Node.Member(l.record().Member)
+	switch {
+	case ok && m.State == cluster.StateLeft:
+		return StatusLeft
+	case !ok || m.State == cluster.StateDead:
+		return StatusOffline
+	case l.up.Status().State != mcp.UpstreamReady:
+		return StatusOffline
+	case m.State == cluster.StateSuspect:
+		return StatusSuspect
+	}
+	return StatusOnline
+}
+
+// listed reports whether the peer's entries belong in a listing.
+func listed(status string) bool { return status == StatusOnline || status == StatusSuspect }

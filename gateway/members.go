@@ -1,0 +1,65 @@
+package gateway
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/mcpmesh/mcpmesh/cluster"
+)
+
+// memberView is a ring member as GET /api/federation/members shows it.
+type memberView struct {
+	Name          string    `json:"name"`
+	Address       string    `json:"address"`
+	URL           string    `json:"url"`
+	Status        string    `json:"status"`
+	Peer          *string   `json:"peer"`
+	Version       string    `json:"version"`
+	CatalogDigest string    `json:"catalog_digest"`
+	Since         time.Time `json:"since"`
+	Self          bool      `json:"self"`
+}
+
+func (g *Gateway) listMembers(c *gin.Context) {
+	reg := g.node.Registry()
+	out := []memberView{}
+	for _, m := range g.node.Members() {
+		v := memberView{Name: m.Name, Address: m.Addr, URL: m.Meta.URL, Status: m.State,
+			Version: m.Meta.Version, CatalogDigest: m.Meta.CatalogDigest, Since: m.Since.UTC(), Self: m.Name == g.name}
+		if rec, ok := reg.ByMember(m.Name); ok {
+			v.Peer = &rec.Name
+		}
+		out = append(out, v)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// info is GET /api/federation/info: who this node is.
+func (g *Gateway) info(c *gin.Context) {
+	c.JSON(http.StatusOK, nodeInfo{
+		Name: g.name, Version: g.version, GossipAddress: g.node.GossipAddr(), URL: g.url,
+		CatalogDigest: g.catalog.Digest(), RegistryDigest: g.node.Registry().Digest(),
+		Members: countAlive(g.node.Members()), Peers: len(g.node.Registry().List()),
+	})
+}
+
+func countAlive(ms []cluster.Member) int {
+	n := 0
+	for _, m := range ms {
+		if m.State == cluster.StateAlive || m.State == cluster.StateSuspect {
+			n++
+		}
+	}
+	return n
+}
+
+// markForwarded notes a request forwarded by a peer, so it is served from
+// the local catalog only.
+func (g *Gateway) markForwarded(c *gin.Context) {
+	if from := c.GetHeader(HeaderForwarded); from != "" {
+		c.Request = c.Request.WithContext(withForwarded(c.Request.Context(), from))
+	}
+	c.Next()
+}
