@@ -62,12 +62,28 @@ func (f *Federation) route(ctx context.Context, req *mcp.Request) (fedRoute, jso
 }
 
 func (v *fedView) named(f *Federation, routes map[string]fedRoute, kind mcp.Kind, name string, params json.RawMessage, outer, inner string) (fedRoute, json.RawMessage, bool) {
+	if f.cfg.Local.Has(kind, name) {
+		return fedRoute{}, nil, false
+	}
 	r, ok := routes[name]
-	if !ok || f.cfg.Local.Has(kind, name) {
+	if !ok {
+		r, ok = f.prefixRoute(name) // a peer whose catalog this node has not seen
+	}
+	if !ok {
 		return fedRoute{}, nil, false
 	}
 	out, err := rename(params, outer, inner, r.orig)
 	return r, out, err == nil
+}
+
+// prefixRoute routes "<peer>__<name>" to a linked peer by its prefix alone.
+func (f *Federation) prefixRoute(name string) (fedRoute, bool) {
+	peer, rest, ok := splitFederated(name)
+	if !ok {
+		return fedRoute{}, false
+	}
+	l := f.link(peer)
+	return fedRoute{link: l, orig: rest}, l != nil
 }
 
 // resourceRoute finds the listed peer serving uri; the local catalog wins.

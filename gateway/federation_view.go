@@ -54,19 +54,23 @@ func (f *Federation) buildView(ctx context.Context, gen uint64) *fedView {
 	links := f.linkList()
 	slices.SortFunc(links, func(a, b *peerLink) int { return strings.Compare(a.record().Name, b.record().Name) })
 	for _, l := range links {
-		if !listed(l.status()) {
-			v.missing = append(v.missing, l.record().Name)
-			continue
-		}
-		v.add(l)
+		v.add(l, listed(l.status()))
 	}
 	return v
 }
 
-func (v *fedView) add(l *peerLink) {
+// add routes a link's entries; a link that is listed also shows them, one
+// that is not is named as missing. Calls to a missing peer's entries are
+// still routed, so they fail naming the peer rather than as unknown.
+func (v *fedView) add(l *peerLink, show bool) {
 	e := l.entries.Load()
+	if !show {
+		v.missing = append(v.missing, l.record().Name)
+	}
 	for k := range v.lists {
-		v.lists[k] = append(v.lists[k], e.lists[k]...)
+		if show {
+			v.lists[k] = append(v.lists[k], e.lists[k]...)
+		}
 	}
 	for name, orig := range e.tools {
 		v.tools[name] = fedRoute{l, orig}
@@ -74,7 +78,9 @@ func (v *fedView) add(l *peerLink) {
 	for name, orig := range e.prompts {
 		v.prompts[name] = fedRoute{l, orig}
 	}
-	v.links = append(v.links, l)
+	if show {
+		v.links = append(v.links, l)
+	}
 }
 
 // List implements mcp.Backend: local entries, plus the listed peers' when

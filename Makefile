@@ -1,0 +1,55 @@
+# mcpmesh — run `make help` for the targets.
+
+GO        ?= go
+NPM       ?= npm
+BIN       := bin/mcpmesh
+PKGS      := ./...
+E2E       := ./cmd/mcpmesh
+# Generous per-package bound: the whole suite takes a few minutes on 2 cores.
+TEST_TIMEOUT ?= 15m
+BENCHTIME    ?= 2s
+
+.DEFAULT_GOAL := help
+.PHONY: help build dev test conformance bench lint clean
+
+help: ## list the targets
+	@echo "mcpmesh — a cluster of MCP gateways"
+	@echo
+	@grep -E '^[a-zA-Z_/-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-22s %s\n", $$1, $$2}'
+	@echo
+	@echo "make dev honours PORT (8000), NAME (gateway-\$$PORT), JWT_SECRET, JOIN and REDIS_URL."
+
+build: ## build bin/mcpmesh
+	$(GO) build -o $(BIN) ./cmd/mcpmesh
+
+# `exec` replaces the recipe's shell with the node, so SIGTERM/SIGINT (which
+# make forwards to its child) reach mcpmesh itself: `PORT=8001 make dev &` works.
+# The binary is built to a private name and renamed into place, so two
+# `make dev` started together never write over a running bin/mcpmesh.
+dev: ## build, then run one node with --dev --demo (PORT, NAME, JWT_SECRET, JOIN, REDIS_URL; DATA_ROOT=./data)
+	@name="$${NAME:-gateway-$${PORT:-8000}}"; \
+	mkdir -p bin "$${DATA_ROOT:-./data}/$$name"; \
+	$(GO) build -o "bin/.mcpmesh.$$$$" ./cmd/mcpmesh && mv -f "bin/.mcpmesh.$$$$" $(BIN) || exit 1; \
+	exec $(BIN) serve --dev --demo --name "$$name" --data-dir "$${DATA_ROOT:-./data}/$$name"
+
+test: scripts/node_modules ## run every test with -race (unit, e2e, TypeScript client, conformance)
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+conformance: scripts/node_modules ## run the MCP conformance suite through a node, verbosely
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run '^TestConformance$$' -v $(E2E)
+
+bench: ## run the benchmarks (demo tools/call through a node; upstream via the node vs direct)
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout $(TEST_TIMEOUT) $(PKGS)
+
+lint: ## gofmt check and go vet
+	@out="$$(find . -name '*.go' -not -path './scripts/node_modules/*' -not -path './data/*' | xargs gofmt -l)"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+scripts/node_modules: scripts/package.json scripts/package-lock.json ## install the Node tooling (TS SDK, conformance suite, Node 22)
+	$(NPM) ci --prefix scripts --no-audit --no-fund
+	@touch $@
+
+clean: ## remove build output, e2e binaries and ./data
+	rm -rf bin data cmd/mcpmesh/tmp

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The end-to-end tests run real processes: the mcpmesh binary and the
+// go-sdk's conformance everything-server, both built once per test run into
+// ./tmp (git-ignored).
+
+const (
+	everythingPkg = "github.com/modelcontextprotocol/go-sdk/conformance/everything-server"
+	stopTimeout   = 15 * time.Second
+	pollInterval  = 20 * time.Millisecond
+	maxLogBytes   = 4 << 20
+)
+
+type binaries struct{ mcpmesh, everything string }
+
+var (
+	buildOnce sync.Once
+	built     binaries
+	errBuild  error
+)
+
+// buildBinaries builds mcpmesh and the everything-server once per test binary.
+func buildBinaries(t testing.TB) binaries {
+	t.Helper()
+	buildOnce.Do(func() { built, errBuild = doBuild() })
+	if errBuild != nil {
+		t.Fatalf("build e2e binaries: %v", errBuild)
+	}
+	return built
+}
+
+func doBuild() (binaries, error) {
+	dir, err := filepath.Abs("tmp")
+	if err != nil {
+		return binaries{}, fmt.Errorf("tmp dir: %w", err)
+	}
+	b := binaries{mcpmesh: filepath.Join(dir, "mcpmesh"), everything: filepath.Join(dir, "everything")}
+	for _, args := range [][]string{
+		{"build", "-o", b.mcpmesh, "."},
+		{"build", "-o", b.everything, everythingPkg},
+	} {
+		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+			return b, fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	return b, nil
+}
+
+// logBuffer collects a process's output (bounded) for the test log.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.buf.Len() < maxLogBytes {
+		l.buf.Write(p)
+	}
+	return len(p), nil
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// proc is one child process, stopped with SIGTERM (SIGKILL after
+// stopTimeout) when its test ends; its output goes to the test log if the
+// test failed.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	out  *logBuffer
+	done chan struct{}
+	err  error // the exit status, once done is closed
+
+	stopOnce sync.Once
+	killed   bool
+}
+
+// startProc starts bin with args and a clean environment (no mcpmesh
+// variables leak in from the developer's shell).
+func startProc(t testing.TB, name, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, out: &logBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Env = cleanEnv()
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.stop()
+		if p.killed {
+			t.Errorf("%s did not exit within %v of SIGTERM and was killed", name, stopTimeout)
+		}
+		if t.Failed() {
+			t.Logf("---- output of %s (%s) ----\n%s", name, p.exitText(), p.out.String())
+		}
+	})
+	return p
+}
+
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case strings.HasPrefix(k, "MCPMESH_"), k == "PORT", k == "JWT_SECRET", k == "JOIN", k == "REDIS_URL":
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// stop sends SIGTERM and waits; after stopTimeout it kills the process.
+func (p *proc) stop() {
+	p.stopOnce.Do(func() {
+		if p.exited() {
+			return
+		}
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(stopTimeout):
+			p.killed = true
+			_ = p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+}
+
+// stopClean stops the process and fails the test unless it exited with
+// status 0 after SIGTERM (a kill after stopTimeout is reported by cleanup).
+func (p *proc) stopClean(t testing.TB) {
+	t.Helper()
+	p.stop()
+	if !p.killed && p.err != nil {
+		t.Errorf("%s exited after SIGTERM with %v, want status 0", p.name, p.err)
+	}
+}
+
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+func (p *proc) exitText() string {
+	if !p.exited() {
+		return "running"
+	}
+	if p.err == nil {
+		return "exit status 0"
+	}
+	return p.err.Error()
+}
+
+// freeAddr returns a 127.0.0.1 address with a port that was free just now.
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// eventually polls cond every pollInterval until it holds, failing the test
+// with what after timeout.
+func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	if !poll(timeout, cond) {
+		t.Fatalf("timed out after %v waiting for %s", timeout, what)
+	}
+}
+
+func poll(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		<-tick.C
+	}
+	return true
+}
+
+// startEverythingHTTP runs the everything-server as a stateful Streamable
+// HTTP server on a free loopback port and returns its MCP URL.
+func startEverythingHTTP(t testing.TB) string {
+	t.Helper()
+	bin := buildBinaries(t).everything
+	for attempt := 0; ; attempt++ {
+		addr := freeAddr(t)
+		p := startProc(t, "everything-server "+addr, bin, "-http", addr, "-stateless=false")
+		ok := poll(20*time.Second, func() bool { return p.exited() || dialable(addr) })
+		if ok && !p.exited() {
+			return "http://" + addr + "/mcp"
+		}
+		if attempt == 2 || !p.exited() {
+			t.Fatalf("everything-server on %s did not start (%s):\n%s", addr, p.exitText(), p.out.String())
+		}
+	}
+}
+
+func dialable(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
