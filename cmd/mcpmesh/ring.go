@@ -28,7 +28,7 @@ func startRing(ctx context.Context, cfg *serveConfig, st store.Store, cat *mcp.C
 	}
 	node, err := cluster.Start(ctx, cluster.Config{
 		Name: cfg.Name, BindAddr: bind, AdvertiseAddr: cfg.GossipAdvertise, SecretKey: key, Store: st,
-		Logger: log.With("component", "cluster"),
+		Logger: log,
 		Meta:   cluster.NodeMeta{URL: url, Version: version, CatalogDigest: cat.Digest()},
 	})
 	if err != nil {
@@ -61,7 +61,5 @@ func leaveRing(node *cluster.Node, log *slog.Logger) {
 	defer cancel()
 	if err := node.Close(ctx); err != nil {
 		log.Warn("leaving the ring", "err", err)
-		return
 	}
-	log.Info("left the ring")
 }
