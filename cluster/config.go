@@ -142,6 +142,9 @@ func (n *Node) memberlistConfig(c Config) (*memberlist.Config, error) {
 		if mc.AdvertiseAddr, mc.AdvertisePort, err = splitAddr("advertise address", c.AdvertiseAddr); err != nil {
 			return nil, err
 		}
+		if mc.AdvertisePort == 0 {
+			mc.AdvertisePort = port // memberlist sets it when port is 0 too
+		}
 	}
 	mc.Label, mc.SecretKey = c.Label, c.SecretKey
 	applyTimings(mc, c.Timings)

@@ -161,6 +161,21 @@ func (t *memberTable) setLocal(state, addr string, meta NodeMeta) {
 	t.setState(e, state)
 }
 
+// upCount returns how many members are alive or suspect, this node
+// included. The broadcast queue sizes retransmissions with it (under this
+// table's lock, never memberlist's).
+func (t *memberTable) upCount() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for _, e := range t.m {
+		if e.State == StateAlive || e.State == StateSuspect {
+			n++
+		}
+	}
+	return max(n, 1)
+}
+
 // list returns every member, sorted by name.
 func (t *memberTable) list() []Member {
 	t.mu.Lock()

@@ -51,34 +51,42 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: config: %w", err)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("cluster: start: %w", err)
+	}
 	n, err := newNode(cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("cluster: start: %w", err)
+	if err := n.startGossip(); err != nil {
+		return nil, err
 	}
-	mc, err := n.memberlistConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: config: %w", err)
-	}
-	if len(cfg.SecretKey) == 0 {
-		n.log.Warn("gossip is not encrypted: no secret key")
-	}
-	ml, err := memberlist.Create(mc)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: start gossip on %s: %w", cfg.BindAddr, err)
-	}
-	n.ml.Store(ml)
-	n.members.setLocal(StateAlive, ml.LocalNode().Address(), cfg.Meta)
 	n.startLoops()
 	n.log.Info("gossip started", "addr", n.GossipAddr(), "label", cfg.Label, "peers_loaded", len(n.reg.All()))
 	return n, nil
 }
 
+// startGossip creates the memberlist, which binds the gossip ports.
+func (n *Node) startGossip() error {
+	mc, err := n.memberlistConfig(n.cfg)
+	if err != nil {
+		return fmt.Errorf("cluster: config: %w", err)
+	}
+	if len(n.cfg.SecretKey) == 0 {
+		n.log.Warn("gossip is not encrypted: no secret key")
+	}
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return fmt.Errorf("cluster: start gossip on %s: %w", n.cfg.BindAddr, err)
+	}
+	n.ml.Store(ml)
+	n.members.setLocal(StateAlive, ml.LocalNode().Address(), n.cfg.Meta)
+	return nil
+}
+
 // newNode builds the Node and loads its persisted state.
 func newNode(cfg Config) (*Node, error) {
-	log := cfg.Logger.With("component", "cluster", "node", cfg.Name)
+	log := cfg.Logger.With("component", "cluster")
 	reg, err := newRegistry(cfg.Name, cfg.Store, log, cfg.Timings.MaxClockSkew, cfg.Timings.TombstoneTTL)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: load registry: %w", err)
@@ -93,7 +101,7 @@ func newNode(cfg Config) (*Node, error) {
 		meta: cfg.Meta, persistKick: make(chan struct{}, 1), rejoinKick: make(chan struct{}, 1),
 	}
 	n.encoded, _ = cfg.Meta.encode(false) // checked by prepare
-	n.queue = newQueue(cfg.Timings.RetransmitMult, n.NumMembers)
+	n.queue = newQueue(cfg.Timings.RetransmitMult, n.members.upCount)
 	reg.broadcast = n.queueBroadcast
 	reg.changed = func(rec PeerRecord) { n.events.push(Event{Type: RegistryChanged, Peer: rec}) }
 	reg.dirty = func() { kick(n.persistKick) }

@@ -46,7 +46,10 @@ type Timings struct {
 // (worst seen 2.3 s, BenchmarkFailureDetection). A suspected member that
 // is alive refutes within a few gossip rounds (~0.3 s), which leaves margin
 // on a loaded 2-core machine; Lifeguard's awareness still stretches probe
-// timeouts on a node that is itself slow.
+// timeouts on a node that is itself slow. Push-pull runs every 5 s (scaled
+// up by memberlist beyond 32 nodes) rather than 30 s: gossip is epidemic,
+// so in a large ring an occasional member misses a broadcast (a join, a
+// registry write) and anti-entropy is what repairs it.
 func DefaultTimings() Timings {
 	return Timings{
 		ProbeInterval:           400 * time.Millisecond,
@@ -57,7 +60,7 @@ func DefaultTimings() Timings {
 		GossipInterval:          100 * time.Millisecond,
 		GossipNodes:             4,
 		RetransmitMult:          4,
-		PushPullInterval:        15 * time.Second,
+		PushPullInterval:        5 * time.Second,
 		TCPTimeout:              2 * time.Second,
 		GossipToTheDeadTime:     30 * time.Second,
 		DeadNodeReclaimTime:     time.Second,

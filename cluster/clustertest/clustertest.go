@@ -141,14 +141,25 @@ func AllSee(nodes []*cluster.Node, name, state string) bool {
 // WaitAllAlive waits until every node sees every node of nodes alive.
 func WaitAllAlive(t testing.TB, nodes []*cluster.Node, timeout time.Duration) {
 	t.Helper()
-	WaitFor(t, timeout, func() bool {
-		for _, n := range nodes {
-			if !AllSee(nodes, n.Name(), cluster.StateAlive) {
-				return false
+	start := time.Now()
+	for missing := notAlive(nodes); missing != ""; missing = notAlive(nodes) {
+		if time.Since(start) > timeout {
+			t.Fatalf("after %v: not every one of %d nodes sees every other alive: %s", timeout, len(nodes), missing)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// notAlive names one node that does not see another alive, or is "".
+func notAlive(nodes []*cluster.Node) string {
+	for _, n := range nodes {
+		for _, o := range nodes {
+			if s := StateOf(n, o.Name()); s != cluster.StateAlive {
+				return fmt.Sprintf("%s sees %s %q (it has %d members)", n.Name(), o.Name(), s, len(n.Members()))
 			}
 		}
-		return true
-	}, "not every one of %d nodes sees every other alive", len(nodes))
+	}
+	return ""
 }
 
 // Converged reports whether every node's registry has the same digest.

@@ -34,13 +34,31 @@ func startRing(ctx context.Context, cfg *serveConfig, st store.Store, cat *mcp.C
 	if err != nil {
 		return nil, fmt.Errorf("gossip on %s: %w", bind, err)
 	}
+	changed := make(chan struct{}, 1)
 	cat.OnChange(func() {
-		if err := node.SetCatalogDigest(cat.Digest()); err != nil {
-			log.Warn("gossiping the catalog digest", "err", err)
+		select {
+		case changed <- struct{}{}:
+		default: // a gossip of the newest digest is already due
 		}
 	})
+	go gossipDigests(ctx, node, cat, changed, log)
 	log.Info("gossip up", "gossip_address", node.GossipAddr())
 	return node, nil
+}
+
+// gossipDigests puts the catalog's newest digest in the node's meta after
+// each change, off the caller's goroutine (an update may wait on gossip).
+func gossipDigests(ctx context.Context, node *cluster.Node, cat *mcp.Catalog, changed <-chan struct{}, log *slog.Logger) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+			if err := node.SetCatalogDigest(cat.Digest()); err != nil && ctx.Err() == nil {
+				log.Warn("gossiping the catalog digest", "err", err)
+			}
+		}
+	}
 }
 
 // gossipKey is --gossip-key, else a key derived from the JWT secret, so
