@@ -10,14 +10,14 @@ import (
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
-// Federation failures, as _meta["mcpmesh/error"] names them.
+// Federation failures, as _meta["mcpmesh/error"] names them; the peer is
+// named in _meta["mcpmesh/peer"].
 const (
-	MetaError       = "mcpmesh/error"
-	ErrPeerOffline  = "peer_offline"
-	ErrPeerTimeout  = "peer_timeout"
-	ErrNotTrusted   = "peer_not_trusted"
-	metaPeer        = "mcpmesh/peer"
-	keyRef, keyName = "ref", "name"
+	MetaError      = "mcpmesh/error"
+	ErrPeerOffline = "peer_offline"
+	ErrPeerTimeout = "peer_timeout"
+	ErrNotTrusted  = "peer_not_trusted"
+	metaPeer       = "mcpmesh/peer"
 )
 
 // Call implements mcp.Backend: local entries are served here, a listed
@@ -29,6 +29,10 @@ func (f *Federation) Call(ctx context.Context, req *mcp.Request) (json.RawMessag
 	}
 	r, params, ok := f.route(ctx, req)
 	if !ok {
+		if rec, refused := f.untrusted(req); refused {
+			return fedFailure(req.Method, rec.Name, ErrNotTrusted,
+				fmt.Sprintf("peer %q is trusted at level %q: nothing of it is federated", rec.Name, rec.TrustLevel))
+		}
 		return f.cfg.Local.Call(ctx, req)
 	}
 	return f.forward(ctx, r.link, &mcp.Request{Method: req.Method, Params: params, Client: req.Client})
@@ -50,11 +54,11 @@ func (f *Federation) route(ctx context.Context, req *mcp.Request) (fedRoute, jso
 	v := f.currentView(ctx)
 	switch {
 	case req.Method == "tools/call":
-		return v.named(f, v.tools, mcp.KindTool, p.Name, req.Params, keyName, "")
+		return v.named(f, v.tools, mcp.KindTool, p.Name, req.Params, "name", "")
 	case req.Method == "prompts/get":
-		return v.named(f, v.prompts, mcp.KindPrompt, p.Name, req.Params, keyName, "")
+		return v.named(f, v.prompts, mcp.KindPrompt, p.Name, req.Params, "name", "")
 	case req.Method == "completion/complete" && p.Ref.Type == "ref/prompt":
-		return v.named(f, v.prompts, mcp.KindPrompt, p.Ref.Name, req.Params, keyRef, keyName)
+		return v.named(f, v.prompts, mcp.KindPrompt, p.Ref.Name, req.Params, "ref", "name")
 	case req.Method == "completion/complete":
 		return f.resourceRoute(v, p.Ref.URI, req.Params)
 	}
@@ -137,11 +141,12 @@ func (f *Federation) forward(ctx context.Context, l *peerLink, req *mcp.Request)
 	}
 	callCtx, cancel := context.WithTimeout(ctx, f.cfg.PeerTimeout)
 	defer cancel()
-	res, err := l.up.Call(callCtx, req)
+	res, err := f.send(callCtx, l, req)
 	switch {
 	case err == nil:
 		return res, nil
 	case errors.Is(err, mcp.ErrUnreachable):
+		l.up.Reconnect() // the link says offline until it is back
 		return fedFailure(req.Method, rec.Name, ErrPeerOffline, fmt.Sprintf("peer %q cannot be reached: %v", rec.Name, err))
 	case ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded):
 		return fedFailure(req.Method, rec.Name, ErrPeerTimeout,
@@ -175,4 +180,25 @@ func fedFailure(method, peer, kind, msg string) (json.RawMessage, error) {
 		"isError": true, "_meta": meta,
 	})
 	return b, err
+}
+
+// untrusted finds the "none" peer that a "<peer>__<name>" tool or prompt
+// names, when no local entry has that name: such a call is refused as
+// peer_not_trusted rather than as an unknown tool.
+func (f *Federation) untrusted(req *mcp.Request) (cluster.PeerRecord, bool) {
+	kind := mcp.KindTool
+	switch req.Method {
+	case "tools/call":
+	case "prompts/get":
+		kind = mcp.KindPrompt
+	default:
+		return cluster.PeerRecord{}, false
+	}
+	name := field(req.Params, "name")
+	peer, _, ok := splitFederated(name)
+	if !ok || f.cfg.Local.Has(kind, name) {
+		return cluster.PeerRecord{}, false
+	}
+	rec, ok := f.cfg.Node.Registry().Get(peer)
+	return rec, ok && rec.TrustLevel == cluster.TrustNone && rec.Member != f.self
 }

@@ -52,3 +52,11 @@ func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set(HeaderForwarded, t.from)
 	return t.base.RoundTrip(r)
 }
+
+// CloseIdleConnections closes the base transport's idle connections, so
+// (*http.Client).CloseIdleConnections reaches them through this wrapper.
+func (t *tokenTransport) CloseIdleConnections() {
+	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}

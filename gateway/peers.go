@@ -97,7 +97,7 @@ type addPeerBody struct {
 
 func (g *Gateway) addPeer(c *gin.Context) {
 	var body addPeerBody
-	if err := decodeStrict(c.Request.Body, &body); err != nil {
+	if err := decodeStrict(c.Request.Body, &body, "url, name, trust_level"); err != nil {
 		abortJSON(c, http.StatusBadRequest, err)
 		return
 	}
@@ -140,7 +140,7 @@ type patchPeerBody struct {
 
 func (g *Gateway) patchPeer(c *gin.Context) {
 	var body patchPeerBody
-	if err := decodeStrict(c.Request.Body, &body); err != nil {
+	if err := decodeStrict(c.Request.Body, &body, "trust_level"); err != nil {
 		abortJSON(c, http.StatusBadRequest, err)
 		return
 	}

@@ -37,7 +37,7 @@ func (g *Gateway) getServer(c *gin.Context) {
 // answers 201 once the server has connected or failed (bounded).
 func (g *Gateway) addServer(c *gin.Context) {
 	var cfg serverConfig
-	if err := decodeStrict(c.Request.Body, &cfg); err != nil {
+	if err := decodeStrict(c.Request.Body, &cfg, "name, command, args, env, url, headers, prefix, type"); err != nil {
 		abortJSON(c, http.StatusBadRequest, err)
 		return
 	}
@@ -79,11 +79,11 @@ func statusOf(err error) int {
 
 // decodeStrict decodes exactly one JSON object into v, refusing unknown
 // fields and trailing data, with an error that names the problem.
-func decodeStrict(r io.Reader, v any) error {
+func decodeStrict(r io.Reader, v any, allowed string) error {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return jsonError(err, allowed)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("invalid JSON: unexpected data after the JSON object")
@@ -91,7 +91,7 @@ func decodeStrict(r io.Reader, v any) error {
 	return nil
 }
 
-func jsonError(err error) error {
+func jsonError(err error, allowed string) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -106,8 +106,7 @@ func jsonError(err error) error {
 	case errors.As(err, &typ):
 		return fmt.Errorf("field %q must be %s, not a JSON %s", typ.Field, jsonKind(typ.Type.String()), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field"):
-		return fmt.Errorf("%s (allowed: name, command, args, env, url, headers, prefix, type)",
-			strings.TrimPrefix(err.Error(), "json: "))
+		return fmt.Errorf("%s (allowed: %s)", strings.TrimPrefix(err.Error(), "json: "), allowed)
 	}
 	return fmt.Errorf("invalid JSON: %w", err)
 }

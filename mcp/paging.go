@@ -30,9 +30,9 @@ func (s *Server) list(ctx context.Context, kind Kind, params json.RawMessage) (j
 	if err != nil {
 		return nil, err
 	}
-	if offset > len(l.Items) {
-		return nil, Errorf(CodeInvalidParams, "invalid params: cursor is past the end of the list")
-	}
+	// A well-formed cursor past the end was issued for a longer list (a
+	// peer went missing between pages): the list has ended.
+	offset = min(offset, len(l.Items))
 	return encodePage(kind, l, offset, s.opts.PageSize), nil
 }
 

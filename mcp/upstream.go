@@ -189,6 +189,16 @@ func (u *Upstream) Start(ctx context.Context) {
 	})
 }
 
+// Reconnect ends the current session, if any, so that the supervisor
+// reconnects with its backoff; Status says restarting until it is back. A
+// caller that found the server unreachable uses it rather than wait for
+// the session's own failure detection (~20 s of SSE retries).
+func (u *Upstream) Reconnect() {
+	if sess := u.session(); sess != nil {
+		u.goFn(func() { _ = sess.Close() })
+	}
+}
+
 // WaitReady blocks until the first attempt succeeded (nil) or failed (its
 // error), or ctx ends.
 func (u *Upstream) WaitReady(ctx context.Context) error {

@@ -32,8 +32,9 @@ const (
 	// upTerminate is how long a stdio server gets to exit after its stdin
 	// is closed, and then after SIGTERM, before it is killed.
 	upTerminate = 2 * time.Second
-	// upMaxItems caps one kind's listing, against a server paging forever.
-	upMaxItems = 10000
+	// upMaxItems caps one kind's listing, against a server paging forever:
+	// entries past it are left out (a listing is never refused whole).
+	upMaxItems = 50000
 )
 
 // newClient builds the go-sdk client whose handlers relay to the callers.
@@ -304,7 +305,7 @@ func upCollect[T any](what string, seq iter.Seq2[*T, error]) ([]json.RawMessage,
 			return nil, fmt.Errorf("list %s: %w", what, err)
 		}
 		if len(out) == upMaxItems {
-			return nil, fmt.Errorf("list %s: more than %d entries", what, upMaxItems)
+			break
 		}
 		b, err := json.Marshal(item)
 		if err != nil {

@@ -1,0 +1,85 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/mcpmesh/mcpmesh/mcp"
+)
+
+// maxPostAnswer bounds the answer of a forwarded sessionless call.
+const maxPostAnswer = 64 << 20
+
+// send forwards req over the peer's link: a caller with a session through
+// the link's MCP session (progress, logs, cancellation and server requests
+// pass through), a sessionless caller by one plain POST, which costs far
+// less (BenchmarkForward). When that POST finds the peer's port refusing,
+// nothing ran there, and the call goes through the link after all, so the
+// link handles the refusal exactly as it does for a session call.
+func (f *Federation) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
+	if req.Client != nil && req.Client.SessionID() != "" {
+		return l.up.Call(ctx, req)
+	}
+	res, err := f.postCall(ctx, l, req)
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return l.up.Call(ctx, req)
+	}
+	return res, err
+}
+
+// postCall forwards a sessionless caller's request as one plain JSON-RPC
+// POST to the peer (no session, application/json answer): such a caller has
+// no way back for progress, logs or server requests, so the link's session
+// would add nothing but cost. Cancelling ctx aborts the POST, which cancels
+// the request on the peer.
+func (f *Federation) postCall(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
+	body, err := json.Marshal(mcp.Message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: req.Method, Params: req.Params})
+	if err != nil {
+		return nil, err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(l.record().URL, "/")+"/mcp", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", mcp.ErrUnreachable, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	resp, err := f.client.Do(hreq)
+	if err != nil {
+		return nil, unreachable(ctx, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxPostAnswer+1))
+	switch {
+	case err != nil:
+		return nil, unreachable(ctx, err)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("%w: status %d: %.200s", mcp.ErrUnreachable, resp.StatusCode, raw)
+	case len(raw) > maxPostAnswer:
+		return nil, fmt.Errorf("%w: answer larger than %d bytes", mcp.ErrUnreachable, maxPostAnswer)
+	}
+	var m mcp.Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("%w: answer is not JSON-RPC: %v", mcp.ErrUnreachable, err)
+	}
+	if m.Error != nil {
+		return nil, m.Error
+	}
+	return m.Result, nil
+}
+
+// unreachable wraps a transport error as mcp.ErrUnreachable, unless ctx
+// ended (the caller gave up or the peer timeout passed).
+func unreachable(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %w", mcp.ErrUnreachable, err)
+}
