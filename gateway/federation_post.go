@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 
@@ -20,19 +18,13 @@ const maxPostAnswer = 64 << 20
 // send forwards req over the peer's link: a caller with a session through
 // the link's MCP session (progress, logs, cancellation and server requests
 // pass through), a sessionless caller by one plain POST, which costs far
-// less (BenchmarkForward). When that POST finds the peer's port refusing,
-// nothing ran there, and the call goes through the link after all, so the
-// link handles the refusal exactly as it does for a session call.
+// less (BenchmarkForward). A POST that cannot reach the peer fails with
+// mcp.ErrUnreachable like a session call, so forward reconnects the link.
 func (f *Federation) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	if req.Client != nil && req.Client.SessionID() != "" {
 		return l.up.Call(ctx, req)
 	}
-	res, err := f.postCall(ctx, l, req)
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
-		return l.up.Call(ctx, req)
-	}
-	return res, err
+	return f.postCall(ctx, l, req)
 }
 
 // postCall forwards a sessionless caller's request as one plain JSON-RPC

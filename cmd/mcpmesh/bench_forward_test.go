@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// benchTool is a demo tool and the arguments a benchmark calls it with.
+type benchTool struct {
+	name string
+	args map[string]any
+}
+
+var benchForwardTools = []benchTool{
+	{"echo", map[string]any{"text": "bench"}},
+	{"sleep", map[string]any{"ms": 2}},
+}
+
+// benchTarget is where one side of a comparison sends its calls.
+type benchTarget struct {
+	side string // "direct" or "forwarded"
+	n    *node
+	tool string
+}
+
+// BenchmarkForward compares a tools/call forwarded A→B (`b__<tool>` on A)
+// with the same call made directly on B, for the demo echo and sleep 2 ms,
+// by go-sdk sessions (one per caller, reused) and by bare sessionless POSTs
+// (keep-alive), at 1 and 8 concurrent callers. The forwarded side also
+// reports its ratios to the direct side just measured (p50_ratio,
+// p99_ratio, tput_ratio).
+func BenchmarkForward(b *testing.B) {
+	a, peer := benchForwardRing(b)
+	for _, tool := range benchForwardTools {
+		b.Run(tool.name, func(b *testing.B) {
+			for _, kind := range []string{"gosdk", "bare"} {
+				b.Run(kind, func(b *testing.B) {
+					for _, c := range []int{1, 8} {
+						b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) {
+							benchPair(b, tool, kind, c, benchTarget{"direct", peer, tool.name}, benchTarget{"forwarded", a, "b__" + tool.name})
+						})
+					}
+				})
+			}
+		})
+	}
+}
+
+// benchForwardRing starts B (demo tools) and A (none), federates B on A as
+// "b" and checks that b__whoami on A is answered by B.
+func benchForwardRing(b *testing.B) (a, peer *node) {
+	peer = benchNode(b, "bench-b", true)
+	a = benchNode(b, "bench-a", false)
+	benchFederate(b, a, peer, "b", func() bool {
+		r := a.rpc(b, "tools/call", map[string]any{"name": "b__whoami", "arguments": map[string]any{}})
+		var res callResult
+		return r.Error == nil && json.Unmarshal(r.Result, &res) == nil && !res.IsError && res.text() == peer.name
+	})
+	return a, peer
+}
+
+// benchPair runs the direct side, then the forwarded side with its ratios.
+func benchPair(b *testing.B, tool benchTool, kind string, c int, direct, forwarded benchTarget) {
+	var base benchStats
+	b.Run(direct.side, func(b *testing.B) {
+		base = benchCalls(b, direct, tool.args, kind, c)
+		base.report(b, "calls")
+	})
+	b.Run(forwarded.side, func(b *testing.B) {
+		s := benchCalls(b, forwarded, tool.args, kind, c)
+		s.report(b, "calls")
+		benchRatios(b, s, base)
+	})
+}
+
+// benchCalls makes b.N calls of target's tool with c callers of kind.
+func benchCalls(b *testing.B, target benchTarget, args map[string]any, kind string, c int) benchStats {
+	hc := benchHTTPClient()
+	b.Cleanup(hc.CloseIdleConnections)
+	callers := make([]func() error, c)
+	for i := range callers {
+		if kind == "gosdk" {
+			callers[i] = benchSDKCaller(b, target, args, hc)
+		} else {
+			callers[i] = benchBareCaller(target, args, hc)
+		}
+	}
+	for _, call := range callers { // warm every session and connection
+		if err := call(); err != nil {
+			b.Fatalf("warm-up call of %s on %s: %v", target.tool, target.n.name, err)
+		}
+	}
+	return benchRun(b, callers)
+}
+
+// benchSession opens one go-sdk session to target's node over hc (closed
+// when the benchmark ends).
+func benchSession(b *testing.B, target benchTarget, hc *http.Client) *mcp.ClientSession {
+	client := mcp.NewClient(&mcp.Implementation{Name: "mcpmesh-bench", Version: "0"}, nil)
+	authed := &http.Client{Transport: bearer{target.n.token, hc.Transport}}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: target.n.mcpURL(), HTTPClient: authed, MaxRetries: -1}, nil)
+	if err != nil {
+		b.Fatalf("go-sdk connect %s: %v", target.n.mcpURL(), err)
+	}
+	b.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// benchSDKCaller returns a function that calls target's tool on a session
+// of its own.
+func benchSDKCaller(b *testing.B, target benchTarget, args map[string]any, hc *http.Client) func() error {
+	cs := benchSession(b, target, hc)
+	params := &mcp.CallToolParams{Name: target.tool, Arguments: args}
+	return func() error {
+		res, err := cs.CallTool(context.Background(), params)
+		if err != nil {
+			return err
+		}
+		if res.IsError {
+			return fmt.Errorf("%s answered isError: %s", target.tool, contentText(res.Content))
+		}
+		return nil
+	}
+}
+
+// benchBareCaller returns a function that POSTs one sessionless tools/call.
+func benchBareCaller(target benchTarget, args map[string]any, hc *http.Client) func() error {
+	body := mustJSON(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+		"params": map[string]any{"name": target.tool, "arguments": args}})
+	return func() error {
+		raw, err := benchPost(hc, target.n, body)
+		if err != nil {
+			return err
+		}
+		var rep struct {
+			Result *callResult `json:"result"`
+			Error  *rpcError   `json:"error"`
+		}
+		switch err := json.Unmarshal(raw, &rep); {
+		case err != nil:
+			return fmt.Errorf("answer %q: %w", raw, err)
+		case rep.Error != nil || rep.Result == nil || rep.Result.IsError:
+			return fmt.Errorf("%s failed: %s", target.tool, raw)
+		}
+		return nil
+	}
+}
+
+// benchPost POSTs one JSON-RPC body to n's MCP endpoint and returns the
+// answer's body (status 200 required).
+func benchPost(hc *http.Client, n *node, body []byte) ([]byte, error) {
+	req, err := http.NewRequest(http.MethodPost, n.mcpURL(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+n.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("status %d: %s", resp.StatusCode, raw)
+	}
+	return raw, err
+}
