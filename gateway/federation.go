@@ -43,6 +43,9 @@ type FederationConfig struct {
 	OnChange func()
 	// LinkBackoff bounds the reconnection delay of peer links (default 2 s).
 	LinkBackoff time.Duration
+	// AutoTrust, if set, makes every ring member without a peer record a
+	// peer at that level (--auto-trust), named after the member.
+	AutoTrust string
 }
 
 // Federation is the node's mcp.Backend: its local catalog plus the local
@@ -57,7 +60,8 @@ type Federation struct {
 	client *http.Client
 
 	mu    sync.Mutex
-	links map[string]*peerLink // by peer name
+	links map[string]*peerLink          // by peer name
+	auto  map[string]cluster.PeerRecord // auto-trusted members, by peer name
 
 	gen  atomic.Uint64 // bumped on every change that may alter the view
 	view atomic.Pointer[fedView]
@@ -145,10 +149,13 @@ func (f *Federation) follow() {
 }
 
 func (f *Federation) onEvent(ev cluster.Event) {
-	switch ev.Type {
-	case cluster.RegistryChanged:
+	switch {
+	case ev.Type == cluster.RegistryChanged:
 		f.reconcile()
-	case cluster.MemberUpdate, cluster.MemberJoin:
+	case f.cfg.AutoTrust != "" && ev.Type != cluster.MemberUpdate && ev.Type != cluster.MemberSuspect:
+		f.reconcile()
+	}
+	if ev.Type == cluster.MemberUpdate || ev.Type == cluster.MemberJoin {
 		if l := f.linkForMember(ev.Member.Name); l != nil {
 			l.refresh(ev.Member)
 		}
@@ -179,15 +186,18 @@ func (f *Federation) linkForMember(member string) *peerLink {
 // full or discover, none for "none" peers, removed or renamed ones.
 func (f *Federation) reconcile() {
 	want := map[string]cluster.PeerRecord{}
-	for _, rec := range f.cfg.Node.Registry().List() {
+	auto := f.autoPeers()
+	for _, rec := range append(f.cfg.Node.Registry().List(), mapValues(auto)...) {
 		if rec.TrustLevel != cluster.TrustNone && rec.Member != f.self {
 			want[rec.Name] = rec
 		}
 	}
 	f.mu.Lock()
+	f.auto = auto
 	var stale []*peerLink
 	for name, l := range f.links {
-		if rec, ok := want[name]; !ok || rec.URL != l.rec.URL || rec.Member != l.rec.Member {
+		cur := l.record()
+		if rec, ok := want[name]; !ok || rec.URL != cur.URL || rec.Member != cur.Member {
 			stale = append(stale, l)
 			delete(f.links, name)
 		}

@@ -41,6 +41,12 @@ type fedNode struct {
 // startFedNode starts a node called name; extra sources join its catalog.
 func startFedNode(t *testing.T, name string, extra ...mcp.Source) *fedNode {
 	t.Helper()
+	return startFedNodeWith(t, name, func(*Config) {}, extra...)
+}
+
+// startFedNodeWith is startFedNode with a last say on the gateway's Config.
+func startFedNodeWith(t *testing.T, name string, tune func(*Config), extra ...mcp.Source) *fedNode {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -52,8 +58,10 @@ func startFedNode(t *testing.T, name string, extra ...mcp.Source) *fedNode {
 	n.node = clustertest.StartNode(t, cfg)
 	n.cat = newFedCatalog(t, name, extra)
 	n.cat.OnChange(func() { _ = n.node.SetCatalogDigest(n.cat.Digest()) })
-	n.gw, err = New(Config{Name: name, Version: "test", URL: n.url, Secret: []byte(testSecret), Store: st,
-		Catalog: n.cat, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Node: n.node, PeerTimeout: 5 * time.Second})
+	gcfg := Config{Name: name, Version: "test", URL: n.url, Secret: []byte(testSecret), Store: st,
+		Catalog: n.cat, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Node: n.node, PeerTimeout: 5 * time.Second}
+	tune(&gcfg)
+	n.gw, err = New(gcfg)
 	if err != nil {
 		t.Fatal(err)
 	}

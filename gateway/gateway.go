@@ -59,6 +59,8 @@ type Config struct {
 	Node *cluster.Node
 	// PeerTimeout bounds a forwarded call (default DefaultPeerTimeout).
 	PeerTimeout time.Duration
+	// AutoTrust (--auto-trust) makes every ring member a peer at that level.
+	AutoTrust string
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -160,7 +162,8 @@ func newGateway(cfg Config) *Gateway {
 	if cfg.Node != nil {
 		g.node = cfg.Node
 		g.fed = NewFederation(FederationConfig{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
-			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged})
+			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged,
+			AutoTrust: cfg.AutoTrust})
 		g.backend = g.fed
 	}
 	if g.backend == nil {

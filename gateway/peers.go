@@ -74,14 +74,14 @@ func memberStatus(state string) string {
 
 func (g *Gateway) listPeers(c *gin.Context) {
 	out := []peerView{}
-	for _, rec := range g.fed.cfg.Node.Registry().List() {
+	for _, rec := range g.fed.peerRecords() {
 		out = append(out, g.fed.peerView(rec))
 	}
 	c.JSON(http.StatusOK, out)
 }
 
 func (g *Gateway) getPeer(c *gin.Context) {
-	rec, ok := g.fed.cfg.Node.Registry().Get(c.Param("name"))
+	rec, ok := g.fed.peerRecord(c.Param("name"))
 	if !ok {
 		abortJSON(c, http.StatusNotFound, fmt.Errorf("unknown peer %q", c.Param("name")))
 		return

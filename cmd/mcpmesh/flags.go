@@ -35,7 +35,7 @@ type serveConfig struct {
 	Secret    []byte
 	DevSecret bool
 
-	// The ring. Redis and auto-trust are parsed and kept; not used yet.
+	// The ring. Redis is parsed and kept; not used yet.
 	Gossip          string
 	GossipAdvertise string
 	Join            []string
@@ -87,7 +87,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring")
 	fs.StringVar(&f.redis, "redis", "", "Redis URL of the bootstrap seed channel (env REDIS_URL) [not used yet]")
 	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
-	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none [not used yet]")
+	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
 	return fs
 }
 

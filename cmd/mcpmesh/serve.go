@@ -57,7 +57,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	gw, err := gateway.New(gateway.Config{
 		Name: cfg.Name, Version: version, URL: url, Secret: cfg.Secret,
 		Store: st, Catalog: cat, Servers: servers, Logger: log,
-		AllowedOrigins: cfg.AllowedOrigins, Node: node, PeerTimeout: cfg.PeerTimeout,
+		AllowedOrigins: cfg.AllowedOrigins, Node: node, PeerTimeout: cfg.PeerTimeout, AutoTrust: cfg.AutoTrust,
 	})
 	if err != nil {
 		_ = ln.Close()
