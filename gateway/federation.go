@@ -43,6 +43,8 @@ type FederationConfig struct {
 	OnChange func()
 	// LinkBackoff bounds the reconnection delay of peer links (default 2 s).
 	LinkBackoff time.Duration
+	// Metrics counts and times forwarded calls (nil: none).
+	Metrics *forwardMetrics
 	// AutoTrust, if set, makes every ring member without a peer record a
 	// peer at that level (--auto-trust), named after the member.
 	AutoTrust string

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/mcp"
@@ -128,31 +130,58 @@ func rename(params json.RawMessage, outer, inner, name string) (json.RawMessage,
 	return json.Marshal(m)
 }
 
-// forward sends a request to a peer, within --peer-timeout, and turns a
-// failure of federation into an answer that names the peer and the reason.
+// forward sends a request to a peer and counts, times and (when it fails
+// for federation reasons) logs it.
 func (f *Federation) forward(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
+	start := time.Now()
+	res, outcome, err := f.forwardOnce(ctx, l, req)
+	peer := l.record().Name
+	f.cfg.Metrics.observe(peer, req.Method, outcome, time.Since(start))
+	if strings.HasPrefix(outcome, "peer_") {
+		f.log.Warn("forward failed", "peer", peer, "member", l.record().Member, "method", req.Method, "outcome", outcome)
+	}
+	return res, err
+}
+
+// forwardOnce sends a request to a peer, within --peer-timeout, and turns a
+// failure of federation into an answer that names the peer and the reason.
+// outcome is ok, tool_error, error, or the federation failure.
+func (f *Federation) forwardOnce(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, string, error) {
 	rec := l.record()
+	fail := func(kind, msg string) (json.RawMessage, string, error) {
+		res, err := fedFailure(req.Method, rec.Name, kind, msg)
+		return res, kind, err
+	}
 	if rec.TrustLevel != cluster.TrustFull {
-		return fedFailure(req.Method, rec.Name, ErrNotTrusted,
-			fmt.Sprintf("peer %q is trusted at level %q: its entries are listed but calls to it are refused", rec.Name, rec.TrustLevel))
+		return fail(ErrNotTrusted, fmt.Sprintf("peer %q is trusted at level %q: its entries are listed but calls to it are refused", rec.Name, rec.TrustLevel))
 	}
 	if st := l.status(); !listed(st) {
-		return fedFailure(req.Method, rec.Name, ErrPeerOffline, fmt.Sprintf("peer %q is offline (%s)", rec.Name, f.offlineReason(l, st)))
+		return fail(ErrPeerOffline, fmt.Sprintf("peer %q is offline (%s)", rec.Name, f.offlineReason(l, st)))
 	}
 	callCtx, cancel := context.WithTimeout(ctx, f.cfg.PeerTimeout)
 	defer cancel()
 	res, err := f.send(callCtx, l, req)
 	switch {
 	case err == nil:
-		return res, nil
+		return res, resultOutcome(res), nil
 	case errors.Is(err, mcp.ErrUnreachable):
 		l.up.Reconnect() // the link says offline until it is back
-		return fedFailure(req.Method, rec.Name, ErrPeerOffline, fmt.Sprintf("peer %q cannot be reached: %v", rec.Name, err))
+		return fail(ErrPeerOffline, fmt.Sprintf("peer %q cannot be reached: %v", rec.Name, err))
 	case ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded):
-		return fedFailure(req.Method, rec.Name, ErrPeerTimeout,
-			fmt.Sprintf("peer %q did not answer within the peer timeout of %s", rec.Name, f.cfg.PeerTimeout))
+		return fail(ErrPeerTimeout, fmt.Sprintf("peer %q did not answer within the peer timeout of %s", rec.Name, f.cfg.PeerTimeout))
 	}
-	return nil, err
+	return nil, "error", err
+}
+
+// resultOutcome is "tool_error" for an isError result, else "ok".
+func resultOutcome(res json.RawMessage) string {
+	var r struct {
+		IsError bool `json:"isError"`
+	}
+	if json.Unmarshal(res, &r) == nil && r.IsError {
+		return "tool_error"
+	}
+	return "ok"
 }
 
 func (f *Federation) offlineReason(l *peerLink, status string) string {

@@ -159,11 +159,14 @@ func newGateway(cfg Config) *Gateway {
 		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
 	}
+	if g.reg == nil {
+		g.reg = prometheus.NewRegistry()
+	}
 	if cfg.Node != nil {
 		g.node = cfg.Node
 		g.fed = NewFederation(FederationConfig{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
 			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged,
-			AutoTrust: cfg.AutoTrust})
+			AutoTrust: cfg.AutoTrust, Metrics: newForwardMetrics(g.reg)})
 		g.backend = g.fed
 	}
 	if g.backend == nil {
@@ -177,9 +180,6 @@ func newGateway(cfg Config) *Gateway {
 	}
 	if g.readyTimeout <= 0 {
 		g.readyTimeout = DefaultReadyTimeout
-	}
-	if g.reg == nil {
-		g.reg = prometheus.NewRegistry()
 	}
 	g.runCtx, g.runCancel = context.WithCancel(context.Background())
 	return g

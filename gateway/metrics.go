@@ -67,6 +67,9 @@ func (g *Gateway) registerGauges(reg *prometheus.Registry) {
 		&catalogCollector{g: g},
 		&upstreamCollector{g: g},
 	)
+	if g.node != nil {
+		reg.MustRegister(&ringCollector{g: g})
+	}
 }
 
 // observeHTTP records every request by its route pattern (never the raw

@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mcpmesh/mcpmesh/cluster"
+)
+
+// ringCollector reports the ring and the federation at scrape time:
+// members by state, peers by status and trust, tools each peer adds.
+type ringCollector struct{ g *Gateway }
+
+var (
+	membersDesc = prometheus.NewDesc("mcpmesh_members",
+		"Ring members this node knows, by gossip state.", []string{"state"}, nil)
+	peersDesc = prometheus.NewDesc("mcpmesh_peers",
+		"Peers by status (online, suspect, offline, left) and trust level.", []string{"status", "trust"}, nil)
+	peerToolsDesc = prometheus.NewDesc("mcpmesh_federated_tools",
+		"Tools each linked peer adds to this node's listing.", []string{"peer"}, nil)
+	registryDesc = prometheus.NewDesc("mcpmesh_registry_records",
+		"Records of the replicated peer registry, tombstones included.", nil, nil)
+)
+
+func (rc *ringCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{membersDesc, peersDesc, peerToolsDesc, registryDesc} {
+		ch <- d
+	}
+}
+
+func (rc *ringCollector) Collect(ch chan<- prometheus.Metric) {
+	states := map[string]int{cluster.StateAlive: 0, cluster.StateSuspect: 0, cluster.StateDead: 0, cluster.StateLeft: 0}
+	for _, m := range rc.g.node.Members() {
+		states[m.State]++
+	}
+	for s, n := range states {
+		ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(n), s)
+	}
+	peers := map[[2]string]int{}
+	for _, rec := range rc.g.fed.peerRecords() {
+		v := rc.g.fed.peerView(rec)
+		peers[[2]string{v.Status, v.TrustLevel}]++
+		ch <- prometheus.MustNewConstMetric(peerToolsDesc, prometheus.GaugeValue, float64(v.Tools), v.Name)
+	}
+	for k, n := range peers {
+		ch <- prometheus.MustNewConstMetric(peersDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
+	}
+	ch <- prometheus.MustNewConstMetric(registryDesc, prometheus.GaugeValue, float64(len(rc.g.node.Registry().All())))
+}
+
+// forwardMetrics count and time the calls this node forwards to peers.
+type forwardMetrics struct {
+	calls   *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+func newForwardMetrics(reg *prometheus.Registry) *forwardMetrics {
+	m := &forwardMetrics{
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mcpmesh_forwarded_calls_total",
+			Help: "Requests forwarded to peers, by peer, method and outcome (ok, tool_error, error, peer_offline, peer_timeout, peer_not_trusted).",
+		}, []string{"peer", "method", "outcome"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "mcpmesh_forwarded_call_duration_seconds", Help: "Latency of requests forwarded to peers, by peer and outcome.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}, []string{"peer", "outcome"}),
+	}
+	reg.MustRegister(m.calls, m.latency)
+	return m
+}
+
+func (m *forwardMetrics) observe(peer, method, outcome string, d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.calls.WithLabelValues(peer, method, outcome).Inc()
+	m.latency.WithLabelValues(peer, outcome).Observe(d.Seconds())
+}
