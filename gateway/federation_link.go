@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -10,6 +11,11 @@ import (
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
+
+// linkGrace is how long a link may be down while gossip says its peer is
+// alive before the peer counts as offline: a peer that restarted ends the
+// link's session, and the link takes a moment to open a new one.
+const linkGrace = 2 * time.Second
 
 // maxPeerEntries bounds what one peer may add to the listing, so a hostile
 // or broken peer cannot exhaust this node.
@@ -149,12 +155,31 @@ func (l *peerLink) status() string {
 		return StatusLeft
 	case !ok || m.State == cluster.StateDead:
 		return StatusOffline
-	case l.up.Status().State != mcp.UpstreamReady:
+	case l.down():
 		return StatusOffline
 	case m.State == cluster.StateSuspect:
 		return StatusSuspect
 	}
 	return StatusOnline
+}
+
+// down reports whether the link has been down for longer than linkGrace.
+func (l *peerLink) down() bool {
+	st := l.up.Status()
+	return st.State != mcp.UpstreamReady && time.Since(st.Since) > linkGrace
+}
+
+// awaitUp gives a reconnecting link up to linkGrace to come back before a
+// call through it; it returns at once when the link is up.
+func (l *peerLink) awaitUp(ctx context.Context) {
+	deadline := time.Now().Add(linkGrace)
+	for l.up.Status().State != mcp.UpstreamReady && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // listed reports whether the peer's entries belong in a listing.

@@ -22,6 +22,7 @@ const maxPostAnswer = 64 << 20
 // mcp.ErrUnreachable like a session call, so forward reconnects the link.
 func (f *Federation) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	if req.Client != nil && req.Client.SessionID() != "" {
+		l.awaitUp(ctx)
 		return l.up.Call(ctx, req)
 	}
 	return f.postCall(ctx, l, req)

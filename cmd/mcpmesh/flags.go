@@ -35,7 +35,7 @@ type serveConfig struct {
 	Secret    []byte
 	DevSecret bool
 
-	// The ring. Redis is parsed and kept; not used yet.
+	// The ring. Redis, when set, seeds it (see startSeed).
 	Gossip          string
 	GossipAdvertise string
 	Join            []string
@@ -85,7 +85,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.gossipAdvertise, "gossip-advertise", "", "gossip address advertised to other nodes")
 	fs.StringVar(&f.join, "join", "", "comma list of nodes to join (env JOIN)")
 	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring")
-	fs.StringVar(&f.redis, "redis", "", "Redis URL of the bootstrap seed channel (env REDIS_URL) [not used yet]")
+	fs.StringVar(&f.redis, "redis", "", "Redis URL where nodes announce and find each other's gossip addresses (env REDIS_URL)")
 	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
 	return fs

@@ -23,6 +23,14 @@ Usage:
   mcpmesh serve [flags]      run a node (mcpmesh serve -h lists the flags)
   mcpmesh token --username NAME [--secret S] [--exp DURATION] [--scope admin|mcp]
                              print a JWT for a node (HS256; default 7 days, scope admin)
+  mcpmesh members            list the ring's members
+  mcpmesh peers list|add|remove|set-trust
+                             manage federation peers
+  mcpmesh tools [--local]    list the tools a node serves
+  mcpmesh call TOOL ['JSON'] call a tool and print its text content
+                             (client verbs: --gateway URL or MCPMESH_GATEWAY,
+                             --token JWT or MCPMESH_TOKEN, -o table|json;
+                             mcpmesh VERB --help shows an example)
   mcpmesh version            print the version
   mcpmesh help               print this help
 
@@ -52,6 +60,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		err = runServe(args[1:], getenv, stderr)
 	case "token":
 		err = runToken(args[1:], getenv, stdout, stderr)
+	case "members", "peers", "tools", "call":
+		return runClient(args[0], args[1:], verbEnv{getenv, stdout, stderr})
 	default:
 		fmt.Fprintf(stderr, "mcpmesh: unknown command %q\n\n%s", args[0], usage)
 		return 2

@@ -5,7 +5,10 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/mcp"
@@ -43,7 +46,39 @@ func startRing(ctx context.Context, cfg *serveConfig, st store.Store, cat *mcp.C
 	})
 	go gossipDigests(ctx, node, cat, changed, log)
 	log.Info("gossip up", "gossip_address", node.GossipAddr())
+	if err := startSeed(ctx, cfg, node, log); err != nil {
+		_ = node.Shutdown()
+		return nil, err
+	}
 	return node, nil
+}
+
+// seeds holds the Redis seeder of each node that has one; leaveRing stops
+// it before leaving.
+var seeds sync.Map // *cluster.Node → *cluster.RedisSeed
+
+// startSeed starts announcing the node in Redis and joining the nodes
+// announced there, when --redis is given. Redis being down is no error
+// (the seeder logs it and retries); a malformed URL is.
+func startSeed(ctx context.Context, cfg *serveConfig, node *cluster.Node, log *slog.Logger) error {
+	if cfg.Redis == "" {
+		return nil
+	}
+	redis.SetLogger(redisClientLogs{log: log}) // process-wide: go-redis has one logger
+	seed, err := cluster.StartRedisSeed(ctx, node, cfg.Redis, cluster.RedisSeedOptions{Logger: log})
+	if err != nil {
+		return fmt.Errorf("--redis: %w", err)
+	}
+	seeds.Store(node, seed)
+	return nil
+}
+
+// redisClientLogs puts go-redis's own log lines (one per failed dial) at
+// debug level: the seeder logs each outage once itself.
+type redisClientLogs struct{ log *slog.Logger }
+
+func (l redisClientLogs) Printf(_ context.Context, format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...), "component", "redis-client")
 }
 
 // gossipDigests puts the catalog's newest digest in the node's meta after
@@ -75,6 +110,9 @@ func gossipKey(cfg *serveConfig) ([]byte, error) {
 }
 
 func leaveRing(node *cluster.Node, log *slog.Logger) {
+	if seed, ok := seeds.LoadAndDelete(node); ok {
+		_ = seed.(*cluster.RedisSeed).Close()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 	defer cancel()
 	if err := node.Close(ctx); err != nil {

@@ -145,12 +145,23 @@ func loadServers(path string) ([]mcp.ServerConfig, error) {
 	return servers, nil
 }
 
+// storeCloseTimeout bounds closing the store at exit: a store that cannot
+// flush (its directory removed, its disk gone) must not keep the process.
+const storeCloseTimeout = 10 * time.Second
+
 func closeStore(st *badgerstore.Store, log *slog.Logger) {
-	if err := st.Close(); err != nil {
-		log.Error("closing store", "err", err)
-		return
+	done := make(chan error, 1)
+	go func() { done <- st.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			log.Error("closing store", "err", err)
+			return
+		}
+		log.Info("store closed")
+	case <-time.After(storeCloseTimeout):
+		log.Error("closing store: gave up waiting", "timeout", storeCloseTimeout)
 	}
-	log.Info("store closed")
 }
 
 func newLogger(cfg *serveConfig, w io.Writer) *slog.Logger {
