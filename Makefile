@@ -13,7 +13,7 @@ BENCH_RING_OPS ?= 5x
 BENCH_KILL_OPS ?= 8x
 
 .DEFAULT_GOAL := help
-.PHONY: help build dev test conformance bench lint clean
+.PHONY: help build dev test conformance bench chaos lint clean
 
 help: ## list the targets
 	@echo "mcpmesh — a cluster of MCP gateways"
@@ -50,6 +50,9 @@ bench: ## run the benchmarks (forwarded vs direct calls, federated vs local list
 	$(GO) test -run '^$$' -bench '^BenchmarkKillDetect$$' -benchtime $(BENCH_KILL_OPS) -timeout 3m $(E2E)
 	$(GO) test -run '^$$' -bench . -skip '^BenchmarkKillDetect$$' -benchtime $(BENCHTIME) -timeout 5m $(E2E)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 3m $$($(GO) list $(PKGS) | grep -v -e '/cluster' -e '/cmd/mcpmesh$$')
+
+chaos: build ## kill -9 and restart nodes under call load; prints detection and rejoin times (N=5 ROUNDS=3)
+	bash scripts/chaos.sh
 
 lint: ## gofmt check and go vet
 	@out="$$(find . -name '*.go' -not -path './scripts/node_modules/*' -not -path './data/*' | xargs gofmt -l)"; \

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,9 +17,15 @@ import (
 // leaveTimeout bounds the graceful leave at shutdown.
 const leaveTimeout = 3 * time.Second
 
+// ring is the node's membership and, with --redis, its seeder.
+type ring struct {
+	node *cluster.Node
+	seed *cluster.RedisSeed
+}
+
 // startRing starts the node's gossip membership, advertising url and the
 // catalog's digest, and keeps the digest current.
-func startRing(ctx context.Context, cfg *serveConfig, st store.Store, cat *mcp.Catalog, url string, log *slog.Logger) (*cluster.Node, error) {
+func startRing(ctx context.Context, cfg *serveConfig, st store.Store, cat *mcp.Catalog, url string, log *slog.Logger) (*ring, error) {
 	key, err := gossipKey(cfg)
 	if err != nil {
 		return nil, err
@@ -46,31 +51,27 @@ func startRing(ctx context.Context, cfg *serveConfig, st store.Store, cat *mcp.C
 	})
 	go gossipDigests(ctx, node, cat, changed, log)
 	log.Info("gossip up", "gossip_address", node.GossipAddr())
-	if err := startSeed(ctx, cfg, node, log); err != nil {
+	seed, err := startSeed(ctx, cfg, node, log)
+	if err != nil {
 		_ = node.Shutdown()
 		return nil, err
 	}
-	return node, nil
+	return &ring{node: node, seed: seed}, nil
 }
-
-// seeds holds the Redis seeder of each node that has one; leaveRing stops
-// it before leaving.
-var seeds sync.Map // *cluster.Node → *cluster.RedisSeed
 
 // startSeed starts announcing the node in Redis and joining the nodes
 // announced there, when --redis is given. Redis being down is no error
 // (the seeder logs it and retries); a malformed URL is.
-func startSeed(ctx context.Context, cfg *serveConfig, node *cluster.Node, log *slog.Logger) error {
+func startSeed(ctx context.Context, cfg *serveConfig, node *cluster.Node, log *slog.Logger) (*cluster.RedisSeed, error) {
 	if cfg.Redis == "" {
-		return nil
+		return nil, nil
 	}
 	redis.SetLogger(redisClientLogs{log: log}) // process-wide: go-redis has one logger
 	seed, err := cluster.StartRedisSeed(ctx, node, cfg.Redis, cluster.RedisSeedOptions{Logger: log})
 	if err != nil {
-		return fmt.Errorf("--redis: %w", err)
+		return nil, fmt.Errorf("--redis: %w", err)
 	}
-	seeds.Store(node, seed)
-	return nil
+	return seed, nil
 }
 
 // redisClientLogs puts go-redis's own log lines (one per failed dial) at
@@ -109,13 +110,14 @@ func gossipKey(cfg *serveConfig) ([]byte, error) {
 	return key, nil
 }
 
-func leaveRing(node *cluster.Node, log *slog.Logger) {
-	if seed, ok := seeds.LoadAndDelete(node); ok {
-		_ = seed.(*cluster.RedisSeed).Close()
+// leave stops the seeder, then leaves the ring and shuts gossip down.
+func (r *ring) leave(log *slog.Logger) {
+	if r.seed != nil {
+		_ = r.seed.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
 	defer cancel()
-	if err := node.Close(ctx); err != nil {
+	if err := r.node.Close(ctx); err != nil {
 		log.Warn("leaving the ring", "err", err)
 	}
 }

@@ -48,16 +48,16 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		_ = ln.Close()
 		return err
 	}
-	node, err := startRing(ctx, cfg, st, cat, url, log)
+	rg, err := startRing(ctx, cfg, st, cat, url, log)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
-	defer leaveRing(node, log)
+	defer rg.leave(log)
 	gw, err := gateway.New(gateway.Config{
 		Name: cfg.Name, Version: version, URL: url, Secret: cfg.Secret,
 		Store: st, Catalog: cat, Servers: servers, Logger: log,
-		AllowedOrigins: cfg.AllowedOrigins, Node: node, PeerTimeout: cfg.PeerTimeout, AutoTrust: cfg.AutoTrust,
+		AllowedOrigins: cfg.AllowedOrigins, Node: rg.node, PeerTimeout: cfg.PeerTimeout, AutoTrust: cfg.AutoTrust,
 	})
 	if err != nil {
 		_ = ln.Close()
