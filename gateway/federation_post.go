@@ -21,11 +21,39 @@ const maxPostAnswer = 64 << 20
 // less (BenchmarkForward). A POST that cannot reach the peer fails with
 // mcp.ErrUnreachable like a session call, so forward reconnects the link.
 func (f *Federation) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
-	if req.Client != nil && req.Client.SessionID() != "" {
+	if needsWayBack(req) {
 		l.awaitUp(ctx)
 		return l.up.Call(ctx, req)
 	}
 	return f.postCall(ctx, l, req)
+}
+
+// needsWayBack reports whether a forwarded request may need the link's
+// session: its caller has a session and either asked for progress, set a
+// log level, or can answer sampling or elicitation requests. Anything else
+// goes as one plain POST, which costs far less; cancellation still reaches
+// the peer (the POST is aborted). Roots are not counted: SDK clients
+// declare them by default, and a peer's tool asking a caller for its roots
+// is rare enough to trade for the cheaper path.
+func needsWayBack(req *mcp.Request) bool {
+	if req.Client == nil || req.Client.SessionID() == "" {
+		return false
+	}
+	if req.Client.LogLevel() != "" || hasProgressToken(req.Params) {
+		return true
+	}
+	var caps map[string]json.RawMessage
+	_ = json.Unmarshal(req.Client.Capabilities(), &caps)
+	return caps["sampling"] != nil || caps["elicitation"] != nil
+}
+
+func hasProgressToken(params json.RawMessage) bool {
+	var p struct {
+		Meta struct {
+			ProgressToken json.RawMessage `json:"progressToken"`
+		} `json:"_meta"`
+	}
+	return json.Unmarshal(params, &p) == nil && p.Meta.ProgressToken != nil
 }
 
 // postCall forwards a sessionless caller's request as one plain JSON-RPC
