@@ -42,7 +42,9 @@ type serveConfig struct {
 	GossipKey       string
 	Redis           string
 	PeerTimeout     time.Duration
-	AutoTrust       string
+	// ReconnectTimeout is how long a failed member is retried, then reaped.
+	ReconnectTimeout time.Duration
+	AutoTrust        string
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -64,7 +66,7 @@ type serveFlags struct {
 	logFormat, logLevel                                     string
 	gossip, gossipAdvertise, join, gossipKey, redis, trust  string
 	demo, dev                                               bool
-	peerTimeout                                             time.Duration
+	peerTimeout, reconnectTimeout                           time.Duration
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -87,6 +89,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring")
 	fs.StringVar(&f.redis, "redis", "", "Redis URL where nodes announce and find each other's gossip addresses (env REDIS_URL)")
 	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
+	fs.DurationVar(&f.reconnectTimeout, "reconnect-timeout", 72*time.Hour, "how long a failed member is retried before it is forgotten (its peer record stays, offline)")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
 	return fs
 }
@@ -140,7 +143,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		Name: f.name, HTTP: f.http, AdvertiseURL: f.advertise, DataDir: f.dataDir, Config: f.config,
 		Demo: f.demo, Dev: f.dev, AllowedOrigins: splitOrigins(f.origins), LogFormat: f.logFormat,
 		LogLevel: f.logLevel, Gossip: f.gossip, GossipAdvertise: f.gossipAdvertise, Join: splitList(f.join),
-		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, AutoTrust: f.trust,
+		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
 	}
 	if cfg.Name == "" {
 		host, err := hostname()
@@ -240,6 +243,9 @@ func (cfg *serveConfig) check() error {
 	}
 	errs = append(errs, oneOf("--log-format", cfg.LogFormat, "text", "json"),
 		oneOf("--log-level", cfg.LogLevel, "debug", "info", "warn", "error"))
+	if cfg.ReconnectTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("--reconnect-timeout %s must be positive", cfg.ReconnectTimeout))
+	}
 	if cfg.AutoTrust != "" {
 		errs = append(errs, oneOf("--auto-trust", cfg.AutoTrust, "full", "discover", "none"))
 	}

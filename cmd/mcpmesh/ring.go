@@ -36,8 +36,9 @@ func startRing(ctx context.Context, cfg *serveConfig, st store.Store, cat *mcp.C
 	}
 	node, err := cluster.Start(ctx, cluster.Config{
 		Name: cfg.Name, BindAddr: bind, AdvertiseAddr: cfg.GossipAdvertise, SecretKey: key, Store: st,
-		Logger: log,
-		Meta:   cluster.NodeMeta{URL: url, Version: version, CatalogDigest: cat.Digest()},
+		Logger:  log,
+		Meta:    cluster.NodeMeta{URL: url, Version: version, CatalogDigest: cat.Digest()},
+		Timings: cluster.Timings{ReconnectTimeout: cfg.ReconnectTimeout},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gossip on %s: %w", bind, err)
