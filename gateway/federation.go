@@ -151,6 +151,7 @@ func (f *Federation) follow() {
 }
 
 func (f *Federation) onEvent(ev cluster.Event) {
+	f.logEvent(ev)
 	switch {
 	case ev.Type == cluster.RegistryChanged:
 		f.reconcile()
@@ -163,6 +164,23 @@ func (f *Federation) onEvent(ev cluster.Event) {
 		}
 	}
 	f.changed()
+}
+
+// logEvent logs every membership and peer change once, with the fields an
+// operator greps for; meta updates (catalog digests) only at debug.
+func (f *Federation) logEvent(ev cluster.Event) {
+	switch ev.Type {
+	case cluster.RegistryChanged:
+		p := ev.Peer
+		f.log.Info("peer changed", "event", ev.Type.String(), "peer", p.Name, "member", p.Member, "url", p.URL,
+			"trust_level", p.TrustLevel, "deleted", p.Deleted, "writer", p.Writer)
+	case cluster.MemberUpdate:
+		f.log.Debug("member updated", "member", ev.Member.Name, "catalog_digest", ev.Member.Meta.CatalogDigest)
+	default:
+		m := ev.Member
+		f.log.Info("membership changed", "event", ev.Type.String(), "member", m.Name, "state", m.State,
+			"address", m.Addr, "url", m.Meta.URL)
+	}
 }
 
 // changed invalidates the cached view and tells sessions.
