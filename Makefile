@@ -13,7 +13,7 @@ BENCH_RING_OPS ?= 5x
 BENCH_KILL_OPS ?= 8x
 
 .DEFAULT_GOAL := help
-.PHONY: help build dev test conformance bench chaos lint clean
+.PHONY: help build dev test conformance bench chaos partition lint clean
 
 help: ## list the targets
 	@echo "mcpmesh — a cluster of MCP gateways"
@@ -53,6 +53,10 @@ bench: ## run the benchmarks (forwarded vs direct calls, federated vs local list
 
 chaos: build ## kill -9 and restart nodes under call load; prints detection and rejoin times (N=5 ROUNDS=3)
 	bash scripts/chaos.sh
+
+# Root only: it creates network namespaces mm-0..4 and the bridge mmbr0.
+partition: build ## (root) split a 5-node ring 3|2 in network namespaces, write on both sides, heal; prints the heal time
+	bash scripts/partition.sh
 
 lint: ## gofmt check and go vet
 	@out="$$(find . -name '*.go' -not -path './scripts/node_modules/*' -not -path './data/*' | xargs gofmt -l)"; \
