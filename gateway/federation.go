@@ -155,6 +155,8 @@ func (f *Federation) onEvent(ev cluster.Event) {
 	switch {
 	case ev.Type == cluster.RegistryChanged:
 		f.reconcile()
+	case ev.Type == cluster.MemberJoin || ev.Type == cluster.MemberUpdate && f.urlMoved(ev.Member):
+		f.reconcile()
 	case f.cfg.AutoTrust != "" && ev.Type != cluster.MemberUpdate && ev.Type != cluster.MemberSuspect:
 		f.reconcile()
 	}
@@ -191,6 +193,12 @@ func (f *Federation) changed() {
 	}
 }
 
+// urlMoved reports whether a linked member now gossips another URL.
+func (f *Federation) urlMoved(m cluster.Member) bool {
+	l := f.linkForMember(m.Name)
+	return l != nil && m.Meta.URL != "" && m.Meta.URL != l.record().URL
+}
+
 func (f *Federation) linkForMember(member string) *peerLink {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -209,7 +217,7 @@ func (f *Federation) reconcile() {
 	auto := f.autoPeers()
 	for _, rec := range append(f.cfg.Node.Registry().List(), mapValues(auto)...) {
 		if rec.TrustLevel != cluster.TrustNone && rec.Member != f.self {
-			want[rec.Name] = rec
+			want[rec.Name] = f.followURL(rec)
 		}
 	}
 	f.mu.Lock()
@@ -234,6 +242,16 @@ func (f *Federation) reconcile() {
 		l.close()
 	}
 	f.changed()
+}
+
+// followURL points a link at the URL the peer's member gossips, when it
+// gossips one: a node restarted on another port is reached there with no
+// admin action. The record keeps the URL the admin gave.
+func (f *Federation) followURL(rec cluster.PeerRecord) cluster.PeerRecord {
+	if m, ok := f.cfg.Node.Member(rec.Member); ok && m.Meta.URL != "" && m.State != cluster.StateLeft {
+		rec.URL = m.Meta.URL
+	}
+	return rec
 }
 
 // link returns the link of the peer called name, if any.
