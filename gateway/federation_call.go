@@ -78,7 +78,7 @@ func (v *fedView) named(f *Federation, routes map[string]fedRoute, kind mcp.Kind
 	if !ok {
 		return fedRoute{}, nil, false
 	}
-	out, err := rename(params, outer, inner, r.orig)
+	out, err := mcp.SetParam(params, outer, inner, r.orig)
 	return r, out, err == nil
 }
 
@@ -110,24 +110,6 @@ func (f *Federation) resourceRoute(v *fedView, uri string, params json.RawMessag
 		}
 	}
 	return fedRoute{}, nil, false
-}
-
-// rename sets params[outer] (or params[outer][inner]) to name.
-func rename(params json.RawMessage, outer, inner, name string) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(params, &m); err != nil {
-		return nil, err
-	}
-	if inner == "" {
-		m[outer], _ = json.Marshal(name)
-		return json.Marshal(m)
-	}
-	in, err := rename(m[outer], inner, "", name)
-	if err != nil {
-		return nil, err
-	}
-	m[outer] = in
-	return json.Marshal(m)
 }
 
 // forward sends a request to a peer and counts, times and (when it fails
@@ -223,7 +205,7 @@ func (f *Federation) untrusted(req *mcp.Request) (cluster.PeerRecord, bool) {
 	default:
 		return cluster.PeerRecord{}, false
 	}
-	name := field(req.Params, "name")
+	name := mcp.StringField(req.Params, "name")
 	peer, _, ok := splitFederated(name)
 	if !ok || f.cfg.Local.Has(kind, name) {
 		return cluster.PeerRecord{}, false

@@ -106,7 +106,7 @@ func (l *peerLink) rebuild() {
 
 func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage, routes map[string]string) {
 	for _, def := range defs[:min(len(defs), maxPeerEntries)] {
-		orig := field(def, "name")
+		orig := mcp.StringField(def, "name")
 		listed := federatedName(peer, orig)
 		if _, dup := routes[listed]; dup || orig == "" {
 			continue
@@ -120,30 +120,19 @@ func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage
 
 func addResources(e *linkEntries, peer string, defs mcp.Definitions) {
 	for _, def := range defs.Resources[:min(len(defs.Resources), maxPeerEntries)] {
-		uri := field(def, "uri")
+		uri := mcp.StringField(def, "uri")
 		if js, err := mcp.Decorate(def, "", "", peer); err == nil && uri != "" && !e.resources[uri] {
 			e.resources[uri] = true
 			e.lists[mcp.KindResource] = append(e.lists[mcp.KindResource], mcp.Item{Key: uri, JSON: js})
 		}
 	}
 	for _, def := range defs.ResourceTemplates[:min(len(defs.ResourceTemplates), maxPeerEntries)] {
-		tmpl := field(def, "uriTemplate")
+		tmpl := mcp.StringField(def, "uriTemplate")
 		if js, err := mcp.Decorate(def, "", "", peer); err == nil && tmpl != "" {
 			e.templates = append(e.templates, tmpl)
 			e.lists[mcp.KindResourceTemplate] = append(e.lists[mcp.KindResourceTemplate], mcp.Item{Key: tmpl, JSON: js})
 		}
 	}
-}
-
-// field reads one string field of a JSON object; "" when absent.
-func field(def json.RawMessage, name string) string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(def, &m) != nil {
-		return ""
-	}
-	var s string
-	_ = json.Unmarshal(m[name], &s)
-	return s
 }
 
 // status is the peer's health as this node sees it: gossip first (left,

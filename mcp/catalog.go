@@ -104,7 +104,7 @@ func (c *Catalog) checkAdd(name, prefix string, src Source) error {
 		}
 	}
 	for _, def := range src.Snapshot().Tools {
-		listed := prefixed(prefix, defName(def, "name"))
+		listed := prefixed(prefix, StringField(def, "name"))
 		if r, ok := c.idx.tools[listed]; ok {
 			return fmt.Errorf("%w: tool %q of server %q clashes with tool %q of server %q",
 				ErrConflict, listed, name, listed, r.source)

@@ -49,7 +49,7 @@ func (c *Catalog) build() *index {
 
 func (c *Catalog) addNamed(ix *index, s *catSource, kind Kind, defs []json.RawMessage, routes map[string]route) {
 	for _, def := range defs {
-		orig := defName(def, "name")
+		orig := StringField(def, "name")
 		listed := prefixed(s.prefix, orig)
 		if orig == "" {
 			continue
@@ -70,7 +70,7 @@ func (c *Catalog) addNamed(ix *index, s *catSource, kind Kind, defs []json.RawMe
 
 func (c *Catalog) addResources(ix *index, s *catSource, defs Definitions) {
 	for _, def := range defs.Resources {
-		uri := defName(def, "uri")
+		uri := StringField(def, "uri")
 		if _, ok := ix.resources[uri]; ok || uri == "" {
 			continue
 		}
@@ -80,7 +80,7 @@ func (c *Catalog) addResources(ix *index, s *catSource, defs Definitions) {
 		}
 	}
 	for _, def := range defs.ResourceTemplates {
-		tmpl := defName(def, "uriTemplate")
+		tmpl := StringField(def, "uriTemplate")
 		if js, err := Decorate(def, "", "", c.node); err == nil && tmpl != "" {
 			ix.templates = append(ix.templates, templateRoute{route{source: s.name, src: s.src}, tmpl})
 			ix.lists[KindResourceTemplate] = append(ix.lists[KindResourceTemplate], Item{Key: tmpl, JSON: js})
@@ -88,8 +88,8 @@ func (c *Catalog) addResources(ix *index, s *catSource, defs Definitions) {
 	}
 }
 
-// defName reads one string field of a definition; "" when absent.
-func defName(def json.RawMessage, field string) string {
+// StringField reads one string field of a JSON object; "" when absent.
+func StringField(def json.RawMessage, field string) string {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(def, &m) != nil {
 		return ""
@@ -228,10 +228,19 @@ func TemplateMatches(tmpl, uri string) bool {
 	return rest == "" || strings.HasSuffix(tmpl, "}")
 }
 
+// SetParam sets params[outer] to value, or params[outer][inner] when inner
+// is not "": how a request's name is turned into the one its server uses.
+func SetParam(params json.RawMessage, outer, inner, value string) (json.RawMessage, error) {
+	if inner != "" {
+		return setNested(params, outer, inner, value)
+	}
+	return setField(params, outer, value)
+}
+
 func setField(params json.RawMessage, field, value string) (json.RawMessage, error) {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(params, &m); err != nil {
-		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
+	if err := json.Unmarshal(params, &m); err != nil || m == nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: not a JSON object")
 	}
 	m[field], _ = json.Marshal(value)
 	return json.Marshal(m)
@@ -239,8 +248,8 @@ func setField(params json.RawMessage, field, value string) (json.RawMessage, err
 
 func setNested(params json.RawMessage, outer, field, value string) (json.RawMessage, error) {
 	var m map[string]json.RawMessage
-	if err := json.Unmarshal(params, &m); err != nil {
-		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
+	if err := json.Unmarshal(params, &m); err != nil || m == nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: not a JSON object")
 	}
 	inner, err := setField(m[outer], field, value)
 	if err != nil {
