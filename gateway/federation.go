@@ -152,6 +152,9 @@ func (f *Federation) follow() {
 
 func (f *Federation) onEvent(ev cluster.Event) {
 	f.logEvent(ev)
+	if ev.Type != cluster.MemberUpdate {
+		f.cfg.Metrics.event(ev.Type.String())
+	}
 	switch {
 	case ev.Type == cluster.RegistryChanged:
 		f.reconcile()

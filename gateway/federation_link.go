@@ -101,6 +101,7 @@ func (l *peerLink) rebuild() {
 	l.mu.Lock()
 	l.pulled = time.Now()
 	l.mu.Unlock()
+	l.f.cfg.Metrics.pulled(peer)
 	l.f.changed()
 }
 

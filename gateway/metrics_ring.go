@@ -49,10 +49,13 @@ func (rc *ringCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(registryDesc, prometheus.GaugeValue, float64(len(rc.g.node.Registry().All())))
 }
 
-// forwardMetrics count and time the calls this node forwards to peers.
+// forwardMetrics count and time the calls this node forwards to peers, and
+// count the ring's events and the catalog pulls of peer links.
 type forwardMetrics struct {
 	calls   *prometheus.CounterVec
 	latency *prometheus.HistogramVec
+	events  *prometheus.CounterVec
+	pulls   *prometheus.CounterVec
 }
 
 func newForwardMetrics(reg *prometheus.Registry) *forwardMetrics {
@@ -66,8 +69,27 @@ func newForwardMetrics(reg *prometheus.Registry) *forwardMetrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 		}, []string{"peer", "outcome"}),
 	}
-	reg.MustRegister(m.calls, m.latency)
+	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mcpmesh_ring_events_total",
+		Help: "Ring events seen: member-join, member-failed (failure detections), member-left, member-suspect, member-reaped, registry-changed (registry writes and merges).",
+	}, []string{"event"})
+	m.pulls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mcpmesh_catalog_pulls_total", Help: "Times a peer's catalog was (re)listed through its link, by peer.",
+	}, []string{"peer"})
+	reg.MustRegister(m.calls, m.latency, m.events, m.pulls)
 	return m
+}
+
+func (m *forwardMetrics) event(name string) {
+	if m != nil {
+		m.events.WithLabelValues(name).Inc()
+	}
+}
+
+func (m *forwardMetrics) pulled(peer string) {
+	if m != nil {
+		m.pulls.WithLabelValues(peer).Inc()
+	}
 }
 
 func (m *forwardMetrics) observe(peer, method, outcome string, d time.Duration) {
