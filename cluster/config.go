@@ -45,7 +45,11 @@ type Config struct {
 	Label string
 	// SecretKey is the AES key (16, 24 or 32 bytes) encrypting all gossip;
 	// see DeriveKey. Empty means unencrypted gossip (logged as a warning).
+	// A keyring stored by an earlier run (see InstallKey) wins over it.
 	SecretKey []byte
+	// ResetKeyring deletes the stored keyring first, so SecretKey alone is
+	// used: the way back for a node that missed a key rotation.
+	ResetKeyring bool
 	// Store persists the registry (keys "registry/") and the member
 	// snapshot (keys "members/"). The Node does not close it.
 	Store store.Store
@@ -146,12 +150,19 @@ func (n *Node) memberlistConfig(c Config) (*memberlist.Config, error) {
 			mc.AdvertisePort = port // memberlist sets it when port is 0 too
 		}
 	}
-	mc.Label, mc.SecretKey = c.Label, c.SecretKey
+	mc.Label = c.Label
+	if n.keys != nil {
+		mc.Keyring = n.keys.ml
+	}
 	applyTimings(mc, c.Timings)
 	mc.Delegate = &delegate{n: n}
 	mc.Events = &eventDelegate{n: n}
 	mc.Conflict = &conflictDelegate{n: n}
 	mc.Logger = newMemberlistLogger(c.Logger, n.sawSuspect)
+	if n.wire, err = newCountingTransport(mc); err != nil { // binds now; counts traffic (stats.go)
+		return nil, err
+	}
+	mc.Transport = n.wire
 	mc.DNSConfigPath = ""
 	mc.EnableCompression = false // gossip packets are small; LZW costs more CPU than it saves
 	return mc, nil

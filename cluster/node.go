@@ -26,6 +26,8 @@ type Node struct {
 	members *memberTable
 	events  *eventQueue
 	drops   *rateLimited
+	wire    *countingTransport // gossip transport and its counters (stats.go)
+	keys    *keyring           // nil: unencrypted gossip
 
 	metaMu  sync.Mutex
 	meta    NodeMeta
@@ -72,11 +74,12 @@ func (n *Node) startGossip() error {
 	if err != nil {
 		return fmt.Errorf("cluster: config: %w", err)
 	}
-	if len(n.cfg.SecretKey) == 0 {
+	if n.keys == nil {
 		n.log.Warn("gossip is not encrypted: no secret key")
 	}
 	ml, err := memberlist.Create(mc)
 	if err != nil {
+		_ = n.wire.Shutdown() // memberlist does not always shut a given transport down
 		return fmt.Errorf("cluster: start gossip on %s: %w", n.cfg.BindAddr, err)
 	}
 	n.ml.Store(ml)
@@ -95,8 +98,15 @@ func newNode(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: load member snapshot: %w", err)
 	}
+	keys, stored, err := loadKeyring(cfg.Store, cfg.SecretKey, cfg.ResetKeyring)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: load keyring: %w", err)
+	}
+	if stored {
+		keys.logLoaded(log, cfg.SecretKey)
+	}
 	n := &Node{
-		cfg: cfg, log: log, reg: reg, members: newMemberTable(cfg.Name, snap),
+		cfg: cfg, log: log, reg: reg, members: newMemberTable(cfg.Name, snap), keys: keys,
 		events: newEventQueue(cfg.EventBuffer), drops: &rateLimited{log: log, period: 10 * time.Second},
 		meta: cfg.Meta, persistKick: make(chan struct{}, 1), rejoinKick: make(chan struct{}, 1),
 	}

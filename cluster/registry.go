@@ -40,8 +40,11 @@ type Registry struct {
 
 	mu       sync.Mutex
 	state    peerState
-	digest   string              // cached Digest; "" when stale
-	unstored map[string]struct{} // names merged but not yet persisted
+	digest   string               // cached Digest; "" when stale
+	unstored map[string]struct{}  // names merged but not yet persisted
+	own      map[string]*ownWrite // this node's latest writes, for Conflicts
+
+	counts registryCounters // see Stats
 }
 
 // NewRegistry returns the registry of node self, loaded from st (which may
@@ -59,7 +62,7 @@ func newRegistry(self string, st store.Store, logger *slog.Logger, skew, ttl tim
 	r := &Registry{
 		self: self, clock: NewClock(nil), st: st, now: time.Now, maxSkew: skew, tombTTL: ttl,
 		log:   logger.With("component", "registry"),
-		state: peerState{}, unstored: map[string]struct{}{},
+		state: peerState{}, unstored: map[string]struct{}{}, own: map[string]*ownWrite{},
 		broadcast: func(string, []byte) {}, changed: func(PeerRecord) {}, dirty: func() {},
 	}
 	r.drops = &rateLimited{log: r.log, period: 10 * time.Second}
@@ -151,7 +154,9 @@ func (r *Registry) write(name string, build func(cur PeerRecord, live bool) (Pee
 		return PeerRecord{}, fmt.Errorf("persist peer %q: %w", name, err)
 	}
 	r.mu.Lock()
+	base := r.state[name].Version
 	changed := r.state.apply(rec)
+	r.noteLocalLocked(name, base, changed)
 	r.digest = ""
 	r.mu.Unlock()
 	if changed {

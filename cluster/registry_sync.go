@@ -66,14 +66,18 @@ func (r *Registry) mergeRemoteState(b []byte) {
 func (r *Registry) mergeRemote(rec PeerRecord) bool {
 	now := r.now()
 	if rec.Version.Time().After(now.Add(r.maxSkew)) {
+		r.counts.refused.Add(1)
 		r.drops.warn("dropped a peer record from the future", "peer", rec.Name, "version", rec.Version, "writer", rec.Writer)
 		return false
 	}
 	if rec.Deleted && r.tombTTL > 0 && rec.Version.Time().Before(now.Add(-r.tombTTL)) {
+		r.counts.stale.Add(1)
 		return false
 	}
 	r.mu.Lock()
+	cur, had := r.state[rec.Name]
 	changed := r.state.apply(rec)
+	r.noteRemoteLocked(rec, cur, had, changed)
 	if changed {
 		r.digest = ""
 		r.unstored[rec.Name] = struct{}{}
@@ -136,6 +140,7 @@ func (r *Registry) collectTombstones() {
 	for name, rec := range r.state {
 		if rec.Deleted && rec.Version.Time().Before(cutoff) {
 			delete(r.state, name)
+			delete(r.own, name)
 			r.unstored[name] = struct{}{}
 			n++
 		}

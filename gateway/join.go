@@ -55,7 +55,11 @@ func (g *Gateway) tryJoin(ctx context.Context, seeds []string) bool {
 	}
 	n, err := g.node.Join(addrs)
 	if n == 0 {
-		g.log.Warn("join: no seed answered; will retry", "seeds", strings.Join(addrs, ","), "err", err)
+		attrs := []any{"seeds", strings.Join(addrs, ","), "err", err}
+		if err != nil && strings.Contains(err.Error(), "decrypt") {
+			attrs = append(attrs, "hint", "this node's gossip keys differ from the ring's: see `mcpmesh keyring list` on a member, then start with --gossip-key KEY (and --reset-keyring if a keyring is stored)")
+		}
+		g.log.Warn("join: no seed answered; will retry", attrs...)
 		return false
 	}
 	g.log.Info("joined the ring", "contacted", n, "members", g.node.NumMembers())

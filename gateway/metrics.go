@@ -68,7 +68,7 @@ func (g *Gateway) registerGauges(reg *prometheus.Registry) {
 		&upstreamCollector{g: g},
 	)
 	if g.node != nil {
-		reg.MustRegister(&ringCollector{g: g})
+		reg.MustRegister(&ringCollector{g: g}, &statsCollector{node: g.node})
 	}
 }
 

@@ -21,10 +21,12 @@ var (
 		"Tools each linked peer adds to this node's listing.", []string{"peer"}, nil)
 	registryDesc = prometheus.NewDesc("mcpmesh_registry_records",
 		"Records of the replicated peer registry, tombstones included.", nil, nil)
+	keysDesc = prometheus.NewDesc("mcpmesh_gossip_keys",
+		"Keys in this node's gossip keyring (the primary and the others it opens gossip with).", nil, nil)
 )
 
 func (rc *ringCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{membersDesc, peersDesc, peerToolsDesc, registryDesc} {
+	for _, d := range []*prometheus.Desc{membersDesc, peersDesc, peerToolsDesc, registryDesc, keysDesc} {
 		ch <- d
 	}
 }
@@ -47,6 +49,9 @@ func (rc *ringCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(peersDesc, prometheus.GaugeValue, float64(n), k[0], k[1])
 	}
 	ch <- prometheus.MustNewConstMetric(registryDesc, prometheus.GaugeValue, float64(len(rc.g.node.Registry().All())))
+	if kr, err := rc.g.node.Keyring(); err == nil {
+		ch <- prometheus.MustNewConstMetric(keysDesc, prometheus.GaugeValue, float64(len(kr.Keys)))
+	}
 }
 
 // forwardMetrics count and time the calls this node forwards to peers, and

@@ -54,6 +54,11 @@ func (g *Gateway) router() http.Handler {
 		fed.GET("/peers/:name", g.getPeer)
 		fed.PATCH("/peers/:name", g.patchPeer)
 		fed.DELETE("/peers/:name", g.deletePeer)
+		fed.GET("/keyring", g.listKeyring)
+		fed.POST("/keyring", g.installKey)
+		fed.PUT("/keyring", g.useKey)
+		fed.DELETE("/keyring", g.removeKey)
+		fed.POST("/keyring/node", g.nodeKeyring)
 	}
 	return r
 }

@@ -165,10 +165,19 @@ func (c *client) do(method, path string, body any) (json.RawMessage, error) {
 		return nil, fmt.Errorf("read answer of %s %s%s: %w", method, c.gateway, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, fmt.Errorf("%s (HTTP %d)", serverMessage(raw, resp.Status), resp.StatusCode)
+		return nil, &serverError{msg: serverMessage(raw, resp.Status), status: resp.StatusCode, body: raw}
 	}
 	return raw, nil
 }
+
+// serverError is a non-2xx answer: the server's message, status and body.
+type serverError struct {
+	msg    string
+	status int
+	body   json.RawMessage
+}
+
+func (e *serverError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.msg, e.status) }
 
 // serverMessage is the "error" of an error body: a string, or a JSON-RPC
 // error object's message; else the body itself, else the status.

@@ -26,6 +26,8 @@ func runClient(verb string, args []string, env verbEnv) int {
 			func(fs *flag.FlagSet) { fs.BoolVar(&local, "local", false, "list only this node's own tools") })
 	case "call":
 		return runVerb(callSpec, 1, 2, args, env, runCall, nil)
+	case "keyring":
+		return runKeyring(args, env)
 	}
 	fmt.Fprintf(env.stderr, "mcpmesh: unknown client verb %q\n", verb)
 	return 2

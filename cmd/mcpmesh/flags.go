@@ -45,6 +45,8 @@ type serveConfig struct {
 	// ReconnectTimeout is how long a failed member is retried, then reaped.
 	ReconnectTimeout time.Duration
 	AutoTrust        string
+	// ResetKeyring drops the stored keyring before gossip starts.
+	ResetKeyring bool
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -65,7 +67,7 @@ type serveFlags struct {
 	name, http, advertise, dataDir, secret, config, origins string
 	logFormat, logLevel                                     string
 	gossip, gossipAdvertise, join, gossipKey, redis, trust  string
-	demo, dev                                               bool
+	demo, dev, resetKeyring                                 bool
 	peerTimeout, reconnectTimeout                           time.Duration
 }
 
@@ -86,7 +88,8 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.gossip, "gossip", "", "gossip bind address (default 127.0.0.1:<PORT+1000>)")
 	fs.StringVar(&f.gossipAdvertise, "gossip-advertise", "", "gossip address advertised to other nodes")
 	fs.StringVar(&f.join, "join", "", "comma list of nodes to join (env JOIN)")
-	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring")
+	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring (default derived from the JWT secret; a stored keyring wins)")
+	fs.BoolVar(&f.resetKeyring, "reset-keyring", false, "forget the keyring stored by `mcpmesh keyring` and start from --gossip-key (for a node that missed a rotation)")
 	fs.StringVar(&f.redis, "redis", "", "Redis URL where nodes announce and find each other's gossip addresses (env REDIS_URL)")
 	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
 	fs.DurationVar(&f.reconnectTimeout, "reconnect-timeout", 72*time.Hour, "how long a failed member is retried before it is forgotten (its peer record stays, offline)")
@@ -144,6 +147,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		Demo: f.demo, Dev: f.dev, AllowedOrigins: splitOrigins(f.origins), LogFormat: f.logFormat,
 		LogLevel: f.logLevel, Gossip: f.gossip, GossipAdvertise: f.gossipAdvertise, Join: splitList(f.join),
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
+		ResetKeyring: f.resetKeyring,
 	}
 	if cfg.Name == "" {
 		host, err := hostname()

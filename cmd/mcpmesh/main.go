@@ -28,9 +28,12 @@ Usage:
                              manage federation peers
   mcpmesh tools [--local]    list the tools a node serves
   mcpmesh call TOOL ['JSON'] call a tool and print its text content
+  mcpmesh keyring list|install|use|remove [KEY]
+                             rotate the ring's gossip keys (ring-wide)
                              (client verbs: --gateway URL or MCPMESH_GATEWAY,
                              --token JWT or MCPMESH_TOKEN, -o table|json;
                              mcpmesh VERB --help shows an example)
+  mcpmesh keygen             print a new random gossip key (base64, 32 bytes)
   mcpmesh version            print the version
   mcpmesh help               print this help
 
@@ -60,7 +63,9 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		err = runServe(args[1:], getenv, stderr)
 	case "token":
 		err = runToken(args[1:], getenv, stdout, stderr)
-	case "members", "peers", "tools", "call":
+	case "keygen":
+		err = runKeygen(args[1:], stdout)
+	case "members", "peers", "tools", "call", "keyring":
 		return runClient(args[0], args[1:], verbEnv{getenv, stdout, stderr})
 	default:
 		fmt.Fprintf(stderr, "mcpmesh: unknown command %q\n\n%s", args[0], usage)

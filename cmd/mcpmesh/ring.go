@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"time"
@@ -35,7 +34,7 @@ func startRing(ctx context.Context, cfg *serveConfig, st store.Store, cat *mcp.C
 		bind = "127.0.0.1:0"
 	}
 	node, err := cluster.Start(ctx, cluster.Config{
-		Name: cfg.Name, BindAddr: bind, AdvertiseAddr: cfg.GossipAdvertise, SecretKey: key, Store: st,
+		Name: cfg.Name, BindAddr: bind, AdvertiseAddr: cfg.GossipAdvertise, SecretKey: key, ResetKeyring: cfg.ResetKeyring, Store: st,
 		Logger:  log,
 		Meta:    cluster.NodeMeta{URL: url, Version: version, CatalogDigest: cat.Digest()},
 		Timings: cluster.Timings{ReconnectTimeout: cfg.ReconnectTimeout},
@@ -99,14 +98,15 @@ func gossipDigests(ctx context.Context, node *cluster.Node, cat *mcp.Catalog, ch
 }
 
 // gossipKey is --gossip-key, else a key derived from the JWT secret, so
-// nodes that share the secret share an encrypted ring.
+// nodes that share the secret share an encrypted ring. A keyring stored by
+// `mcpmesh keyring` wins over both (see cluster.Config.SecretKey).
 func gossipKey(cfg *serveConfig) ([]byte, error) {
 	if cfg.GossipKey == "" {
 		return cluster.DeriveKey(cfg.Secret), nil
 	}
-	key, err := base64.StdEncoding.DecodeString(cfg.GossipKey)
-	if err != nil || (len(key) != 16 && len(key) != 24 && len(key) != 32) {
-		return nil, fmt.Errorf("--gossip-key must be a base64 AES key of 16, 24 or 32 bytes")
+	key, err := cluster.ParseKey(cfg.GossipKey)
+	if err != nil {
+		return nil, fmt.Errorf("--gossip-key: %w", err)
 	}
 	return key, nil
 }
