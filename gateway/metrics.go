@@ -120,7 +120,8 @@ var mcpMethods = map[string]bool{
 
 func knownMethod(m string) bool { return mcpMethods[m] }
 
-// catalogCollector reports the catalog's size per kind at scrape time.
+// catalogCollector reports the catalog's size per kind at scrape time,
+// and the tools this node lists by source: itself and each peer.
 type catalogCollector struct{ g *Gateway }
 
 var (
@@ -128,11 +129,14 @@ var (
 		"Tools this node lists locally.", nil, nil)
 	catalogEntriesDesc = prometheus.NewDesc("mcpmesh_catalog_entries",
 		"Entries this node lists locally, by kind.", []string{"kind"}, nil)
+	toolsDesc = prometheus.NewDesc("mcpmesh_tools",
+		"Tools this node lists, by source: this node's name for its own, a peer's name for the peer's.", []string{"source"}, nil)
 )
 
 func (cc *catalogCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- catalogToolsDesc
 	ch <- catalogEntriesDesc
+	ch <- toolsDesc
 }
 
 func (cc *catalogCollector) Collect(ch chan<- prometheus.Metric) {
@@ -145,6 +149,15 @@ func (cc *catalogCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(catalogEntriesDesc, prometheus.GaugeValue, n, k.String())
 		if k == mcp.KindTool {
 			ch <- prometheus.MustNewConstMetric(catalogToolsDesc, prometheus.GaugeValue, n)
+			ch <- prometheus.MustNewConstMetric(toolsDesc, prometheus.GaugeValue, n, cc.g.name)
+		}
+	}
+	if cc.g.node == nil {
+		return
+	}
+	for _, rec := range cc.g.fed.peerRecords() {
+		if v := cc.g.fed.peerView(rec); v.Tools > 0 {
+			ch <- prometheus.MustNewConstMetric(toolsDesc, prometheus.GaugeValue, float64(v.Tools), v.Name)
 		}
 	}
 }

@@ -27,6 +27,8 @@ func TestRingMetrics(t *testing.T) {
 		`mcpmesh_forwarded_call_duration_seconds_count{outcome="ok",peer="b"} 1`,
 		`mcpmesh_registry_records 1`,
 		`mcpmesh_gossip_keys 1`,
+		`mcpmesh_tools{source="b"} 4`,
+		`mcpmesh_tools{source="gw-a"} 4`,
 		`mcpmesh_ring_events_total{event="member-join"}`,
 		`mcpmesh_ring_events_total{event="registry-changed"}`,
 		`mcpmesh_catalog_pulls_total{peer="b"}`,

@@ -67,6 +67,8 @@ var m1Wants = []metricWant{
 	{"mcpmesh_members", map[string]string{"state": "alive"}, 2},
 	{"mcpmesh_peers", map[string]string{"status": "online", "trust": "full"}, 1},
 	{"mcpmesh_federated_tools", map[string]string{"peer": "peer-2"}, 1},
+	{"mcpmesh_tools", map[string]string{"source": "peer-2"}, 1},
+	{"mcpmesh_gossip_keys", nil, 1},
 	{"mcpmesh_forwarded_calls_total", map[string]string{"peer": "peer-2", "method": "tools/call", "outcome": "ok"}, 1},
 	{"mcpmesh_forwarded_call_duration_seconds", map[string]string{"peer": "peer-2", "outcome": "ok"}, 1},
 	{"mcpmesh_catalog_pulls_total", map[string]string{"peer": "peer-2"}, 1},
