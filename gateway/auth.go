@@ -74,10 +74,15 @@ func MintToken(secret []byte, subject, scope string, ttl time.Duration) (string,
 // ParseToken verifies an HS256 token with secret: signature, algorithm and
 // an exp claim in the future. The error says what was wrong.
 func ParseToken(secret []byte, token string) (*Claims, error) {
+	return parseTokenAt(secret, token, time.Now)
+}
+
+// parseTokenAt is ParseToken with the time claims checked against now().
+func parseTokenAt(secret []byte, token string, now func() time.Time) (*Claims, error) {
 	claims := &Claims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(*jwt.Token) (any, error) { return secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithExpirationRequired(),
+		jwt.WithExpirationRequired(), jwt.WithTimeFunc(now),
 	)
 	if err == nil {
 		return claims, nil
@@ -157,7 +162,7 @@ func (g *Gateway) bearer(r *http.Request) (*Claims, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return nil, errors.New("authorization header must be of the form: Bearer <token>")
 	}
-	return ParseToken(g.secret, strings.TrimSpace(tok))
+	return g.tokens.parse(strings.TrimSpace(tok))
 }
 
 func unauthorized(c *gin.Context, err error) {

@@ -60,6 +60,7 @@ type Federation struct {
 	log    *slog.Logger
 	tokens *nodeTokens
 	client *http.Client
+	inline *inlinePoster // plain POSTs of forwarded calls to http peers
 
 	mu    sync.Mutex
 	links map[string]*peerLink          // by peer name
@@ -91,6 +92,7 @@ func NewFederation(cfg FederationConfig) *Federation {
 		ctx: ctx, cancel: cancel}
 	f.tokens = &nodeTokens{secret: cfg.Secret, subject: "node:" + f.self}
 	f.client = &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, base: peerTransport()}}
+	f.inline = newInlinePoster(f.tokens, f.self, peerIdleConns)
 	cfg.Local.OnChange(f.changed)
 	return f
 }
@@ -128,6 +130,7 @@ func (f *Federation) Close() {
 		l.close()
 	}
 	f.client.CloseIdleConnections()
+	f.inline.close()
 }
 
 // HTTPClient is the client nodes use to reach each other: it carries a

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/mcpmesh/mcpmesh/mcp"
@@ -66,25 +67,47 @@ func (f *Federation) postCall(ctx context.Context, l *peerLink, req *mcp.Request
 	if err != nil {
 		return nil, err
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(l.record().URL, "/")+"/mcp", bytes.NewReader(body))
+	u, err := url.Parse(strings.TrimRight(l.record().URL, "/") + "/mcp")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", mcp.ErrUnreachable, err)
+	}
+	var status int
+	var raw []byte
+	if f.inline.usable(u) {
+		status, raw, err = f.inline.post(ctx, u, body, maxPostAnswer)
+	} else {
+		status, raw, err = f.postHTTP(ctx, u, body)
+	}
+	if err != nil {
+		return nil, unreachable(ctx, err)
+	}
+	return postAnswer(status, raw)
+}
+
+// postHTTP POSTs body to u with net/http (https peers, proxies).
+func (f *Federation) postHTTP(ctx context.Context, u *url.URL, body []byte) (int, []byte, error) {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Accept", "application/json")
 	resp, err := f.client.Do(hreq)
 	if err != nil {
-		return nil, unreachable(ctx, err)
+		return 0, nil, err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxPostAnswer+1))
-	switch {
-	case err != nil:
-		return nil, unreachable(ctx, err)
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("%w: status %d: %.200s", mcp.ErrUnreachable, resp.StatusCode, raw)
-	case len(raw) > maxPostAnswer:
-		return nil, fmt.Errorf("%w: answer larger than %d bytes", mcp.ErrUnreachable, maxPostAnswer)
+	if err == nil && len(raw) > maxPostAnswer {
+		err = fmt.Errorf("answer larger than %d bytes", maxPostAnswer)
+	}
+	return resp.StatusCode, raw, err
+}
+
+// postAnswer turns a peer's answer to a plain POST into a result or error.
+func postAnswer(status int, raw []byte) (json.RawMessage, error) {
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("%w: status %d: %.200s", mcp.ErrUnreachable, status, raw)
 	}
 	var m mcp.Message
 	if err := json.Unmarshal(raw, &m); err != nil {

@@ -39,13 +39,13 @@ type fedNode struct {
 }
 
 // startFedNode starts a node called name; extra sources join its catalog.
-func startFedNode(t *testing.T, name string, extra ...mcp.Source) *fedNode {
+func startFedNode(t testing.TB, name string, extra ...mcp.Source) *fedNode {
 	t.Helper()
 	return startFedNodeWith(t, name, func(*Config) {}, extra...)
 }
 
 // startFedNodeWith is startFedNode with a last say on the gateway's Config.
-func startFedNodeWith(t *testing.T, name string, tune func(*Config), extra ...mcp.Source) *fedNode {
+func startFedNodeWith(t testing.TB, name string, tune func(*Config), extra ...mcp.Source) *fedNode {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,7 +73,7 @@ func startFedNodeWith(t *testing.T, name string, tune func(*Config), extra ...mc
 	return n
 }
 
-func newFedCatalog(t *testing.T, name string, extra []mcp.Source) *mcp.Catalog {
+func newFedCatalog(t testing.TB, name string, extra []mcp.Source) *mcp.Catalog {
 	t.Helper()
 	cat := mcp.NewCatalog(name, slog.New(slog.DiscardHandler))
 	if err := cat.Add("demo", "", mcp.NewDemo(name)); err != nil {
@@ -105,7 +105,7 @@ func (n *fedNode) cutHTTP() {
 }
 
 // restoreHTTP serves the node again on its address.
-func (n *fedNode) restoreHTTP(t *testing.T) {
+func (n *fedNode) restoreHTTP(t testing.TB) {
 	t.Helper()
 	ln, err := net.Listen("tcp", n.addr)
 	if err != nil {
@@ -116,7 +116,7 @@ func (n *fedNode) restoreHTTP(t *testing.T) {
 
 // stop closes the gateway and its HTTP server (once); the gossip node
 // stays up until the test ends.
-func (n *fedNode) stop(t *testing.T) {
+func (n *fedNode) stop(t testing.TB) {
 	n.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -130,7 +130,7 @@ func (n *fedNode) stop(t *testing.T) {
 }
 
 // do sends a request to the node with token (none if "").
-func (n *fedNode) do(t *testing.T, method, path, token, body string) response {
+func (n *fedNode) do(t testing.TB, method, path, token, body string) response {
 	t.Helper()
 	req, err := http.NewRequest(method, n.url+path, strings.NewReader(body))
 	if err != nil {
@@ -145,7 +145,7 @@ func (n *fedNode) do(t *testing.T, method, path, token, body string) response {
 
 // rpc sends one sessionless JSON-RPC request and returns its result or
 // error object.
-func (n *fedNode) rpc(t *testing.T, method string, params any) (result json.RawMessage, rpcErr *mcp.Error) {
+func (n *fedNode) rpc(t testing.TB, method string, params any) (result json.RawMessage, rpcErr *mcp.Error) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
 	r := n.do(t, http.MethodPost, "/mcp/http", n.admin, string(body))
@@ -167,7 +167,7 @@ type fedResult struct {
 	Meta    map[string]any `json:"_meta"`
 }
 
-func (n *fedNode) call(t *testing.T, tool string) fedResult {
+func (n *fedNode) call(t testing.TB, tool string) fedResult {
 	t.Helper()
 	res, rpcErr := n.rpc(t, "tools/call", map[string]any{"name": tool, "arguments": map[string]any{}})
 	if rpcErr != nil {
@@ -193,7 +193,7 @@ type fedListing struct {
 }
 
 // list reads every page of tools/list (bounded), with the first page's _meta.
-func (n *fedNode) list(t *testing.T) fedListing {
+func (n *fedNode) list(t testing.TB) fedListing {
 	t.Helper()
 	var all fedListing
 	params := map[string]any{}
@@ -226,7 +226,7 @@ func (l fedListing) has(name string) bool {
 }
 
 // addFedPeer makes peer a's peer called name at trust, failing unless 201.
-func addFedPeer(t *testing.T, a, peer *fedNode, name, trust string) {
+func addFedPeer(t testing.TB, a, peer *fedNode, name, trust string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"url": peer.url, "name": name, "trust_level": trust})
 	if r := a.do(t, http.MethodPost, "/api/federation/peers", a.admin, string(body)); r.code != http.StatusCreated {
@@ -271,13 +271,13 @@ func TestFederationPortRefuses(t *testing.T) {
 	}
 }
 
-func missingB(t *testing.T, a *fedNode) bool {
+func missingB(t testing.TB, a *fedNode) bool {
 	l := a.list(t)
 	missing, _ := l.Meta[MetaMissingPeers].([]any)
 	return len(missing) == 1 && missing[0] == "b" && !l.has("b__whoami")
 }
 
-func (n *fedNode) peer(t *testing.T, name string) peerView {
+func (n *fedNode) peer(t testing.TB, name string) peerView {
 	t.Helper()
 	r := n.do(t, http.MethodGet, "/api/federation/peers/"+name, n.admin, "")
 	if r.code != http.StatusOK {
@@ -334,7 +334,7 @@ func TestFederationHostileCatalog(t *testing.T) {
 	}
 }
 
-func checkStillServes(t *testing.T, a *fedNode) {
+func checkStillServes(t testing.TB, a *fedNode) {
 	t.Helper()
 	start := time.Now()
 	l := a.list(t)

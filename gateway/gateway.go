@@ -68,6 +68,7 @@ type Config struct {
 type Gateway struct {
 	name, version, url string
 	secret             []byte
+	tokens             *tokenCache // verified bearer tokens
 	store              store.Store
 	catalog            *mcp.Catalog
 	backend            mcp.Backend
@@ -159,6 +160,7 @@ func newGateway(cfg Config) *Gateway {
 		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
 	}
+	g.tokens = newTokenCache(g.secret)
 	if g.reg == nil {
 		g.reg = prometheus.NewRegistry()
 	}

@@ -40,7 +40,7 @@ type nodeOptions struct {
 
 // startNode builds a gateway with the demo tools on a real Badger store and
 // serves it; everything is stopped at the end of the test.
-func startNode(t *testing.T, o nodeOptions) *testNode {
+func startNode(t testing.TB, o nodeOptions) *testNode {
 	t.Helper()
 	if o.store == nil {
 		o.store = openBadger(t, t.TempDir())
@@ -70,7 +70,7 @@ func startNode(t *testing.T, o nodeOptions) *testNode {
 }
 
 // close closes the gateway and its HTTP server (once).
-func (n *testNode) close(t *testing.T) {
+func (n *testNode) close(t testing.TB) {
 	n.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -81,7 +81,7 @@ func (n *testNode) close(t *testing.T) {
 	})
 }
 
-func openBadger(t *testing.T, dir string) *badgerstore.Store {
+func openBadger(t testing.TB, dir string) *badgerstore.Store {
 	t.Helper()
 	st, err := badgerstore.Open(dir, badgerstore.Options{})
 	if err != nil {
@@ -91,7 +91,7 @@ func openBadger(t *testing.T, dir string) *badgerstore.Store {
 	return st
 }
 
-func mint(t *testing.T, secret, scope string) string {
+func mint(t testing.TB, secret, scope string) string {
 	t.Helper()
 	tok, err := MintToken([]byte(secret), "tester@example.com", scope, time.Hour)
 	if err != nil {
@@ -107,7 +107,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) errorText(t *testing.T) string {
+func (r response) errorText(t testing.TB) string {
 	t.Helper()
 	var e struct {
 		Error string `json:"error"`
@@ -119,7 +119,7 @@ func (r response) errorText(t *testing.T) string {
 }
 
 // do sends a request with an optional bearer token and body.
-func (n *testNode) do(t *testing.T, method, path, token, body string) response {
+func (n *testNode) do(t testing.TB, method, path, token, body string) response {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -136,7 +136,7 @@ func (n *testNode) do(t *testing.T, method, path, token, body string) response {
 	return send(t, req)
 }
 
-func send(t *testing.T, req *http.Request) response {
+func send(t testing.TB, req *http.Request) response {
 	t.Helper()
 	client := &http.Client{Timeout: 30 * time.Second}
 	resp, err := client.Do(req)
@@ -151,7 +151,7 @@ func send(t *testing.T, req *http.Request) response {
 	return response{code: resp.StatusCode, header: resp.Header, body: b}
 }
 
-func decode[T any](t *testing.T, b []byte) T {
+func decode[T any](t testing.TB, b []byte) T {
 	t.Helper()
 	var v T
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&v); err != nil {

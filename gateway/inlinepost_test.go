@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func testPoster(t *testing.T) *inlinePoster {
+	t.Helper()
+	p := newInlinePoster(&nodeTokens{secret: []byte(testSecret), subject: "node:a"}, "a", 2)
+	t.Cleanup(p.close)
+	return p
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestInlinePostRequest: the peer sees what net/http would have sent, and
+// a kept-alive connection is reused.
+func TestInlinePostRequest(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		claims, err := ParseToken([]byte(testSecret), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if r.Method != http.MethodPost || r.URL.Path != "/mcp" || err != nil || claims.Subject != "node:a" ||
+			r.Header.Get(HeaderForwarded) != "a" || r.Header.Get("Content-Type") != "application/json" || string(body) != `{"x":1}` {
+			http.Error(w, "bad request "+r.Method+" "+r.URL.Path+" "+string(body), http.StatusTeapot)
+			return
+		}
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	p := testPoster(t)
+	for i := range 3 {
+		status, answer, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), []byte(`{"x":1}`), 1<<20)
+		if err != nil || status != http.StatusOK || string(answer) != `{"ok":true}` {
+			t.Fatalf("post %d: %d %q %v", i, status, answer, err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("3 posts used %d connections, want 1", n)
+	}
+}
+
+// TestInlinePostStaleConn: a pooled connection the peer closed while idle
+// is replaced, and the call goes through once.
+func TestInlinePostStaleConn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var served atomic.Int32
+	go func() { // answers one request per connection, then closes it without saying so
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			req, err := http.ReadRequest(bufio.NewReader(c))
+			if err == nil {
+				_, _ = io.ReadAll(req.Body)
+				served.Add(1)
+				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+			}
+			c.Close()
+		}
+	}()
+	p := testPoster(t)
+	u := mustURL(t, "http://"+ln.Addr().String()+"/mcp")
+	for i := range 3 {
+		if status, _, err := p.post(t.Context(), u, []byte(`{}`), 1<<20); err != nil || status != http.StatusOK {
+			t.Fatalf("post %d: %d %v", i, status, err)
+		}
+	}
+	if n := served.Load(); n != 3 {
+		t.Fatalf("the peer served %d requests, want 3 (one per post)", n)
+	}
+}
+
+// TestInlinePostCancel: a call whose context ends while the peer has not
+// answered returns at once with the context's error.
+func TestInlinePostCancel(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	p := testPoster(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	_, _, err := p.post(ctx, mustURL(t, srv.URL+"/mcp"), []byte(`{}`), 1<<20)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("post past its deadline: %v, want context.DeadlineExceeded", err)
+	}
+}
+
+func TestInlinePostLimits(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(strings.Repeat("x", 100)))
+	}))
+	t.Cleanup(srv.Close)
+	p := testPoster(t)
+	if _, _, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), []byte(`{}`), 99); err == nil || !strings.Contains(err.Error(), "larger") {
+		t.Fatalf("an answer over the limit: %v", err)
+	}
+	if _, _, err := p.post(t.Context(), mustURL(t, "http://127.0.0.1:1/mcp"), []byte(`{}`), 99); err == nil {
+		t.Fatal("a post to a closed port succeeded")
+	}
+	for s, want := range map[string]bool{"http://127.0.0.1:1/mcp": true, "https://127.0.0.1:1/mcp": false, "http://u:p@127.0.0.1:1/mcp": false} {
+		if got := p.usable(mustURL(t, s)); got != want {
+			t.Errorf("usable(%s) = %v, want %v", s, got, want)
+		}
+	}
+	p.close()
+	if _, _, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), []byte(`{}`), 1<<20); err == nil {
+		t.Fatal("a post after close succeeded")
+	}
+}
