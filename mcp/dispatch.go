@@ -123,16 +123,34 @@ func callInfo(m *Message, res json.RawMessage, err error, d time.Duration) CallI
 		return ci
 	}
 	var r struct {
-		IsError bool           `json:"isError"`
-		Meta    map[string]any `json:"_meta"`
+		IsError bool `json:"isError"`
+		Meta    struct {
+			Source string `json:"mcpmesh/source"`
+			Error  string `json:"mcpmesh/error"`
+		} `json:"_meta"`
 	}
 	if m.Method == "tools/call" && json.Unmarshal(res, &r) == nil {
-		ci.Meta = r.Meta
+		ci.Meta = callMeta(r.Meta.Source, r.Meta.Error)
 		if r.IsError {
 			ci.Outcome = "tool_error"
 		}
 	}
 	return ci
+}
+
+// callMeta is CallInfo.Meta: the mcpmesh keys a result's _meta had.
+func callMeta(source, errKind string) map[string]any {
+	if source == "" && errKind == "" {
+		return nil
+	}
+	m := map[string]any{}
+	if source != "" {
+		m[MetaSource] = source
+	}
+	if errKind != "" {
+		m["mcpmesh/error"] = errKind
+	}
+	return m
 }
 
 // initializeResult is the answer to initialize for the negotiated version.

@@ -166,6 +166,9 @@ func (ix *index) named(routes map[string]route, what, name string, params json.R
 	if !ok {
 		return route{}, nil, Errorf(CodeInvalidParams, "unknown %s: %s", what, name)
 	}
+	if r.orig == name { // served under its own name: nothing to rewrite
+		return r, params, nil
+	}
 	out, err := setField(params, field, r.orig)
 	return r, out, err
 }

@@ -19,7 +19,8 @@ type CallInfo struct {
 	// Outcome is "ok", "tool_error" (a result with isError) or "error" (a
 	// JSON-RPC error).
 	Outcome string
-	// Meta is the result's _meta (e.g. "mcpmesh/error"), when it has one.
+	// Meta holds the result's _meta["mcpmesh/source"] and
+	// _meta["mcpmesh/error"], when it has them (nil otherwise).
 	Meta map[string]any
 }
 
