@@ -37,9 +37,8 @@ Rotate the ring's gossip encryption key, ring-wide (every alive member):
   use KEY        make it the primary key everywhere
   remove KEY     remove the old key everywhere
 
-Example (rotate to a new key):
-  new=$(mcpmesh keygen)
-  mcpmesh keyring install "$new" && mcpmesh keyring use "$new" && mcpmesh keyring remove "$old"
+Example (rotate from key $OLD to a new key made with NEW=$(mcpmesh keygen)):
+  mcpmesh keyring install "$NEW" && mcpmesh keyring use "$NEW" && mcpmesh keyring remove "$OLD"
 
 Run 'mcpmesh keyring SUBCOMMAND --help' for its flags.
 `
@@ -142,7 +141,7 @@ func frac(a, b int) string { return strconv.Itoa(a) + "/" + strconv.Itoa(b) }
 func runKeygen(args []string, stdout io.Writer) error {
 	if len(args) > 0 {
 		if args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
-			fmt.Fprintln(stdout, "Usage: mcpmesh keygen\n\nPrint a new random gossip key (32 bytes, base64) for --gossip-key or mcpmesh keyring install.")
+			fmt.Fprintln(stdout, "Usage: mcpmesh keygen\n\nPrint a new random gossip key (32 bytes, base64) for --gossip-key or mcpmesh keyring install.\n\nExample:\n  mcpmesh keyring install \"$(mcpmesh keygen)\"")
 			return nil
 		}
 		return fmt.Errorf("takes no arguments, got %q", args)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -294,10 +295,12 @@ func checkCLIUsage(t *testing.T, a *node) {
 func checkCLIHelp(t *testing.T) {
 	for _, args := range [][]string{
 		{"members"}, {"tools"}, {"call"}, {"peers"}, {"peers", "list"}, {"peers", "add"}, {"peers", "remove"}, {"peers", "set-trust"},
+		{"keyring"}, {"keyring", "list"}, {"keyring", "install"}, {"keyring", "use"}, {"keyring", "remove"}, {"keygen"}, {"serve"}, {"token"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			r := runCLI(t, nil, append(args, "--help")...)
-			if r.code != 0 || !strings.Contains(r.stdout, "Usage: mcpmesh "+strings.Join(args, " ")) || !strings.Contains(r.stdout, "Example:\n  mcpmesh ") {
+			out := r.stdout + r.stderr // serve prints its flags on stderr, as flag sets do
+			if r.code != 0 || !regexp.MustCompile(`Usage: mcpmesh `+strings.Join(args, " ")+`(\s|$)`).MatchString(out) || !regexp.MustCompile(`Examples?[^\n]*:\n  [^\n]*mcpmesh `).MatchString(out) {
 				t.Errorf("mcpmesh %q --help: exit %d, stdout %q; want 0 with a usage line and an example", args, r.code, r.stdout)
 			}
 		})

@@ -94,8 +94,24 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
 	fs.DurationVar(&f.reconnectTimeout, "reconnect-timeout", 72*time.Hour, "how long a failed member is retried before it is forgotten (its peer record stays, offline)")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
+	fs.Usage = func() {
+		fmt.Fprint(out, serveUsage)
+		fs.PrintDefaults()
+	}
 	return fs
 }
+
+const serveUsage = `Usage: mcpmesh serve [flags]
+
+Run a node: MCP on /mcp, REST on /api, a member of the gossip ring.
+
+Examples:
+  mcpmesh serve --dev --demo                          # a development node on :8000
+  JWT_SECRET=... mcpmesh serve --name east --http 0.0.0.0:8001 \
+      --gossip 0.0.0.0:9001 --advertise-url http://10.0.0.2:8001 --join 10.0.0.1:9000
+
+Flags (also MCPMESH_<FLAG>, and PORT, JWT_SECRET, JOIN, REDIS_URL; flags win):
+`
 
 // parseServe reads serve's flags, then fills every flag not given from the
 // environment (getenv), then applies the defaults, then checks the result.

@@ -22,6 +22,16 @@ type tokenConfig struct {
 	DevNote bool
 }
 
+const tokenUsage = `Usage: mcpmesh token --username NAME [--secret S] [--exp DURATION] [--scope admin|mcp]
+
+Print a JWT (HS256) for the nodes that share the secret, and nothing else.
+
+Example:
+  export MCPMESH_TOKEN=$(mcpmesh token --username admin@example.com --exp 24h)
+
+Flags:
+`
+
 // parseToken reads token's flags. An empty --secret means JWT_SECRET (or
 // MCPMESH_JWT_SECRET), else the development secret.
 func parseToken(args []string, getenv func(string) string, out io.Writer) (*tokenConfig, error) {
@@ -31,6 +41,10 @@ func parseToken(args []string, getenv func(string) string, out io.Writer) (*toke
 	secret := fs.String("secret", "", "HS256 secret (default $JWT_SECRET, else the development secret)")
 	exp := fs.String("exp", "168h", "lifetime: a Go duration (90m, 168h), days (7d) or plain minutes (10080)")
 	scope := fs.String("scope", gateway.ScopeAdmin, "scope: admin (management and MCP) or mcp (MCP only)")
+	fs.Usage = func() {
+		fmt.Fprint(out, tokenUsage)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
