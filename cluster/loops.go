@@ -3,6 +3,9 @@ package cluster
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -78,7 +81,7 @@ func (n *Node) maintenanceLoop(ctx context.Context) {
 // addresses of members that are not up: those of the persisted snapshot
 // (so a restarted node finds its ring without --join), dead ones (so a
 // healed partition merges again) and addresses a restarted member claimed.
-// One Join per round, so a dead address costs one attempt per interval.
+// Each address is tried once per round, all at once.
 func (n *Node) rejoinLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.Timings.RejoinInterval)
 	defer t.Stop()
@@ -103,6 +106,22 @@ func (n *Node) rejoin() {
 	if len(addrs) == 0 {
 		return
 	}
-	k, err := ml.Join(addrs)
-	n.log.Debug("rejoin attempt", "addrs", addrs, "reached", k, "err", err)
+	// One join per address, at once: an unreachable address costs a TCP
+	// timeout, which must not delay the others (a healed partition).
+	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
+	var reached atomic.Int32
+	var wg sync.WaitGroup
+	for _, addr := range addrs[:min(len(addrs), maxRejoinsAtOnce)] {
+		wg.Go(func() {
+			if k, _ := ml.Join([]string{addr}); k > 0 {
+				reached.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	n.log.Debug("rejoin attempt", "addrs", addrs, "reached", reached.Load())
 }
+
+// maxRejoinsAtOnce bounds one rejoin round; beyond it, a random choice of
+// addresses is tried each round.
+const maxRejoinsAtOnce = 32

@@ -65,7 +65,7 @@ func DefaultTimings() Timings {
 		GossipToTheDeadTime:     30 * time.Second,
 		DeadNodeReclaimTime:     time.Second,
 		LeaveTimeout:            3 * time.Second,
-		RejoinInterval:          10 * time.Second,
+		RejoinInterval:          3 * time.Second,
 		MaintenanceInterval:     250 * time.Millisecond,
 		ReconnectTimeout:        72 * time.Hour,
 		LeftTimeout:             24 * time.Hour,
