@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/mcp"
+	"github.com/mcpmesh/mcpmesh/store"
 )
 
 // HeaderForwarded marks a request one node forwards to another: the
@@ -48,6 +49,9 @@ type FederationConfig struct {
 	// AutoTrust, if set, makes every ring member without a peer record a
 	// peer at that level (--auto-trust), named after the member.
 	AutoTrust string
+	// Store keeps each linked peer's catalog (keys "catalogs/"), so a
+	// restarted node lists its peers at once; nil keeps them in memory only.
+	Store store.Store
 }
 
 // Federation is the node's mcp.Backend: its local catalog plus the local
@@ -231,9 +235,13 @@ func (f *Federation) reconcile() {
 	var stale []*peerLink
 	for name, l := range f.links {
 		cur := l.record()
-		if rec, ok := want[name]; !ok || rec.URL != cur.URL || rec.Member != cur.Member {
+		rec, ok := want[name]
+		if !ok || rec.URL != cur.URL || rec.Member != cur.Member {
 			stale = append(stale, l)
 			delete(f.links, name)
+		}
+		if !ok {
+			f.dropCatalog(name)
 		}
 	}
 	for name, rec := range want {

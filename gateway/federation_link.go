@@ -40,6 +40,8 @@ type peerLink struct {
 	digest  string    // the catalog digest last seen gossiped
 	pulled  time.Time // when the catalog last changed here
 	entries atomic.Pointer[linkEntries]
+	saveMu  sync.Mutex // orders the catalog's writes to the store
+	closed  atomic.Bool
 }
 
 // linkEntries are a peer's entries as listed here, with their routes.
@@ -53,18 +55,22 @@ type linkEntries struct {
 
 func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
 	l := &peerLink{f: f, rec: rec}
-	l.entries.Store(&linkEntries{})
 	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
+	cached := f.loadCatalog(rec)
 	l.up = mcp.NewUpstream(cfg, mcp.UpstreamOptions{
 		Logger: f.log.With("peer", rec.Name), OnChange: l.rebuild, HTTPClient: f.client,
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: f.cfg.LinkBackoff,
-		ConnectTimeout: 10 * time.Second, UnreachableErrors: true,
+		ConnectTimeout: 10 * time.Second, UnreachableErrors: true, Initial: cached,
 	})
+	l.entries.Store(buildEntries(rec.Name, cached))
 	l.up.Start(f.ctx)
 	return l
 }
 
-func (l *peerLink) close() { _ = l.up.Close() }
+func (l *peerLink) close() {
+	l.closed.Store(true)
+	_ = l.up.Close()
+}
 
 func (l *peerLink) record() cluster.PeerRecord {
 	l.mu.Lock()
@@ -89,20 +95,31 @@ func (l *peerLink) refresh(m cluster.Member) {
 	}
 }
 
-// rebuild renames the peer's current catalog for listing here.
+// rebuild renames the peer's newly listed catalog for listing here, and
+// caches it in the store.
 func (l *peerLink) rebuild() {
-	peer := l.record().Name
+	rec := l.record()
 	defs := l.up.Snapshot()
+	l.entries.Store(buildEntries(rec.Name, defs))
+	l.mu.Lock()
+	l.pulled = time.Now()
+	l.mu.Unlock()
+	l.f.cfg.Metrics.pulled(rec.Name)
+	l.f.changed()
+	l.saveMu.Lock() // the latest listing is written last
+	if !l.closed.Load() {
+		l.f.saveCatalog(rec, l.up.Snapshot())
+	}
+	l.saveMu.Unlock()
+}
+
+// buildEntries renames peer's catalog for listing here.
+func buildEntries(peer string, defs mcp.Definitions) *linkEntries {
 	e := &linkEntries{tools: map[string]string{}, prompts: map[string]string{}, resources: map[string]bool{}}
 	addNamed(e, peer, mcp.KindTool, defs.Tools, e.tools)
 	addNamed(e, peer, mcp.KindPrompt, defs.Prompts, e.prompts)
 	addResources(e, peer, defs)
-	l.entries.Store(e)
-	l.mu.Lock()
-	l.pulled = time.Now()
-	l.mu.Unlock()
-	l.f.cfg.Metrics.pulled(peer)
-	l.f.changed()
+	return e
 }
 
 func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage, routes map[string]string) {

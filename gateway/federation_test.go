@@ -17,6 +17,7 @@ import (
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/mcp"
+	"github.com/mcpmesh/mcpmesh/store"
 )
 
 // fedNode is an in-process node of a ring: a real cluster.Node on a free
@@ -30,6 +31,7 @@ type fedNode struct {
 	node  *cluster.Node
 	cat   *mcp.Catalog
 	gw    *Gateway
+	st    store.Store
 	admin string
 	once  sync.Once
 
@@ -53,6 +55,7 @@ func startFedNodeWith(t testing.TB, name string, tune func(*Config), extra ...mc
 	}
 	n := &fedNode{name: name, addr: ln.Addr().String(), url: "http://" + ln.Addr().String(), admin: mint(t, testSecret, "")}
 	st := openBadger(t, t.TempDir())
+	n.st = st
 	cfg := clustertest.Config(name, st)
 	cfg.Meta.URL = n.url
 	n.node = clustertest.StartNode(t, cfg)

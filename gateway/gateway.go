@@ -168,7 +168,7 @@ func newGateway(cfg Config) *Gateway {
 		g.node = cfg.Node
 		g.fed = NewFederation(FederationConfig{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
 			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged,
-			AutoTrust: cfg.AutoTrust, Metrics: newForwardMetrics(g.reg)})
+			AutoTrust: cfg.AutoTrust, Metrics: newForwardMetrics(g.reg), Store: cfg.Store})
 		g.backend = g.fed
 	}
 	if g.backend == nil {

@@ -61,6 +61,10 @@ type UpstreamOptions struct {
 	// error, so a caller (the federation layer) can tell it from the
 	// server's own answers.
 	UnreachableErrors bool
+	// Initial seeds the cached definitions (a catalog kept from an earlier
+	// run): Snapshot serves them until the first listing replaces them,
+	// and OnChange runs then only if the listing differs.
+	Initial Definitions
 }
 
 // ErrUnreachable is wrapped by Call's error when the server could not be
@@ -162,6 +166,7 @@ func NewUpstream(cfg ServerConfig, opts UpstreamOptions) *Upstream {
 		ready:  make(chan struct{}),
 		relist: make(chan struct{}, 1),
 		status: UpstreamStatus{Name: cfg.Name, Transport: cfg.Transport(), State: UpstreamConnecting, Since: time.Now()},
+		defs:   opts.Initial,
 	}
 	u.http = upHTTPClient(opts.HTTPClient, cfg.Headers, u.order.saw)
 	u.client = u.newClient()
