@@ -233,6 +233,7 @@ func (f *Federation) reconcile() {
 	f.mu.Lock()
 	f.auto = auto
 	var stale []*peerLink
+	var gone []string // peers no longer linked: their catalogs are dropped
 	for name, l := range f.links {
 		cur := l.record()
 		rec, ok := want[name]
@@ -241,7 +242,7 @@ func (f *Federation) reconcile() {
 			delete(f.links, name)
 		}
 		if !ok {
-			f.dropCatalog(name)
+			gone = append(gone, name)
 		}
 	}
 	for name, rec := range want {
@@ -254,6 +255,9 @@ func (f *Federation) reconcile() {
 	f.mu.Unlock()
 	for _, l := range stale {
 		l.close()
+	}
+	for _, name := range gone {
+		f.dropCatalog(name)
 	}
 	f.changed()
 }

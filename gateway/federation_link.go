@@ -35,13 +35,15 @@ type peerLink struct {
 	f  *Federation
 	up *mcp.Upstream
 
-	mu      sync.Mutex
-	rec     cluster.PeerRecord
-	digest  string    // the catalog digest last seen gossiped
-	pulled  time.Time // when the catalog last changed here
-	entries atomic.Pointer[linkEntries]
-	saveMu  sync.Mutex // orders the catalog's writes to the store
-	closed  atomic.Bool
+	mu       sync.Mutex
+	rec      cluster.PeerRecord
+	digest   string    // the catalog digest last seen gossiped
+	pulled   time.Time // when the catalog last changed here
+	entries  atomic.Pointer[linkEntries]
+	saveKick chan struct{} // a new listing to write to the store
+	done     chan struct{} // closed by close
+	saved    chan struct{} // closed when the saver has returned
+	once     sync.Once
 }
 
 // linkEntries are a peer's entries as listed here, with their routes.
@@ -54,7 +56,8 @@ type linkEntries struct {
 }
 
 func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
-	l := &peerLink{f: f, rec: rec}
+	l := &peerLink{f: f, rec: rec, saveKick: make(chan struct{}, 1),
+		done: make(chan struct{}), saved: make(chan struct{})}
 	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
 	cached := f.loadCatalog(rec)
 	l.up = mcp.NewUpstream(cfg, mcp.UpstreamOptions{
@@ -64,12 +67,18 @@ func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
 	})
 	l.entries.Store(buildEntries(rec.Name, cached))
 	l.up.Start(f.ctx)
+	go l.saver()
 	return l
 }
 
+// close ends the link and waits for its saver, so nothing of the link is
+// written to the store afterwards.
 func (l *peerLink) close() {
-	l.closed.Store(true)
-	_ = l.up.Close()
+	l.once.Do(func() {
+		close(l.done)
+		_ = l.up.Close()
+		<-l.saved
+	})
 }
 
 func (l *peerLink) record() cluster.PeerRecord {
@@ -106,11 +115,29 @@ func (l *peerLink) rebuild() {
 	l.mu.Unlock()
 	l.f.cfg.Metrics.pulled(rec.Name)
 	l.f.changed()
-	l.saveMu.Lock() // the latest listing is written last
-	if !l.closed.Load() {
-		l.f.saveCatalog(rec, l.up.Snapshot())
+	kick(l.saveKick)
+}
+
+// saver writes the latest listing to the store after each change, off
+// the relisting goroutine (a synced write must not delay the next list).
+func (l *peerLink) saver() {
+	defer close(l.saved)
+	for {
+		select {
+		case <-l.done:
+			return
+		case <-l.saveKick:
+			l.f.saveCatalog(l.record(), l.up.Snapshot())
+		}
 	}
-	l.saveMu.Unlock()
+}
+
+// kick wakes a loop without blocking.
+func kick(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // buildEntries renames peer's catalog for listing here.

@@ -96,17 +96,15 @@ func (p *inlinePoster) header(u *url.URL, tok string, n int) string {
 // roundTrip writes one request on c and reads its answer, then pools c
 // again if the answer allows it, else closes it.
 func (p *inlinePoster) roundTrip(ctx context.Context, c *inlineConn, head string, body []byte, limit int64) (int, []byte, error) {
-	deadline, _ := ctx.Deadline()
-	_ = c.nc.SetDeadline(deadline)
+	// Only the context ends a blocked exchange (no socket deadline of its
+	// own, which could fire first and tell a timeout from an unreachable
+	// peer wrongly).
 	stop := context.AfterFunc(ctx, func() { _ = c.nc.SetDeadline(longAgo) })
 	status, answer, keep, err := c.exchange(head, body, limit)
-	if !stop() || ctx.Err() != nil || pastDeadline(err, deadline) { // the conn's deadline has passed
+	if !stop() { // the deadline was moved into the past: ctx is done
 		keep = false
 		if err != nil {
-			err = fmt.Errorf("%w (%w)", context.Cause(ctx), err)
-			if ctx.Err() == nil {
-				err = fmt.Errorf("%w (%w)", context.DeadlineExceeded, err)
-			}
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
 	}
 	if keep && err == nil {
@@ -143,12 +141,6 @@ func (c *inlineConn) exchange(head string, body []byte, limit int64) (status int
 		return 0, nil, false, fmt.Errorf("answer larger than %d bytes", limit)
 	}
 	return resp.StatusCode, answer, !resp.Close, nil
-}
-
-// pastDeadline reports whether err is a timeout of a deadline now passed.
-func pastDeadline(err error, deadline time.Time) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout() && !deadline.IsZero() && !time.Now().Before(deadline)
 }
 
 func isReset(err error) bool {

@@ -177,10 +177,12 @@ func checkSource(t *testing.T, e federatedEntry, want string) {
 
 func checkFederatedPrompts(t *testing.T, a *node) {
 	const name = "b__ev__test_simple_prompt"
-	e, ok := findEntry(t, a, "prompts/list", "prompts", name)
-	if !ok {
-		t.Fatalf("A's prompts/list lacks %s", name)
-	}
+	var e federatedEntry
+	eventually(t, 10*time.Second, "A's prompts/list to have "+name, func() bool { // prompts are re-listed on their own list_changed
+		var ok bool
+		e, ok = findEntry(t, a, "prompts/list", "prompts", name)
+		return ok
+	})
 	checkSource(t, e, "b")
 	var got struct {
 		Messages []json.RawMessage `json:"messages"`
@@ -193,10 +195,12 @@ func checkFederatedPrompts(t *testing.T, a *node) {
 
 func checkFederatedResources(t *testing.T, a *node) {
 	const uri = "test://static-text"
-	e, ok := findEntry(t, a, "resources/list", "resources", uri)
-	if !ok {
-		t.Fatalf("A's resources/list lacks %s", uri)
-	}
+	var e federatedEntry
+	eventually(t, 10*time.Second, "A's resources/list to have "+uri, func() bool {
+		var ok bool
+		e, ok = findEntry(t, a, "resources/list", "resources", uri)
+		return ok
+	})
 	checkSource(t, e, "b")
 	var got struct {
 		Contents []struct {
