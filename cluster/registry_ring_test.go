@@ -107,6 +107,7 @@ func TestTombstoneDoesNotResurrect(t *testing.T) {
 	clustertest.WaitConverged(t, nodes[:2], 10*time.Second)
 
 	cfg.Store = clustertest.OpenBadger(t, dirs[2])
+	cfg.Timings.RejoinInterval = -1 // it joins below, once its stale record is checked
 	back := clustertest.StartNode(t, cfg)
 	if _, ok := back.Registry().Get("gateway-b"); !ok {
 		t.Fatal("test setup: the returning node should still hold the stale live record")
