@@ -6,6 +6,7 @@ import (
 	"log"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -14,14 +15,19 @@ import (
 // message") to slog, at the level memberlist gave them. It also spots the
 // one line that says this node suspects a member, since memberlist has no
 // hook for suspicion.
+// Its warnings and errors are rate-limited per kind of line: a node that
+// keeps sending packets this node cannot read (a wrong gossip key, another
+// label) would otherwise log a line per packet.
 type memberlistLogger struct {
 	log       *slog.Logger
 	onSuspect func(name string)
+	limit     *lineLimiter
 }
 
 // newMemberlistLogger returns a *log.Logger for memberlist.Config.Logger.
 func newMemberlistLogger(l *slog.Logger, onSuspect func(string)) *log.Logger {
-	return log.New(&memberlistLogger{log: l.With("component", "memberlist"), onSuspect: onSuspect}, "", 0)
+	return log.New(&memberlistLogger{log: l.With("component", "memberlist"), onSuspect: onSuspect,
+		limit: newLineLimiter(10*time.Second, time.Now)}, "", 0)
 }
 
 // levels maps memberlist's prefixes to slog levels.
@@ -50,8 +56,59 @@ func (w *memberlistLogger) Write(p []byte) (int, error) {
 	if name, ok := suspectedName(line); ok && w.onSuspect != nil {
 		w.onSuspect(name)
 	}
-	w.log.Log(context.Background(), level, line)
+	if level < slog.LevelWarn {
+		w.log.Log(context.Background(), level, line)
+		return len(p), nil
+	}
+	if ok, suppressed := w.limit.allow(lineKind(line)); ok {
+		var args []any
+		if suppressed > 0 {
+			args = append(args, "suppressed", suppressed)
+		}
+		w.log.Log(context.Background(), level, line, args...)
+	}
 	return len(p), nil
+}
+
+// lineKind is what identifies a kind of line: its text before the first
+// ':' (memberlist puts the error and the sender after it).
+func lineKind(line string) string {
+	kind, _, _ := strings.Cut(line, ":")
+	return kind
+}
+
+// lineLimiter lets one line of each kind through per period, and counts
+// the others, reported with the next line of the kind let through.
+type lineLimiter struct {
+	period time.Duration
+	now    func() time.Time
+	mu     sync.Mutex
+	last   map[string]time.Time
+	held   map[string]int
+}
+
+func newLineLimiter(period time.Duration, now func() time.Time) *lineLimiter {
+	return &lineLimiter{period: period, now: now, last: map[string]time.Time{}, held: map[string]int{}}
+}
+
+// allow reports whether a line of kind may be logged now, and how many of
+// its kind were held back since the last one.
+func (l *lineLimiter) allow(kind string) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.now()
+	if last, ok := l.last[kind]; ok && now.Sub(last) < l.period {
+		l.held[kind]++
+		return false, 0
+	}
+	if len(l.last) >= 256 { // bounded: many kinds at once means a flood anyway
+		clear(l.last)
+		clear(l.held)
+	}
+	l.last[kind] = now
+	n := l.held[kind]
+	delete(l.held, kind)
+	return true, n
 }
 
 // suspectedName recognises memberlist's "Suspect X has failed, no acks
