@@ -197,17 +197,24 @@ func (l *peerLink) status() string {
 	return StatusOnline
 }
 
-// down reports whether the link has been down for longer than linkGrace.
+// down reports whether the link has been down for longer than linkGrace,
+// or its last attempt found the peer's port closed.
 func (l *peerLink) down() bool {
 	st := l.up.Status()
-	return st.State != mcp.UpstreamReady && time.Since(st.Since) > linkGrace
+	return st.State != mcp.UpstreamReady && (time.Since(st.Since) > linkGrace || refused(st.Error))
 }
 
+// refused reports whether a link's error says the peer's port refused the
+// connection: nothing serves there now (a killed or stopped node), so the
+// grace a reconnecting link gets would only list a dead peer for longer.
+func refused(errText string) bool { return strings.Contains(errText, "connection refused") }
+
 // awaitUp gives a reconnecting link up to linkGrace to come back before a
-// call through it; it returns at once when the link is up.
+// call through it; it returns at once when the link is up, or when its
+// peer's port refuses.
 func (l *peerLink) awaitUp(ctx context.Context) {
 	deadline := time.Now().Add(linkGrace)
-	for l.up.Status().State != mcp.UpstreamReady && time.Now().Before(deadline) {
+	for st := l.up.Status(); st.State != mcp.UpstreamReady && !refused(st.Error) && time.Now().Before(deadline); st = l.up.Status() {
 		select {
 		case <-ctx.Done():
 			return
