@@ -140,7 +140,8 @@ func (c *inlineConn) exchange(head string, body []byte, limit int64) (status int
 	case int64(len(answer)) > limit:
 		return 0, nil, false, fmt.Errorf("answer larger than %d bytes", limit)
 	}
-	return resp.StatusCode, answer, !resp.Close, nil
+	// 1xx answers are not final: the connection is not pooled after one
+	return resp.StatusCode, answer, !resp.Close && resp.StatusCode >= 200, nil
 }
 
 func isReset(err error) bool {
