@@ -63,8 +63,10 @@ type Federation struct {
 	self   string
 	log    *slog.Logger
 	tokens *nodeTokens
-	client *http.Client
+	client *http.Client  // mcp-scoped node token: links, forwarded calls, info
 	inline *inlinePoster // plain POSTs of forwarded calls to http peers
+	// adminClient carries an admin node token, for the keyring fan-out only.
+	adminClient *http.Client
 
 	mu    sync.Mutex
 	links map[string]*peerLink          // by peer name
@@ -94,8 +96,11 @@ func NewFederation(cfg FederationConfig) *Federation {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Federation{cfg: cfg, self: cfg.Node.Name(), log: cfg.Logger, links: map[string]*peerLink{},
 		ctx: ctx, cancel: cancel}
-	f.tokens = &nodeTokens{secret: cfg.Secret, subject: "node:" + f.self}
-	f.client = &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, base: peerTransport()}}
+	f.tokens = &nodeTokens{secret: cfg.Secret, subject: "node:" + f.self, scope: ScopeMCP}
+	base := peerTransport()
+	f.client = &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, base: base}}
+	admin := &nodeTokens{secret: cfg.Secret, subject: "node:" + f.self, scope: ScopeAdmin}
+	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: base}}
 	f.inline = newInlinePoster(f.tokens, f.self, peerIdleConns)
 	cfg.Local.OnChange(f.changed)
 	return f

@@ -122,7 +122,7 @@ func (g *Gateway) remoteKeyOp(ctx context.Context, base, op, key string) (cluste
 		return cluster.KeyringState{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := g.fed.client.Do(req)
+	resp, err := g.fed.adminClient.Do(req)
 	if err != nil {
 		return cluster.KeyringState{}, err
 	}

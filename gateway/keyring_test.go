@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -212,5 +213,36 @@ func TestKeyringBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			refuse(t, a, tc.method, tc.path, tc.body, http.StatusBadRequest, tc.want)
 		})
+	}
+}
+
+// TestNodeTokenScopes: the tokens a node sends peers are mcp-scoped, but
+// the keyring fan-out's, which need management.
+func TestNodeTokenScopes(t *testing.T) {
+	a := startFedNode(t, "a")
+	for _, tc := range []struct {
+		client *http.Client
+		scope  string
+	}{{a.gw.fed.client, ScopeMCP}, {a.gw.fed.adminClient, ScopeAdmin}} {
+		var got *Claims
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got, _ = ParseToken([]byte(testSecret), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		}))
+		resp, err := tc.client.Get(srv.URL)
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got == nil || got.Scope != tc.scope || got.Subject != "node:a" {
+			t.Errorf("token sent: %+v, want subject node:a and scope %s", got, tc.scope)
+		}
+	}
+	tok, err := a.gw.fed.tokens.get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := ParseToken([]byte(testSecret), tok); c == nil || c.Scope != ScopeMCP {
+		t.Errorf("inline POSTs carry %+v, want an mcp-scoped token", c)
 	}
 }

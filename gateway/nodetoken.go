@@ -10,10 +10,14 @@ import (
 const nodeTokenTTL = time.Hour
 
 // nodeTokens mints this node's token for calls to peers (from the shared
-// secret) and renews it well before it expires.
+// secret) and renews it well before it expires. Its scope is the least the
+// calls need: mcp for links, forwarded calls and /api/federation/info, so a
+// token that reaches a wrong URL (a mistyped peer URL, a URL a member
+// gossips) grants no management; admin only for the keyring fan-out.
 type nodeTokens struct {
 	secret  []byte
 	subject string
+	scope   string // ScopeMCP or ScopeAdmin
 
 	mu      sync.Mutex
 	token   string
@@ -26,7 +30,7 @@ func (t *nodeTokens) get() (string, error) {
 	if t.token != "" && time.Now().Before(t.renewAt) {
 		return t.token, nil
 	}
-	tok, err := MintToken(t.secret, t.subject, ScopeAdmin, nodeTokenTTL)
+	tok, err := MintToken(t.secret, t.subject, t.scope, nodeTokenTTL)
 	if err != nil {
 		return "", err
 	}

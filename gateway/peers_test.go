@@ -118,14 +118,24 @@ func TestPeersAuth(t *testing.T) {
 	a := startFedNode(t, "gw-a")
 	mcpToken := mint(t, testSecret, ScopeMCP)
 	routes := []struct{ method, path, body string }{
-		{http.MethodGet, "/api/federation/info", ""},
 		{http.MethodGet, "/api/federation/members", ""},
 		{http.MethodGet, "/api/federation/peers", ""},
 		{http.MethodPost, "/api/federation/peers", `{"url":"http://127.0.0.1:1"}`},
 		{http.MethodGet, "/api/federation/peers/x", ""},
 		{http.MethodPatch, "/api/federation/peers/x", `{"trust_level":"full"}`},
 		{http.MethodDelete, "/api/federation/peers/x", ""},
+		{http.MethodGet, "/api/federation/keyring", ""},
+		{http.MethodPost, "/api/federation/keyring", `{"key":"x"}`},
+		{http.MethodPost, "/api/federation/keyring/node", `{"op":"list"}`},
 	}
+	t.Run("info takes an mcp token", func(t *testing.T) { // what nodes ask first, with their mcp-scoped token
+		if r := a.do(t, http.MethodGet, "/api/federation/info", "", ""); r.code != http.StatusUnauthorized {
+			t.Errorf("info without a token: %d", r.code)
+		}
+		if r := a.do(t, http.MethodGet, "/api/federation/info", mcpToken, ""); r.code != http.StatusOK {
+			t.Errorf("info with an mcp token: %d %s", r.code, r.body)
+		}
+	})
 	for _, rt := range routes {
 		t.Run(rt.method+" "+rt.path, func(t *testing.T) {
 			r := a.do(t, rt.method, rt.path, "", rt.body)

@@ -46,8 +46,8 @@ func (g *Gateway) router() http.Handler {
 	admin.GET("/servers/:name", g.getServer)
 	admin.DELETE("/servers/:name", g.deleteServer)
 	if g.node != nil {
+		api.GET("/federation/info", g.authenticate(ScopeMCP), g.info) // what peers ask first, with an mcp node token
 		fed := api.Group("/federation", g.authenticate(ScopeAdmin), g.limitBody)
-		fed.GET("/info", g.info)
 		fed.GET("/members", g.listMembers)
 		fed.GET("/peers", g.listPeers)
 		fed.POST("/peers", g.addPeer)
