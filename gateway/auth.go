@@ -135,6 +135,9 @@ func (c *Claims) Allows(need string) bool {
 func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		claims, err := g.bearer(c.Request)
+		if err == nil {
+			err = checkNodeAudience(claims, g.name, c.FullPath())
+		}
 		if err != nil {
 			unauthorized(c, err)
 			return

@@ -63,8 +63,9 @@ type Federation struct {
 	self   string
 	log    *slog.Logger
 	tokens *nodeTokens
-	client *http.Client  // mcp-scoped node token: links, forwarded calls, info
-	inline *inlinePoster // plain POSTs of forwarded calls to http peers
+	base   *http.Transport // shared by every client to peers
+	client *http.Client    // mcp-scoped node tokens: forwarded calls, info
+	inline *inlinePoster   // plain POSTs of forwarded calls to http peers
 	// adminClient carries an admin node token, for the keyring fan-out only.
 	adminClient *http.Client
 
@@ -96,11 +97,11 @@ func NewFederation(cfg FederationConfig) *Federation {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Federation{cfg: cfg, self: cfg.Node.Name(), log: cfg.Logger, links: map[string]*peerLink{},
 		ctx: ctx, cancel: cancel}
-	f.tokens = &nodeTokens{secret: cfg.Secret, subject: "node:" + f.self, scope: ScopeMCP}
-	base := peerTransport()
-	f.client = &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, base: base}}
-	admin := &nodeTokens{secret: cfg.Secret, subject: "node:" + f.self, scope: ScopeAdmin}
-	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: base}}
+	f.tokens = newNodeTokens(cfg.Secret, f.self, ScopeMCP)
+	f.base = peerTransport()
+	f.client = &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, base: f.base}}
+	admin := newNodeTokens(cfg.Secret, f.self, ScopeAdmin)
+	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: f.base}}
 	f.inline = newInlinePoster(f.tokens, f.self, peerIdleConns)
 	cfg.Local.OnChange(f.changed)
 	return f

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -61,7 +62,7 @@ func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
 	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
 	cached := f.loadCatalog(rec)
 	l.up = mcp.NewUpstream(cfg, mcp.UpstreamOptions{
-		Logger: f.log.With("peer", rec.Name), OnChange: l.rebuild, HTTPClient: f.client,
+		Logger: f.log.With("peer", rec.Name), OnChange: l.rebuild, HTTPClient: f.linkClient(rec.Member),
 		MinBackoff: 100 * time.Millisecond, MaxBackoff: f.cfg.LinkBackoff,
 		ConnectTimeout: 10 * time.Second, UnreachableErrors: true, Initial: cached,
 	})
@@ -79,6 +80,12 @@ func (l *peerLink) close() {
 		_ = l.up.Close()
 		<-l.saved
 	})
+}
+
+// linkClient is the HTTP client of a link to member: its tokens are for
+// that node only.
+func (f *Federation) linkClient(member string) *http.Client {
+	return &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, aud: member, base: f.base}}
 }
 
 func (l *peerLink) record() cluster.PeerRecord {

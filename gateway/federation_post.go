@@ -73,10 +73,11 @@ func (f *Federation) postCall(ctx context.Context, l *peerLink, req *mcp.Request
 	}
 	var status int
 	var raw []byte
+	member := l.record().Member
 	if f.inline.usable(u) {
-		status, raw, err = f.inline.post(ctx, u, body, maxPostAnswer)
+		status, raw, err = f.inline.post(ctx, u, member, body, maxPostAnswer)
 	} else {
-		status, raw, err = f.postHTTP(ctx, u, body)
+		status, raw, err = f.postHTTP(toNode(ctx, member), u, body)
 	}
 	if err != nil {
 		return nil, unreachable(ctx, err)

@@ -17,7 +17,7 @@ import (
 
 func testPoster(t *testing.T) *inlinePoster {
 	t.Helper()
-	p := newInlinePoster(&nodeTokens{secret: []byte(testSecret), subject: "node:a"}, "a", 2)
+	p := newInlinePoster(newNodeTokens([]byte(testSecret), "a", ScopeMCP), "a", 2)
 	t.Cleanup(p.close)
 	return p
 }
@@ -54,7 +54,7 @@ func TestInlinePostRequest(t *testing.T) {
 	t.Cleanup(srv.Close)
 	p := testPoster(t)
 	for i := range 3 {
-		status, answer, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), []byte(`{"x":1}`), 1<<20)
+		status, answer, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), "b", []byte(`{"x":1}`), 1<<20)
 		if err != nil || status != http.StatusOK || string(answer) != `{"ok":true}` {
 			t.Fatalf("post %d: %d %q %v", i, status, answer, err)
 		}
@@ -91,7 +91,7 @@ func TestInlinePostStaleConn(t *testing.T) {
 	p := testPoster(t)
 	u := mustURL(t, "http://"+ln.Addr().String()+"/mcp")
 	for i := range 3 {
-		if status, _, err := p.post(t.Context(), u, []byte(`{}`), 1<<20); err != nil || status != http.StatusOK {
+		if status, _, err := p.post(t.Context(), u, "b", []byte(`{}`), 1<<20); err != nil || status != http.StatusOK {
 			t.Fatalf("post %d: %d %v", i, status, err)
 		}
 	}
@@ -115,7 +115,7 @@ func TestInlinePostCancel(t *testing.T) {
 	p := testPoster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	_, _, err := p.post(ctx, mustURL(t, srv.URL+"/mcp"), []byte(`{}`), 1<<20)
+	_, _, err := p.post(ctx, mustURL(t, srv.URL+"/mcp"), "b", []byte(`{}`), 1<<20)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("post past its deadline: %v, want context.DeadlineExceeded", err)
 	}
@@ -127,10 +127,10 @@ func TestInlinePostLimits(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	p := testPoster(t)
-	if _, _, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), []byte(`{}`), 99); err == nil || !strings.Contains(err.Error(), "larger") {
+	if _, _, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), "b", []byte(`{}`), 99); err == nil || !strings.Contains(err.Error(), "larger") {
 		t.Fatalf("an answer over the limit: %v", err)
 	}
-	if _, _, err := p.post(t.Context(), mustURL(t, "http://127.0.0.1:1/mcp"), []byte(`{}`), 99); err == nil {
+	if _, _, err := p.post(t.Context(), mustURL(t, "http://127.0.0.1:1/mcp"), "b", []byte(`{}`), 99); err == nil {
 		t.Fatal("a post to a closed port succeeded")
 	}
 	for s, want := range map[string]bool{"http://127.0.0.1:1/mcp": true, "https://127.0.0.1:1/mcp": false, "http://u:p@127.0.0.1:1/mcp": false} {
@@ -139,7 +139,7 @@ func TestInlinePostLimits(t *testing.T) {
 		}
 	}
 	p.close()
-	if _, _, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), []byte(`{}`), 1<<20); err == nil {
+	if _, _, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), "b", []byte(`{}`), 1<<20); err == nil {
 		t.Fatal("a post after close succeeded")
 	}
 }

@@ -187,7 +187,7 @@ func (g *Gateway) memberKeyOp(ctx context.Context, m cluster.Member, op, key str
 	case m.Meta.URL == "":
 		err = errors.New("the member gossips no URL")
 	default:
-		st, err = g.remoteKeyOp(ctx, m.Meta.URL, op, key)
+		st, err = g.remoteKeyOp(ctx, m.Name, m.Meta.URL, op, key)
 	}
 	if err != nil {
 		g.log.Warn("keyring operation failed on a member", "op", op, "member", m.Name, "err", err)

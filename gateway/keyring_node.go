@@ -112,9 +112,9 @@ func forwardedBy(c *gin.Context) string {
 	return ""
 }
 
-// remoteKeyOp asks the member at base to apply op to its own keyring.
-func (g *Gateway) remoteKeyOp(ctx context.Context, base, op, key string) (cluster.KeyringState, error) {
-	ctx, cancel := context.WithTimeout(ctx, keyNodeTimeout)
+// remoteKeyOp asks member, at base, to apply op to its own keyring.
+func (g *Gateway) remoteKeyOp(ctx context.Context, member, base, op, key string) (cluster.KeyringState, error) {
+	ctx, cancel := context.WithTimeout(toNode(ctx, member), keyNodeTimeout)
 	defer cancel()
 	body, _ := json.Marshal(keyOpBody{Op: op, Key: key})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+keyringNodePath, bytes.NewReader(body))

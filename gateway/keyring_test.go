@@ -238,11 +238,49 @@ func TestNodeTokenScopes(t *testing.T) {
 			t.Errorf("token sent: %+v, want subject node:a and scope %s", got, tc.scope)
 		}
 	}
-	tok, err := a.gw.fed.tokens.get()
+	tok, err := a.gw.fed.tokens.get("b")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := ParseToken([]byte(testSecret), tok); c == nil || c.Scope != ScopeMCP {
 		t.Errorf("inline POSTs carry %+v, want an mcp-scoped token", c)
+	}
+}
+
+// TestNodeTokenAudience: a node token is good only on the node it names
+// (or, naming no node yet, on /api/federation/info); people's tokens name
+// no node and are good everywhere.
+func TestNodeTokenAudience(t *testing.T) {
+	a := startFedNode(t, "a")
+	mcpTokens, adminTokens := newNodeTokens([]byte(testSecret), "b", ScopeMCP), newNodeTokens([]byte(testSecret), "b", ScopeAdmin)
+	tok := func(nt *nodeTokens, aud string) string {
+		s, err := nt.get(aud)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	ping := `{"jsonrpc":"2.0","id":1,"method":"ping"}`
+	for _, tc := range []struct {
+		name, method, path, token, body string
+		status                          int
+	}{
+		{"for this node", http.MethodPost, "/mcp", tok(mcpTokens, "a"), ping, http.StatusOK},
+		{"for another node", http.MethodPost, "/mcp", tok(mcpTokens, "c"), ping, http.StatusUnauthorized},
+		{"info token on info", http.MethodGet, "/api/federation/info", tok(mcpTokens, audInfo), "", http.StatusOK},
+		{"info token on mcp", http.MethodPost, "/mcp", tok(mcpTokens, audInfo), ping, http.StatusUnauthorized},
+		{"admin for this node", http.MethodGet, "/api/federation/keyring", tok(adminTokens, "a"), "", http.StatusOK},
+		{"admin for another node", http.MethodGet, "/api/federation/keyring", tok(adminTokens, "c"), "", http.StatusUnauthorized},
+		{"person's token", http.MethodGet, "/api/federation/keyring", a.admin, "", http.StatusOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := a.do(t, tc.method, tc.path, tc.token, tc.body)
+			if r.code != tc.status {
+				t.Fatalf("%s %s: %d %s, want %d", tc.method, tc.path, r.code, r.body, tc.status)
+			}
+			if tc.status == http.StatusUnauthorized && !strings.Contains(r.errorText(t), "not for this node") {
+				t.Fatalf("refusal does not say why: %s", r.body)
+			}
+		})
 	}
 }

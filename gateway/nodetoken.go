@@ -1,53 +1,110 @@
 package gateway
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // nodeTokenTTL is the life of the tokens nodes mint for each other.
 const nodeTokenTTL = time.Hour
 
-// nodeTokens mints this node's token for calls to peers (from the shared
-// secret) and renews it well before it expires. Its scope is the least the
-// calls need: mcp for links, forwarded calls and /api/federation/info, so a
-// token that reaches a wrong URL (a mistyped peer URL, a URL a member
-// gossips) grants no management; admin only for the keyring fan-out.
+// nodeSubjectPrefix starts the subject of every node token ("node:<name>").
+const nodeSubjectPrefix = "node:"
+
+// audInfo is the audience of a node token sent where the node it reaches
+// is not known yet (asking a URL who it is): it is good for
+// GET /api/federation/info only.
+const audInfo = "mcpmesh:info"
+
+// nodeTokens mints this node's tokens for calls to peers (from the shared
+// secret), one per audience, and renews them well before they expire. A
+// token names the node it is for (aud) and has the least scope its calls
+// need: mcp for links, forwarded calls and /api/federation/info, admin
+// only for the keyring fan-out. A token that reaches a wrong URL (a
+// mistyped peer URL, a URL a member gossips) is good on no other node.
 type nodeTokens struct {
 	secret  []byte
 	subject string
 	scope   string // ScopeMCP or ScopeAdmin
 
-	mu      sync.Mutex
+	mu     sync.Mutex
+	minted map[string]mintedToken // by audience
+}
+
+type mintedToken struct {
 	token   string
 	renewAt time.Time
 }
 
-func (t *nodeTokens) get() (string, error) {
+func newNodeTokens(secret []byte, self, scope string) *nodeTokens {
+	return &nodeTokens{secret: secret, subject: nodeSubjectPrefix + self, scope: scope, minted: map[string]mintedToken{}}
+}
+
+// get returns the token for the node named aud (or audInfo).
+func (t *nodeTokens) get(aud string) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.token != "" && time.Now().Before(t.renewAt) {
-		return t.token, nil
+	if m, ok := t.minted[aud]; ok && time.Now().Before(m.renewAt) {
+		return m.token, nil
 	}
-	tok, err := MintToken(t.secret, t.subject, t.scope, nodeTokenTTL)
+	now := time.Now()
+	claims := Claims{Scope: t.scope, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: t.subject, Audience: jwt.ClaimStrings{aud},
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(nodeTokenTTL)),
+	}}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(t.secret)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("mint node token: %w", err)
 	}
-	t.token, t.renewAt = tok, time.Now().Add(nodeTokenTTL/2)
+	if len(t.minted) > 1024 { // members come and go; keep the map bounded
+		clear(t.minted)
+	}
+	t.minted[aud] = mintedToken{token: tok, renewAt: now.Add(nodeTokenTTL / 2)}
 	return tok, nil
 }
 
-// tokenTransport adds the node token and the forwarded mark to every
-// request a node makes to a peer.
+// checkNodeAudience refuses a node token that is not for this node: its
+// aud must name this node, or be audInfo on GET /api/federation/info.
+// Other tokens (people's, from `mcpmesh token`) carry no such claim.
+func checkNodeAudience(claims *Claims, self, route string) error {
+	if !strings.HasPrefix(claims.Subject, nodeSubjectPrefix) {
+		return nil
+	}
+	if slices.Contains(claims.Audience, self) || (slices.Contains(claims.Audience, audInfo) && route == "/api/federation/info") {
+		return nil
+	}
+	return fmt.Errorf("node token of %s is for %s, not for this node (%s) and this route", claims.Subject,
+		strings.Join(claims.Audience, ","), self)
+}
+
+// audienceKey carries, in a request's context, the node it is sent to.
+type audienceKey struct{}
+
+// toNode marks ctx's requests as sent to the node named member.
+func toNode(ctx context.Context, member string) context.Context {
+	return context.WithValue(ctx, audienceKey{}, member)
+}
+
+// tokenTransport adds this node's token for the request's target node (the
+// context's toNode, else aud, else audInfo) and the forwarded mark.
 type tokenTransport struct {
 	tokens *nodeTokens
 	from   string
+	aud    string
 	base   http.RoundTripper
 }
 
 func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	tok, err := t.tokens.get()
+	aud, _ := r.Context().Value(audienceKey{}).(string)
+	aud = first(aud, t.aud, audInfo)
+	tok, err := t.tokens.get(aud)
 	if err != nil {
 		return nil, err
 	}
@@ -63,4 +120,14 @@ func (t *tokenTransport) CloseIdleConnections() {
 	if c, ok := t.base.(interface{ CloseIdleConnections() }); ok {
 		c.CloseIdleConnections()
 	}
+}
+
+// first returns the first non-empty string.
+func first(values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
 }
