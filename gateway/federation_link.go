@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,11 +37,15 @@ type peerLink struct {
 	f  *Federation
 	up *mcp.Upstream
 
-	mu       sync.Mutex
-	rec      cluster.PeerRecord
-	digest   string    // the catalog digest last seen gossiped
-	pulled   time.Time // when the catalog last changed here
-	entries  atomic.Pointer[linkEntries]
+	mu          sync.Mutex
+	rec         cluster.PeerRecord
+	digest      string    // the catalog digest last seen gossiped
+	pulled      time.Time // when the catalog last changed here
+	entries     atomic.Pointer[linkEntries]
+	endpoint    *url.URL // the peer's MCP endpoint, for plain POSTs
+	endpointErr error
+	inline      bool // POSTs go through f.inline (plain http, no proxy)
+
 	saveKick chan struct{} // a new listing to write to the store
 	done     chan struct{} // closed by close
 	saved    chan struct{} // closed when the saver has returned
@@ -60,6 +65,8 @@ func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
 	l := &peerLink{f: f, rec: rec, saveKick: make(chan struct{}, 1),
 		done: make(chan struct{}), saved: make(chan struct{})}
 	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
+	l.endpoint, l.endpointErr = url.Parse(cfg.URL) // a link's URL never changes: a new URL is a new link
+	l.inline = l.endpointErr == nil && f.inline.usable(l.endpoint)
 	cached := f.loadCatalog(rec)
 	l.up = mcp.NewUpstream(cfg, mcp.UpstreamOptions{
 		Logger: f.log.With("peer", rec.Name), OnChange: l.rebuild, HTTPClient: f.linkClient(rec.Member),

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strings"
 
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
@@ -67,17 +66,16 @@ func (f *Federation) postCall(ctx context.Context, l *peerLink, req *mcp.Request
 	if err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(strings.TrimRight(l.record().URL, "/") + "/mcp")
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", mcp.ErrUnreachable, err)
+	if l.endpointErr != nil {
+		return nil, fmt.Errorf("%w: %v", mcp.ErrUnreachable, l.endpointErr)
 	}
 	var status int
 	var raw []byte
 	member := l.record().Member
-	if f.inline.usable(u) {
-		status, raw, err = f.inline.post(ctx, u, member, body, maxPostAnswer)
+	if l.inline {
+		status, raw, err = f.inline.post(ctx, l.endpoint, member, body, maxPostAnswer)
 	} else {
-		status, raw, err = f.postHTTP(toNode(ctx, member), u, body)
+		status, raw, err = f.postHTTP(toNode(ctx, member), l.endpoint, body)
 	}
 	if err != nil {
 		return nil, unreachable(ctx, err)
