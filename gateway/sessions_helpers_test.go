@@ -48,7 +48,7 @@ func nodeTokenFor(t testing.TB, from, to string) string {
 // mcpRequest is one request to /mcp: the method, body and headers.
 type mcpRequest struct {
 	method, body string
-	header map[string]string
+	header       map[string]string
 }
 
 // mcpDo sends req with token; an event stream that opens (200) is closed
