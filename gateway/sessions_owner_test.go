@@ -31,21 +31,26 @@ func (g *gateSource) Call(ctx context.Context, _ *mcp.Request) (json.RawMessage,
 	}
 }
 
+type namedRequest struct {
+	name string
+	req  mcpRequest
+}
+
 // foreignUses are every use of session sid another principal may try:
 // requests, notifications (the owner's request 42 cancelled), a response,
 // the GET stream, a replay from lastEvent, DELETE.
-func foreignUses(sid, lastEvent string) map[string]mcpRequest {
+func foreignUses(sid, lastEvent string) []namedRequest {
 	replay := inSession(http.MethodGet, sid, "", "text/event-stream")
 	replay.header["Last-Event-ID"] = lastEvent
-	return map[string]mcpRequest{
-		"1 POST ping":              inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","id":1,"method":"ping"}`, acceptBoth),
-		"2 POST tools/call":        inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}`, ""),
-		"3 POST cancel owner's 42": inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":42}}`, ""),
-		"4 POST notification":      inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`, ""),
-		"5 POST response":          inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","id":"mcpmesh-1","result":{}}`, ""),
-		"6 GET stream":             inSession(http.MethodGet, sid, "", "text/event-stream"),
-		"7 GET Last-Event-ID":      replay,
-		"8 DELETE":                 inSession(http.MethodDelete, sid, "", ""),
+	return []namedRequest{
+		{"1 POST ping", inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","id":1,"method":"ping"}`, acceptBoth)},
+		{"2 POST tools/call", inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}}`, "")},
+		{"3 POST cancel owner's 42", inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":42}}`, "")},
+		{"4 POST notification", inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","method":"notifications/initialized"}`, "")},
+		{"5 POST response", inSession(http.MethodPost, sid, `{"jsonrpc":"2.0","id":"mcpmesh-1","result":{}}`, "")},
+		{"6 GET stream", inSession(http.MethodGet, sid, "", "text/event-stream")},
+		{"7 GET Last-Event-ID", replay},
+		{"8 DELETE", inSession(http.MethodDelete, sid, "", "")},
 	}
 }
 
@@ -81,7 +86,8 @@ func TestSessionBelongsToPrincipal(t *testing.T) {
 	}
 	close(gate.release)
 	if _, msgs := sseMessages(t, running.Body); len(msgs) == 0 || !strings.Contains(string(msgs[len(msgs)-1].Result), "released, not cancelled") {
-		t.Errorf("the owner's request in flight: %+v, want it released, not cancelled", msgs)
+		t.Errorf("the owner's request in flight answered %d messages, the last %s; want it released, not cancelled",
+			len(msgs), lastResult(msgs))
 	}
 	checkOwnerKeeps(t, n.srv.URL, alice, sid, ids[len(ids)-1])
 }
@@ -91,8 +97,9 @@ func TestSessionBelongsToPrincipal(t *testing.T) {
 func checkForeign(t *testing.T, base, token, sid, lastEvent string) {
 	const unknown = "0123456789abcdef0123456789abcdef"
 	want := foreignUses(unknown, lastEvent)
-	for name, req := range foreignUses(sid, lastEvent) {
-		got, ref := mcpDo(t, base, token, req), mcpDo(t, base, token, want[name])
+	for i, use := range foreignUses(sid, lastEvent) {
+		name := use.name
+		got, ref := mcpDo(t, base, token, use.req), mcpDo(t, base, token, want[i].req)
 		refBody := strings.ReplaceAll(string(ref.body), unknown, sid)
 		if got.code != http.StatusNotFound || string(got.body) != refBody {
 			t.Errorf("%s: %d %s; want 404 exactly as for an unknown session: %s", name, got.code, got.body, refBody)
@@ -117,4 +124,11 @@ func checkOwnerKeeps(t *testing.T, base, token, sid, lastEvent string) {
 	if code := pingIn(t, base, token, sid); code != http.StatusNotFound {
 		t.Errorf("owner's ping after DELETE: %d, want 404", code)
 	}
+}
+
+func lastResult(msgs []mcp.Message) string {
+	if len(msgs) == 0 {
+		return "(none)"
+	}
+	return string(msgs[len(msgs)-1].Result)
 }
