@@ -87,6 +87,7 @@ type Gateway struct {
 	maxSessions        [2]int // clients', per principal
 	reg                *prometheus.Registry
 	metrics            *metrics
+	sessionMetrics     *sessionMetrics
 	handler            http.Handler
 	servers            *serverSet
 	inflight           inflight
@@ -111,6 +112,7 @@ func New(cfg Config) (*Gateway, error) {
 	g := newGateway(cfg)
 	g.metrics = newMetrics(g.reg)
 	g.registerGauges(g.reg)
+	g.registerSessionMetrics(g.reg)
 	if g.mcp == nil {
 		g.mcp = mcp.NewServer(g.backend, g.serverOptions())
 	}
@@ -204,6 +206,7 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 		Name: "mcpmesh", Version: g.version, Logger: g.log,
 		AllowedOrigins: g.origins, OnCall: g.onCall,
 		MaxSessions: g.maxSessions[0], MaxSessionsPerPrincipal: g.maxSessions[1],
+		OnSessionBound: g.sessionMetrics.sessionBound,
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}

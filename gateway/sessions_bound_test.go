@@ -79,6 +79,17 @@ func TestSessionBoundBusy(t *testing.T) {
 	if sid := initSession(t, base, link); pingIn(t, base, link, sid) != http.StatusOK {
 		t.Errorf("another node's link at the clients' bound: its session does not answer")
 	}
+	metrics := string(n.do(t, http.MethodGet, "/metrics", "", "").body)
+	for _, line := range []string{
+		`mcpmesh_mcp_session_bound_total{action="refused",bound="max-sessions-per-principal"} 1`,
+		`mcpmesh_mcp_session_bound_total{action="evicted",bound="max-sessions"} 1`,
+		`mcpmesh_mcp_session_bound_total{action="refused",bound="max-sessions"} 1`,
+		`mcpmesh_mcp_sessions{pool="clients"} 6`, `mcpmesh_mcp_sessions{pool="nodes"} 1`,
+	} {
+		if !strings.Contains(metrics, line+"\n") {
+			t.Errorf("/metrics lacks %s", line)
+		}
+	}
 }
 
 func check503(t *testing.T, r response, bound string) {

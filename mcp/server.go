@@ -49,6 +49,10 @@ type ServerOptions struct {
 	MaxSessionsPerPrincipal int
 	MaxSessions             int
 	MaxNodeSessions         int
+	// OnSessionBound, if set, is called for each session evicted at a
+	// bound (evicted true) and each initialize refused at one (false);
+	// bound is the BoundError name.
+	OnSessionBound func(bound string, evicted bool)
 	// OnCall, if set, is called after each request is answered.
 	OnCall func(CallInfo)
 }

@@ -98,19 +98,19 @@ func anySession(*session) bool { return true }
 // bound is evicted; the evicted sessions are returned for the caller to
 // close. If a bound is reached and nothing can be evicted, nothing changes
 // and the error is a *BoundError.
-func (s *Server) admit(sess *session) ([]*session, error) {
+func (s *Server) admit(sess *session) ([]eviction, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, errClosing
 	}
-	var victims []*session
+	var victims []eviction
 	if own := s.table.byOwner[sess.owner]; len(own) >= s.opts.MaxSessionsPerPrincipal {
 		v := idlest(own, nil, anySession)
 		if v == nil {
 			return nil, &BoundError{Bound: "max-sessions-per-principal", Limit: s.opts.MaxSessionsPerPrincipal}
 		}
-		victims = append(victims, v)
+		victims = append(victims, eviction{v, "max-sessions-per-principal"})
 	}
 	p := pool(sess.owner)
 	if limit, bound := s.poolLimit(p); s.table.count[p]-len(victims) >= limit {
@@ -119,20 +119,26 @@ func (s *Server) admit(sess *session) ([]*session, error) {
 		if v == nil {
 			return nil, &BoundError{Bound: bound, Limit: limit}
 		}
-		victims = append(victims, v)
+		victims = append(victims, eviction{v, bound})
 	}
 	for _, v := range victims {
-		s.table.remove(v.id)
+		s.table.remove(v.sess.id)
 	}
 	s.table.add(sess)
 	return victims, nil
 }
 
-func first(sessions []*session) *session {
-	if len(sessions) == 0 {
+// eviction is a session ended to make room, and the bound that ended it.
+type eviction struct {
+	sess  *session
+	bound string
+}
+
+func first(victims []eviction) *session {
+	if len(victims) == 0 {
 		return nil
 	}
-	return sessions[0]
+	return victims[0].sess
 }
 
 // poolLimit is the bound of pool p and its name.
@@ -141,6 +147,13 @@ func (s *Server) poolLimit(p int) (int, string) {
 		return s.opts.MaxNodeSessions, "max-node-sessions"
 	}
 	return s.opts.MaxSessions, "max-sessions"
+}
+
+// SessionCounts are the open sessions of clients and of Node principals.
+func (s *Server) SessionCounts() (clients, nodes int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.table.count[0], s.table.count[1]
 }
 
 // Sessions is the number of open sessions.

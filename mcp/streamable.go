@@ -111,8 +111,13 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, m *Message, 
 func (s *Server) addSession(w http.ResponseWriter, sess *session) bool {
 	evicted, err := s.admit(sess)
 	for _, v := range evicted {
-		s.log.Debug("mcp session evicted for a new one", "session", v.id, "owner", v.owner.Subject, "node", v.owner.Node)
-		v.close()
+		s.log.Debug("mcp session evicted for a new one", "session", v.sess.id, "owner", v.sess.owner.Subject, "bound", v.bound)
+		v.sess.close()
+		s.sessionBound(v.bound, true)
+	}
+	var bound *BoundError
+	if errors.As(err, &bound) {
+		s.sessionBound(bound.Bound, false)
 	}
 	if err != nil {
 		sess.cancel()
@@ -122,6 +127,12 @@ func (s *Server) addSession(w http.ResponseWriter, sess *session) bool {
 		return false
 	}
 	return true
+}
+
+func (s *Server) sessionBound(bound string, evicted bool) {
+	if s.opts.OnSessionBound != nil {
+		s.opts.OnSessionBound(bound, evicted)
+	}
 }
 
 func (s *Server) serveInSession(w http.ResponseWriter, r *http.Request, m *Message, sid string) {
