@@ -11,6 +11,13 @@ const (
 	DefaultMaxSessionsPerPrincipal = 100
 )
 
+// The names of the session bounds, as BoundError and OnSessionBound give them.
+const (
+	boundPerPrincipal = "max-sessions-per-principal"
+	boundClients      = "max-sessions"
+	boundNodes        = "max-node-sessions"
+)
+
 // SessionRetryAfter is the Retry-After, in seconds, of a 503 answered
 // when a session bound is reached and no session under it is idle.
 const SessionRetryAfter = 5
@@ -104,28 +111,38 @@ func (s *Server) admit(sess *session) ([]eviction, error) {
 	if s.closed {
 		return nil, errClosing
 	}
-	var victims []eviction
-	if own := s.table.byOwner[sess.owner]; len(own) >= s.opts.MaxSessionsPerPrincipal {
-		v := idlest(own, nil, anySession)
-		if v == nil {
-			return nil, &BoundError{Bound: "max-sessions-per-principal", Limit: s.opts.MaxSessionsPerPrincipal}
-		}
-		victims = append(victims, eviction{v, "max-sessions-per-principal"})
-	}
-	p := pool(sess.owner)
-	if limit, bound := s.poolLimit(p); s.table.count[p]-len(victims) >= limit {
-		samePool := func(c *session) bool { return pool(c.owner) == p }
-		v := idlest(s.table.byID, first(victims), samePool)
-		if v == nil {
-			return nil, &BoundError{Bound: bound, Limit: limit}
-		}
-		victims = append(victims, eviction{v, bound})
+	victims, err := s.victims(sess.owner)
+	if err != nil {
+		return nil, err
 	}
 	for _, v := range victims {
 		s.table.remove(v.sess.id)
 	}
 	s.table.add(sess)
 	return victims, nil
+}
+
+// victims are the sessions to end so that one more of owner's fits: the
+// idlest under each bound reached (none if no bound is).
+func (s *Server) victims(owner Principal) ([]eviction, error) {
+	var out []eviction
+	if own := s.table.byOwner[owner]; len(own) >= s.opts.MaxSessionsPerPrincipal {
+		v := idlest(own, nil, anySession)
+		if v == nil {
+			return nil, &BoundError{Bound: boundPerPrincipal, Limit: s.opts.MaxSessionsPerPrincipal}
+		}
+		out = append(out, eviction{v, boundPerPrincipal})
+	}
+	p := pool(owner)
+	limit, bound := s.poolLimit(p)
+	if s.table.count[p]-len(out) < limit {
+		return out, nil
+	}
+	v := idlest(s.table.byID, first(out), func(c *session) bool { return pool(c.owner) == p })
+	if v == nil {
+		return nil, &BoundError{Bound: bound, Limit: limit}
+	}
+	return append(out, eviction{v, bound}), nil
 }
 
 // eviction is a session ended to make room, and the bound that ended it.
@@ -144,9 +161,9 @@ func first(victims []eviction) *session {
 // poolLimit is the bound of pool p and its name.
 func (s *Server) poolLimit(p int) (int, string) {
 	if p == 1 {
-		return s.opts.MaxNodeSessions, "max-node-sessions"
+		return s.opts.MaxNodeSessions, boundNodes
 	}
-	return s.opts.MaxSessions, "max-sessions"
+	return s.opts.MaxSessions, boundClients
 }
 
 // SessionCounts are the open sessions of clients and of Node principals.
