@@ -10,6 +10,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // DevSecret is the fixed JWT secret of development mode (`serve --dev`,
@@ -148,8 +150,17 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 			return
 		}
 		c.Set(claimsKey, claims)
+		c.Request = c.Request.WithContext(mcp.WithPrincipal(c.Request.Context(), principalOf(claims)))
 		c.Next()
 	}
+}
+
+// principalOf is who the token speaks for, to the MCP server: its issuer
+// and subject; a node token (sub "node:<name>", checked by
+// checkNodeAudience) is a Node, whose sessions have their own budget.
+func principalOf(c *Claims) mcp.Principal {
+	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject,
+		Node: c.Issuer == "" && strings.HasPrefix(c.Subject, nodeSubjectPrefix)}
 }
 
 // errNoToken marks a request with no credentials at all (RFC 6750 §3.1: no

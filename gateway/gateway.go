@@ -61,6 +61,12 @@ type Config struct {
 	PeerTimeout time.Duration
 	// AutoTrust (--auto-trust) makes every ring member a peer at that level.
 	AutoTrust string
+	// MaxSessions (--max-sessions) bounds the MCP sessions of clients on
+	// this node, MaxSessionsPerPrincipal (--max-sessions-per-principal)
+	// those of one token subject; other nodes' links have a budget of
+	// their own (see mcp.ServerOptions). Zero takes mcp's defaults.
+	MaxSessions             int
+	MaxSessionsPerPrincipal int
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -78,8 +84,10 @@ type Gateway struct {
 	maxBody            int64
 	readyTimeout       time.Duration
 	configServers      []mcp.ServerConfig
+	maxSessions        [2]int // clients', per principal
 	reg                *prometheus.Registry
 	metrics            *metrics
+	sessionMetrics     *sessionMetrics
 	handler            http.Handler
 	servers            *serverSet
 	inflight           inflight
@@ -104,6 +112,7 @@ func New(cfg Config) (*Gateway, error) {
 	g := newGateway(cfg)
 	g.metrics = newMetrics(g.reg)
 	g.registerGauges(g.reg)
+	g.registerSessionMetrics(g.reg)
 	if g.mcp == nil {
 		g.mcp = mcp.NewServer(g.backend, g.serverOptions())
 	}
@@ -126,6 +135,10 @@ func (cfg *Config) check() error {
 	}
 	if cfg.Catalog == nil {
 		errs = append(errs, errors.New("catalog is required"))
+	}
+	if cfg.MaxSessions < 0 || cfg.MaxSessionsPerPrincipal < 0 {
+		errs = append(errs, fmt.Errorf("session bounds %d total, %d per principal must not be negative",
+			cfg.MaxSessions, cfg.MaxSessionsPerPrincipal))
 	}
 	if cfg.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes %d must not be negative", cfg.MaxBodyBytes))
@@ -159,6 +172,7 @@ func newGateway(cfg Config) *Gateway {
 		store: cfg.Store, catalog: cfg.Catalog, backend: cfg.Backend, mcp: cfg.MCP, log: cfg.Logger,
 		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
+		maxSessions: [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal},
 	}
 	g.tokens = newTokenCache(g.secret)
 	if g.reg == nil {
@@ -191,6 +205,8 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 	opts := mcp.ServerOptions{
 		Name: "mcpmesh", Version: g.version, Logger: g.log,
 		AllowedOrigins: g.origins, OnCall: g.onCall,
+		MaxSessions: g.maxSessions[0], MaxSessionsPerPrincipal: g.maxSessions[1],
+		OnSessionBound: g.sessionMetrics.sessionBound,
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}

@@ -36,6 +36,8 @@ type nodeOptions struct {
 	maxBody int64
 	origins []string
 	noStart bool
+	// sessions are MaxSessions and MaxSessionsPerPrincipal (0: defaults).
+	sessions [2]int
 }
 
 // startNode builds a gateway with the demo tools on a real Badger store and
@@ -53,7 +55,7 @@ func startNode(t testing.TB, o nodeOptions) *testNode {
 	gw, err := New(Config{
 		Name: "node-a", Version: "test", URL: "http://127.0.0.1:1", Secret: []byte(testSecret),
 		Store: o.store, Catalog: cat, Servers: o.servers, Logger: log, MaxBodyBytes: o.maxBody, AllowedOrigins: o.origins,
-		ReadyTimeout: 10 * time.Second,
+		ReadyTimeout: 10 * time.Second, MaxSessions: o.sessions[0], MaxSessionsPerPrincipal: o.sessions[1],
 	})
 	if err != nil {
 		t.Fatal(err)

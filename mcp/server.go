@@ -40,12 +40,22 @@ type ServerOptions struct {
 	AllowedHosts []string
 	// SessionIdle ends sessions unused for this long (default 30 min).
 	SessionIdle time.Duration
+	// MaxSessionsPerPrincipal bounds one Principal's sessions (default
+	// DefaultMaxSessionsPerPrincipal); MaxSessions bounds all clients'
+	// sessions (default DefaultMaxSessions) and MaxNodeSessions those of
+	// Node principals, apart (default MaxSessions). At a bound, initialize
+	// evicts the least recently used session under it that has nothing
+	// attached; if there is none it gets 503 with Retry-After.
+	MaxSessionsPerPrincipal int
+	MaxSessions             int
+	MaxNodeSessions         int
+	// OnSessionBound, if set, is called for each session evicted at a
+	// bound (evicted true) and each initialize refused at one (false);
+	// bound is the BoundError name.
+	OnSessionBound func(bound string, evicted bool)
 	// OnCall, if set, is called after each request is answered.
 	OnCall func(CallInfo)
 }
-
-// maxSessions bounds the open sessions; initialize beyond it gets 503.
-const maxSessions = 10000
 
 // Server serves MCP over Streamable HTTP from one Backend: the protocol
 // methods itself, everything else through the Backend. One Server serves
@@ -55,9 +65,9 @@ type Server struct {
 	opts    ServerOptions
 	log     *slog.Logger
 
-	mu       sync.RWMutex
-	sessions map[string]*session
-	closed   bool
+	mu     sync.RWMutex
+	table  sessionTable
+	closed bool
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -77,8 +87,9 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	opts.defaultBounds()
 	s := &Server{backend: backend, opts: opts, log: opts.Logger,
-		sessions: map[string]*session{}, stop: make(chan struct{})}
+		table: newSessionTable(), stop: make(chan struct{})}
 	s.wg.Add(1)
 	go s.reap()
 	return s
@@ -99,13 +110,6 @@ func (s *Server) NotifyListChanged(kind Kind) {
 	}
 }
 
-// Sessions is the number of open sessions.
-func (s *Server) Sessions() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.sessions)
-}
-
 // Close ends every session and cancels their requests; it waits for the
 // Server's own goroutines.
 func (s *Server) Close() {
@@ -115,51 +119,14 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
-	sessions := s.sessions
-	s.sessions = map[string]*session{}
+	sessions := s.table.byID
+	s.table = newSessionTable()
 	s.mu.Unlock()
 	close(s.stop)
 	for _, sess := range sessions {
 		sess.close()
 	}
 	s.wg.Wait()
-}
-
-func (s *Server) sessionList() []*session {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]*session, 0, len(s.sessions))
-	for _, sess := range s.sessions {
-		out = append(out, sess)
-	}
-	return out
-}
-
-func (s *Server) session(id string) *session {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.sessions[id]
-}
-
-func (s *Server) addSession(sess *session) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || len(s.sessions) >= maxSessions {
-		return false
-	}
-	s.sessions[sess.id] = sess
-	return true
-}
-
-func (s *Server) removeSession(id string) bool {
-	s.mu.Lock()
-	sess := s.sessions[id]
-	delete(s.sessions, id)
-	s.mu.Unlock()
-	if sess != nil {
-		sess.close()
-	}
-	return sess != nil
 }
 
 // reap ends sessions idle for longer than SessionIdle.
@@ -174,9 +141,21 @@ func (s *Server) reap() {
 		case now := <-t.C:
 			for _, sess := range s.sessionList() {
 				if sess.idleFor(now) > s.opts.SessionIdle && sess.quiet() {
-					s.removeSession(sess.id)
+					s.removeSession(sess.id, nil)
 				}
 			}
 		}
+	}
+}
+
+func (o *ServerOptions) defaultBounds() {
+	if o.MaxSessionsPerPrincipal <= 0 {
+		o.MaxSessionsPerPrincipal = DefaultMaxSessionsPerPrincipal
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.MaxNodeSessions <= 0 {
+		o.MaxNodeSessions = o.MaxSessions
 	}
 }

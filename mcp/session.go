@@ -19,6 +19,7 @@ const maxKeptStreams = 64
 // the requests it has in flight and the requests the server sent it.
 type session struct {
 	id      string
+	owner   Principal // who initialized it; only they may use it
 	version string
 	caps    json.RawMessage
 	ctx     context.Context
@@ -38,11 +39,12 @@ type session struct {
 }
 
 // newSession starts a session whose requests see the values of parent (the
-// initialize request's context: auth, forwarding marks) but not its end.
+// initialize request's context: auth, principal, forwarding marks) but not
+// its end. It belongs to parent's Principal.
 func newSession(parent context.Context, version string, caps json.RawMessage) *session {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	s := &session{
-		id: newSessionID(), version: version, caps: caps, ctx: ctx, cancel: cancel,
+		id: newSessionID(), owner: PrincipalFrom(parent), version: version, caps: caps, ctx: ctx, cancel: cancel,
 		streams: map[int]*stream{0: newStream(0)}, nextStream: 1,
 		inflight: map[string]context.CancelFunc{}, pending: map[string]chan *Message{},
 	}

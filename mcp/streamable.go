@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -98,12 +99,40 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, m *Message, 
 	}
 	version := negotiate(p.ProtocolVersion)
 	sess := newSession(r.Context(), version, p.Capabilities)
-	if !s.addSession(sess) {
-		writeHTTPError(w, http.StatusServiceUnavailable, "too many sessions or server closing: try again later")
+	if !s.addSession(w, sess) {
 		return
 	}
 	w.Header().Set(headerSession, sess.id)
 	writeMessage(w, http.StatusOK, NewResponse(m.ID, s.initializeResult(version)))
+}
+
+// addSession admits sess within the session bounds, closing the sessions
+// evicted for it; when it cannot, it answers 503 with Retry-After.
+func (s *Server) addSession(w http.ResponseWriter, sess *session) bool {
+	evicted, err := s.admit(sess)
+	for _, v := range evicted {
+		s.log.Debug("mcp session evicted for a new one", "session", v.sess.id, "owner", v.sess.owner.Subject, "bound", v.bound)
+		v.sess.close()
+		s.sessionBound(v.bound, true)
+	}
+	var bound *BoundError
+	if errors.As(err, &bound) {
+		s.sessionBound(bound.Bound, false)
+	}
+	if err != nil {
+		sess.cancel()
+		s.log.Debug("mcp session refused", "owner", sess.owner.Subject, "err", err)
+		w.Header().Set("Retry-After", strconv.Itoa(SessionRetryAfter))
+		writeHTTPError(w, http.StatusServiceUnavailable, err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) sessionBound(bound string, evicted bool) {
+	if s.opts.OnSessionBound != nil {
+		s.opts.OnSessionBound(bound, evicted)
+	}
 }
 
 func (s *Server) serveInSession(w http.ResponseWriter, r *http.Request, m *Message, sid string) {
@@ -128,7 +157,7 @@ func (s *Server) serveInSession(w http.ResponseWriter, r *http.Request, m *Messa
 // lookup finds the session named by the request and checks its protocol
 // version header; it answers the error itself when there is one.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, sid string) (*session, bool) {
-	sess := s.session(sid)
+	sess := s.ownedSession(sid, PrincipalFrom(r.Context()))
 	if sess == nil {
 		writeMessage(w, http.StatusNotFound, NewErrorResponse(nil,
 			Errorf(CodeInvalidRequest, "session not found: %q is unknown or has ended; initialize a new session", sid)))
@@ -250,7 +279,7 @@ func (s *Server) serveDELETE(w http.ResponseWriter, r *http.Request) {
 		writeHTTPError(w, http.StatusBadRequest, "DELETE needs an Mcp-Session-Id header")
 		return
 	}
-	if !s.removeSession(sid) {
+	if p := PrincipalFrom(r.Context()); !s.removeSession(sid, &p) {
 		writeMessage(w, http.StatusNotFound, NewErrorResponse(nil,
 			Errorf(CodeInvalidRequest, "session not found: %q", sid)))
 		return

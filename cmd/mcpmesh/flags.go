@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/gateway"
+	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // serveConfig is `mcpmesh serve`'s configuration after flags, environment
@@ -47,6 +48,11 @@ type serveConfig struct {
 	AutoTrust        string
 	// ResetKeyring drops the stored keyring before gossip starts.
 	ResetKeyring bool
+
+	// MaxSessions bounds the node's MCP client sessions,
+	// MaxSessionsPerPrincipal those of one token subject.
+	MaxSessions             int
+	MaxSessionsPerPrincipal int
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -69,6 +75,7 @@ type serveFlags struct {
 	gossip, gossipAdvertise, join, gossipKey, redis, trust  string
 	demo, dev, resetKeyring                                 bool
 	peerTimeout, reconnectTimeout                           time.Duration
+	maxSessions, maxSessionsPerPrincipal                    int
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -94,6 +101,8 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
 	fs.DurationVar(&f.reconnectTimeout, "reconnect-timeout", 72*time.Hour, "how long a failed member is retried before it is forgotten (its peer record stays, offline)")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
+	fs.IntVar(&f.maxSessions, "max-sessions", mcp.DefaultMaxSessions, "MCP sessions of clients on this node (other nodes' links have a budget of their own)")
+	fs.IntVar(&f.maxSessionsPerPrincipal, "max-sessions-per-principal", mcp.DefaultMaxSessionsPerPrincipal, "MCP sessions of one token subject on this node")
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
 		fs.PrintDefaults()
@@ -163,7 +172,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		Demo: f.demo, Dev: f.dev, AllowedOrigins: splitOrigins(f.origins), LogFormat: f.logFormat,
 		LogLevel: f.logLevel, Gossip: f.gossip, GossipAdvertise: f.gossipAdvertise, Join: splitList(f.join),
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
-		ResetKeyring: f.resetKeyring,
+		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
 	}
 	if cfg.Name == "" {
 		host, err := hostname()
@@ -272,7 +281,21 @@ func (cfg *serveConfig) check() error {
 	if cfg.PeerTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--peer-timeout %s must be positive", cfg.PeerTimeout))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, cfg.checkSessions())...)
+}
+
+// checkSessions validates the session bounds.
+func (cfg *serveConfig) checkSessions() error {
+	switch {
+	case cfg.MaxSessions <= 0:
+		return fmt.Errorf("--max-sessions %d must be positive", cfg.MaxSessions)
+	case cfg.MaxSessionsPerPrincipal <= 0:
+		return fmt.Errorf("--max-sessions-per-principal %d must be positive", cfg.MaxSessionsPerPrincipal)
+	case cfg.MaxSessionsPerPrincipal > cfg.MaxSessions:
+		return fmt.Errorf("--max-sessions-per-principal %d must not exceed --max-sessions %d",
+			cfg.MaxSessionsPerPrincipal, cfg.MaxSessions)
+	}
+	return nil
 }
 
 func oneOf(flagName, v string, allowed ...string) error {

@@ -118,6 +118,10 @@ func TestParseServeRefusals(t *testing.T) {
 		{"bad --log-level", []string{"--dev", "--log-level", "loud"}, nil, "--log-level"},
 		{"bad origin", []string{"--dev", "--allowed-origins", "example.com"}, nil, "--allowed-origins"},
 		{"bad --auto-trust", []string{"--dev", "--auto-trust", "some"}, nil, "--auto-trust"},
+		{"zero --max-sessions", []string{"--dev", "--max-sessions", "0"}, nil, "--max-sessions 0 must be positive"},
+		{"negative --max-sessions-per-principal", []string{"--dev", "--max-sessions-per-principal", "-1"}, nil, "--max-sessions-per-principal -1 must be positive"},
+		{"per principal above the total", []string{"--dev", "--max-sessions", "10", "--max-sessions-per-principal", "11"}, nil, "must not exceed --max-sessions 10"},
+		{"bad MCPMESH_MAX_SESSIONS", []string{"--dev"}, map[string]string{"MCPMESH_MAX_SESSIONS": "many"}, "MCPMESH_MAX_SESSIONS"},
 		{"positional argument", []string{"--dev", "extra"}, nil, "no arguments"},
 		{"unknown flag", []string{"--bogus"}, nil, "bogus"},
 	}
@@ -126,6 +130,31 @@ func TestParseServeRefusals(t *testing.T) {
 			_, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
 				t.Fatalf("err = %v, want one mentioning %q", err, tc.errHas)
+			}
+		})
+	}
+}
+
+func TestParseServeSessionBounds(t *testing.T) {
+	cases := []struct {
+		name              string
+		args              []string
+		env               map[string]string
+		total, principals int
+	}{
+		{"defaults", []string{"--dev"}, nil, 10000, 100},
+		{"env", []string{"--dev"}, map[string]string{"MCPMESH_MAX_SESSIONS": "500", "MCPMESH_MAX_SESSIONS_PER_PRINCIPAL": "5"}, 500, 5},
+		{"flags beat env", []string{"--dev", "--max-sessions", "300", "--max-sessions-per-principal", "3"},
+			map[string]string{"MCPMESH_MAX_SESSIONS": "500", "MCPMESH_MAX_SESSIONS_PER_PRINCIPAL": "5"}, 300, 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MaxSessions != tc.total || cfg.MaxSessionsPerPrincipal != tc.principals {
+				t.Errorf("max sessions %d, per principal %d; want %d, %d", cfg.MaxSessions, cfg.MaxSessionsPerPrincipal, tc.total, tc.principals)
 			}
 		})
 	}

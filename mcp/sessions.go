@@ -1,0 +1,219 @@
+package mcp
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Defaults of the session bounds in ServerOptions.
+const (
+	DefaultMaxSessions             = 10000
+	DefaultMaxSessionsPerPrincipal = 100
+)
+
+// The names of the session bounds, as BoundError and OnSessionBound give them.
+const (
+	boundPerPrincipal = "max-sessions-per-principal"
+	boundClients      = "max-sessions"
+	boundNodes        = "max-node-sessions"
+)
+
+// SessionRetryAfter is the Retry-After, in seconds, of a 503 answered
+// when a session bound is reached and no session under it is idle.
+const SessionRetryAfter = 5
+
+// errClosing refuses a session while the Server closes.
+var errClosing = errors.New("server is closing: try again later")
+
+// BoundError says which session bound refused an initialize: reached, and
+// no session under it idle enough to be evicted.
+type BoundError struct {
+	Bound string // "max-sessions-per-principal", "max-sessions" or "max-node-sessions"
+	Limit int
+}
+
+func (e *BoundError) Error() string {
+	return fmt.Sprintf("too many sessions: the %s bound (%d) is reached and none of its sessions is idle "+
+		"(each has an open GET stream or a request in flight); end one with DELETE or try again later", e.Bound, e.Limit)
+}
+
+// sessionTable holds a Server's sessions by id and by owner, and counts
+// the two budgets: clients' (pool 0) and other nodes' (pool 1).
+type sessionTable struct {
+	byID    map[string]*session
+	byOwner map[Principal]map[string]*session
+	count   [2]int
+}
+
+func newSessionTable() sessionTable {
+	return sessionTable{byID: map[string]*session{}, byOwner: map[Principal]map[string]*session{}}
+}
+
+// pool is the budget p's sessions count against.
+func pool(p Principal) int {
+	if p.Node {
+		return 1
+	}
+	return 0
+}
+
+func (t *sessionTable) add(sess *session) {
+	t.byID[sess.id] = sess
+	own := t.byOwner[sess.owner]
+	if own == nil {
+		own = map[string]*session{}
+		t.byOwner[sess.owner] = own
+	}
+	own[sess.id] = sess
+	t.count[pool(sess.owner)]++
+}
+
+func (t *sessionTable) remove(id string) *session {
+	sess := t.byID[id]
+	if sess == nil {
+		return nil
+	}
+	delete(t.byID, id)
+	own := t.byOwner[sess.owner]
+	delete(own, id)
+	if len(own) == 0 {
+		delete(t.byOwner, sess.owner)
+	}
+	t.count[pool(sess.owner)]--
+	return sess
+}
+
+// idlest is the least recently used quiet session of those that keep
+// returns true for, except skip; nil if none is quiet.
+func idlest(sessions map[string]*session, skip *session, keep func(*session) bool) *session {
+	var best *session
+	for _, sess := range sessions {
+		if sess == skip || !keep(sess) || (best != nil && sess.lastUsed.Load() >= best.lastUsed.Load()) {
+			continue
+		}
+		if sess.quiet() {
+			best = sess
+		}
+	}
+	return best
+}
+
+func anySession(*session) bool { return true }
+
+// admit adds sess within its bounds. Where its owner's bound, or its
+// pool's, is reached, the least recently used quiet session under that
+// bound is evicted; the evicted sessions are returned for the caller to
+// close. If a bound is reached and nothing can be evicted, nothing changes
+// and the error is a *BoundError.
+func (s *Server) admit(sess *session) ([]eviction, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errClosing
+	}
+	victims, err := s.victims(sess.owner)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range victims {
+		s.table.remove(v.sess.id)
+	}
+	s.table.add(sess)
+	return victims, nil
+}
+
+// victims are the sessions to end so that one more of owner's fits: the
+// idlest under each bound reached (none if no bound is).
+func (s *Server) victims(owner Principal) ([]eviction, error) {
+	var out []eviction
+	if own := s.table.byOwner[owner]; len(own) >= s.opts.MaxSessionsPerPrincipal {
+		v := idlest(own, nil, anySession)
+		if v == nil {
+			return nil, &BoundError{Bound: boundPerPrincipal, Limit: s.opts.MaxSessionsPerPrincipal}
+		}
+		out = append(out, eviction{v, boundPerPrincipal})
+	}
+	p := pool(owner)
+	limit, bound := s.poolLimit(p)
+	if s.table.count[p]-len(out) < limit {
+		return out, nil
+	}
+	v := idlest(s.table.byID, first(out), func(c *session) bool { return pool(c.owner) == p })
+	if v == nil {
+		return nil, &BoundError{Bound: bound, Limit: limit}
+	}
+	return append(out, eviction{v, bound}), nil
+}
+
+// eviction is a session ended to make room, and the bound that ended it.
+type eviction struct {
+	sess  *session
+	bound string
+}
+
+func first(victims []eviction) *session {
+	if len(victims) == 0 {
+		return nil
+	}
+	return victims[0].sess
+}
+
+// poolLimit is the bound of pool p and its name.
+func (s *Server) poolLimit(p int) (int, string) {
+	if p == 1 {
+		return s.opts.MaxNodeSessions, boundNodes
+	}
+	return s.opts.MaxSessions, boundClients
+}
+
+// SessionCounts are the open sessions of clients and of Node principals.
+func (s *Server) SessionCounts() (clients, nodes int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.table.count[0], s.table.count[1]
+}
+
+// Sessions is the number of open sessions.
+func (s *Server) Sessions() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.table.byID)
+}
+
+func (s *Server) sessionList() []*session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*session, 0, len(s.table.byID))
+	for _, sess := range s.table.byID {
+		out = append(out, sess)
+	}
+	return out
+}
+
+// ownedSession is the session id if p owns it; nil for another
+// principal's session, as for one that does not exist.
+func (s *Server) ownedSession(id string, p Principal) *session {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if sess := s.table.byID[id]; sess != nil && sess.owner == p {
+		return sess
+	}
+	return nil
+}
+
+// removeSession ends the session id if p owns it (any owner when p is
+// nil); it reports whether one was ended.
+func (s *Server) removeSession(id string, p *Principal) bool {
+	s.mu.Lock()
+	sess := s.table.byID[id]
+	if sess != nil && (p == nil || sess.owner == *p) {
+		s.table.remove(id)
+	} else {
+		sess = nil
+	}
+	s.mu.Unlock()
+	if sess != nil {
+		sess.close()
+	}
+	return sess != nil
+}
