@@ -29,7 +29,9 @@ func upBigServer(t *testing.T, tools, descBytes, resultBytes, pageSize int, json
 	desc := strings.Repeat("d", descBytes)
 	for i := range tools {
 		srv.AddTool(&sdk.Tool{Name: fmt.Sprintf("t%03d", i), Description: desc, InputSchema: upObject},
-			func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) { return &sdk.CallToolResult{}, nil })
+			func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+				return &sdk.CallToolResult{}, nil
+			})
 	}
 	text := func(n int) sdk.ToolHandler {
 		return func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
