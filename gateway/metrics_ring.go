@@ -67,7 +67,7 @@ func newForwardMetrics(reg *prometheus.Registry) *forwardMetrics {
 	m := &forwardMetrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mcpmesh_forwarded_calls_total",
-			Help: "Requests forwarded to peers, by peer, method and outcome (ok, tool_error, error, peer_offline, peer_timeout, peer_not_trusted).",
+			Help: "Requests forwarded to peers, by peer, method and outcome (ok, tool_error, error, peer_offline, peer_timeout, peer_not_trusted, result_too_large).",
 		}, []string{"peer", "method", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "mcpmesh_forwarded_call_duration_seconds", Help: "Latency of requests forwarded to peers, by peer and outcome.",

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/gateway"
+	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // serveConfig is `mcpmesh serve`'s configuration after flags, environment
@@ -47,6 +48,8 @@ type serveConfig struct {
 	AutoTrust        string
 	// ResetKeyring drops the stored keyring before gossip starts.
 	ResetKeyring bool
+	// Byte bounds of a listing and of an answer, per upstream or peer.
+	MaxCatalogBytes, MaxResultBytes int64
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -69,6 +72,7 @@ type serveFlags struct {
 	gossip, gossipAdvertise, join, gossipKey, redis, trust  string
 	demo, dev, resetKeyring                                 bool
 	peerTimeout, reconnectTimeout                           time.Duration
+	maxCatalog, maxResult                                   byteSize
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -93,6 +97,9 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.redis, "redis", "", "Redis URL where nodes announce and find each other's gossip addresses (env REDIS_URL)")
 	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
 	fs.DurationVar(&f.reconnectTimeout, "reconnect-timeout", 72*time.Hour, "how long a failed member is retried before it is forgotten (its peer record stays, offline)")
+	f.maxCatalog, f.maxResult = mcp.DefaultMaxCatalogBytes, mcp.DefaultMaxResultBytes
+	fs.Var(&f.maxCatalog, "max-catalog-bytes", "bound of one upstream's or peer's listing (its entries as JSON, and each page); entries past it are left out")
+	fs.Var(&f.maxResult, "max-result-bytes", "bound of one answer from an upstream or a peer; a larger one is not read and is reported as result_too_large")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
@@ -163,7 +170,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		Demo: f.demo, Dev: f.dev, AllowedOrigins: splitOrigins(f.origins), LogFormat: f.logFormat,
 		LogLevel: f.logLevel, Gossip: f.gossip, GossipAdvertise: f.gossipAdvertise, Join: splitList(f.join),
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
-		ResetKeyring: f.resetKeyring,
+		ResetKeyring: f.resetKeyring, MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult),
 	}
 	if cfg.Name == "" {
 		host, err := hostname()
@@ -272,6 +279,7 @@ func (cfg *serveConfig) check() error {
 	if cfg.PeerTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--peer-timeout %s must be positive", cfg.PeerTimeout))
 	}
+	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes))
 	return errors.Join(errs...)
 }
 

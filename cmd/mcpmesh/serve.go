@@ -58,6 +58,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		Name: cfg.Name, Version: version, URL: url, Secret: cfg.Secret,
 		Store: st, Catalog: cat, Servers: servers, Logger: log,
 		AllowedOrigins: cfg.AllowedOrigins, Node: rg.node, PeerTimeout: cfg.PeerTimeout, AutoTrust: cfg.AutoTrust,
+		Bounds: gateway.Bounds{MaxCatalogBytes: cfg.MaxCatalogBytes, MaxResultBytes: cfg.MaxResultBytes},
 	})
 	if err != nil {
 		_ = ln.Close()
