@@ -74,6 +74,19 @@ func (l *syncLog) count(s string) int {
 	return strings.Count(l.b.String(), s)
 }
 
+// lines are the logged lines that contain s.
+func (l *syncLog) lines(s string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if strings.Contains(line, s) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // boundedNode is gw-a with small byte bounds and its log kept.
 func boundedNode(t *testing.T, catalog, result int64) (*fedNode, *syncLog) {
 	logs := &syncLog{}
@@ -184,10 +197,10 @@ func TestFederationCatalogBytes(t *testing.T) {
 
 	src.set(describedTools("v", 5, 10))
 	b.cat.Changed()
-	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == StatusOnline },
-		"b to be online again after a successful pull")
-	if l := a.list(t); !l.has("b__v0004") || l.Meta[MetaMissingPeers] != nil {
-		t.Errorf("after the pull: want b's new tools and nothing missing, got _meta %v", l.Meta)
+	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == StatusOnline && a.list(t).has("b__v0004") },
+		"b to be online again, with its new tools, after a successful pull")
+	if l := a.list(t); l.Meta[MetaMissingPeers] != nil {
+		t.Errorf("after the pull: want nothing missing, got _meta %v", l.Meta)
 	}
 }
 

@@ -74,9 +74,10 @@ func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
 	cached := f.loadCatalog(rec)
 	opts := f.cfg.Bounded.upstreamOptions(rec.Name, f.cfg.Bounds)
 	opts.OnTooLarge = nil // counted by forward, which knows the peer
-	opts.Logger, opts.OnChange, opts.HTTPClient = f.log.With("peer", rec.Name), l.rebuild, f.linkClient(rec.Member)
+	opts.Logger, opts.OnChange, opts.HTTPClient = f.log.With("peer", rec.Name), l.relisted, f.linkClient(rec.Member)
 	opts.MinBackoff, opts.MaxBackoff, opts.ConnectTimeout = 100*time.Millisecond, f.cfg.LinkBackoff, 10*time.Second
 	opts.UnreachableErrors, opts.StaleOnListError, opts.Initial = true, true, cached
+	opts.OnListError = f.changed // stale or not: the view names it missing or not
 	l.up = mcp.NewUpstream(cfg, opts)
 	l.entries.Store(buildEntries(rec.Name, cached))
 	l.up.Start(f.ctx)
@@ -123,23 +124,30 @@ func (l *peerLink) refresh(m cluster.Member) {
 	}
 }
 
+// relisted takes a new listing of the peer, and logs and counts what
+// maxPeerEntries cut of it (once per listing).
+func (l *peerLink) relisted() {
+	if e := l.rebuild(); e.cut > 0 {
+		name := l.record().Name
+		l.f.log.Warn("peer catalog cut", "peer", name, "reason", mcp.CutCount, "entries_cut", e.cut, "max_entries_per_kind", maxPeerEntries)
+		l.f.cfg.Bounded.cut(name, mcp.CutCount)
+	}
+}
+
 // rebuild renames the peer's newly listed catalog for listing here, and
 // caches it in the store.
-func (l *peerLink) rebuild() {
+func (l *peerLink) rebuild() *linkEntries {
 	rec := l.record()
 	defs := l.up.Snapshot()
 	e := buildEntries(rec.Name, defs)
 	l.entries.Store(e)
-	if e.cut > 0 {
-		l.f.log.Warn("peer catalog cut", "peer", rec.Name, "reason", mcp.CutCount, "entries_cut", e.cut, "max_entries_per_kind", maxPeerEntries)
-		l.f.cfg.Bounded.cut(rec.Name, mcp.CutCount)
-	}
 	l.mu.Lock()
 	l.pulled = time.Now()
 	l.mu.Unlock()
 	l.f.cfg.Metrics.pulled(rec.Name)
 	l.f.changed()
 	kick(l.saveKick)
+	return e
 }
 
 // saver writes the latest listing to the store after each change, off

@@ -73,6 +73,9 @@ type UpstreamOptions struct {
 	// out; OnTooLarge once per answer over MaxResultBytes.
 	OnTruncate func(Truncation)
 	OnTooLarge func()
+	// OnListError is called when Status().ListError appears or clears,
+	// with no lock held.
+	OnListError func()
 	// StaleOnListError keeps a session whose first listing failed: it is
 	// ready with the cached definitions, and Status().ListError says why.
 	// Without it such an attempt fails and is retried.

@@ -200,8 +200,9 @@ func (u *Upstream) list(ctx context.Context, sess *sdk.ClientSession, kinds upKi
 }
 
 // setListErrorLocked records the outcome of a listing: a failed one keeps
-// the previous definitions, and Status says why (a peer is then stale).
-func (u *Upstream) setListErrorLocked(err error) {
+// the previous definitions, and Status says why (a peer is then stale). It
+// reports whether the listing went from failing to not, or back.
+func (u *Upstream) setListErrorLocked(err error) bool {
 	text := ""
 	if err != nil {
 		text = err.Error()
@@ -212,5 +213,14 @@ func (u *Upstream) setListErrorLocked(err error) {
 	case text == "" && u.status.ListError != "":
 		u.log.Info("upstream listed again after a failed listing")
 	}
+	flipped := (text == "") != (u.status.ListError == "")
 	u.status.ListError = text
+	return flipped
+}
+
+// listFlipped runs OnListError after the listing began or ceased to fail.
+func (u *Upstream) listFlipped(flipped bool) {
+	if flipped && u.opts.OnListError != nil {
+		u.opts.OnListError()
+	}
 }

@@ -127,10 +127,11 @@ func (u *Upstream) prime(ctx context.Context, sess *sdk.ClientSession) error {
 	u.setStateLocked(UpstreamReady, "")
 	u.signalLocked(nil)
 	changed := err == nil && u.applyLocked(upAll, defs)
-	u.setListErrorLocked(err)
+	flipped := u.setListErrorLocked(err)
 	u.mu.Unlock()
 	u.log.Info("upstream ready", "tools", len(defs.Tools), "protocol", version)
 	u.changed(changed)
+	u.listFlipped(flipped)
 	return nil
 }
 
@@ -227,11 +228,10 @@ func (u *Upstream) relistNow(sess *sdk.ClientSession, kinds upKinds) {
 	defs, err := u.list(ctx, sess, kinds, false)
 	u.mu.Lock()
 	changed := err == nil && u.sess == sess && u.applyLocked(kinds, defs)
-	if u.sess == sess {
-		u.setListErrorLocked(err)
-	}
+	flipped := u.sess == sess && u.setListErrorLocked(err)
 	u.mu.Unlock()
 	u.changed(changed)
+	u.listFlipped(flipped)
 }
 
 // applyLocked stores the listed kinds and reports whether anything changed.
