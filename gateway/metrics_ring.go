@@ -16,7 +16,7 @@ var (
 	membersDesc = prometheus.NewDesc("mcpmesh_members",
 		"Ring members this node knows, by gossip state.", []string{"state"}, nil)
 	peersDesc = prometheus.NewDesc("mcpmesh_peers",
-		"Peers by status (online, suspect, offline, left) and trust level.", []string{"status", "trust"}, nil)
+		"Peers by status (online, stale, suspect, offline, left) and trust level.", []string{"status", "trust"}, nil)
 	peerToolsDesc = prometheus.NewDesc("mcpmesh_federated_tools",
 		"Tools each linked peer adds to this node's listing.", []string{"peer"}, nil)
 	registryDesc = prometheus.NewDesc("mcpmesh_registry_records",
