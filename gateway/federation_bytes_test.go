@@ -137,7 +137,7 @@ func TestFederationResultTooLarge(t *testing.T) {
 			if !res.IsError || res.Meta[MetaError] != ErrResultTooLarge || res.Meta[metaPeer] != "b" ||
 				!strings.Contains(res.text(), `"b"`) || !strings.Contains(res.text(), "262144") ||
 				!strings.Contains(res.text(), "--max-result-bytes") {
-				t.Fatalf("want result_too_large naming b, the bound and the flag; got %s", raw)
+				t.Fatalf("want result_too_large naming b, the bound and the flag; got %.300s", raw)
 			}
 			if got := a.metric(t, `mcpmesh_results_too_large_total{source="b"}`); got != float64(i+1) {
 				t.Errorf("mcpmesh_results_too_large_total{source=\"b\"} = %v, want %d", got, i+1)

@@ -63,7 +63,7 @@ func TestUpstreamBytes(t *testing.T) {
 	res := a.call(t, "huge")
 	if !res.IsError || res.Meta[MetaError] != mcp.ErrKindResultTooLarge || !strings.Contains(res.text(), `"big"`) ||
 		!strings.Contains(res.text(), strconv.Itoa(result)) || !strings.Contains(res.text(), "--max-result-bytes") {
-		t.Fatalf("want result_too_large naming big, the bound and the flag, got %+v", res)
+		t.Fatalf("want result_too_large naming big, the bound and the flag, got %.300s", res.text())
 	}
 	if got := a.metric(t, `mcpmesh_results_too_large_total{source="big"}`); got != 1 {
 		t.Errorf("results_too_large_total for big = %v, want 1", got)

@@ -93,7 +93,7 @@ func TestUpstreamResultOverTheBoundIsResultTooLarge(t *testing.T) {
 			text, isError := upToolText(t, res)
 			if !isError || mcp.StringField(upField(t, res, "_meta"), "mcpmesh/error") != "result_too_large" ||
 				!strings.Contains(text, `"big"`) || !strings.Contains(text, "--max-result-bytes") {
-				t.Fatalf("want result_too_large naming the upstream and the flag, got %s", res)
+				t.Fatalf("want result_too_large naming the upstream and the flag, got %.300s", res)
 			}
 			if read > bound+upSlack {
 				t.Errorf("read %d bytes of an %d-byte answer; the bound is %d", read, result, bound)
