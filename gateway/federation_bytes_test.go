@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -212,4 +216,47 @@ func countPrefix(l fedListing, prefix string) int {
 		}
 	}
 	return n
+}
+
+// countingConn counts the bytes read from a connection.
+type countingConn struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestInlinePostReadsAtMostTheBound: a forwarded POST whose answer is 32 MiB
+// reads no more than the bound and a buffer of it, and says it was too large.
+func TestInlinePostReadsAtMostTheBound(t *testing.T) {
+	const bound, answer = 256 << 10, 32 << 20
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for range answer / len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &countingConn{Conn: nc}
+	t.Cleanup(func() { _ = cc.Close() })
+	c := &inlineConn{nc: cc, br: bufio.NewReaderSize(cc, 16<<10), bw: bufio.NewWriterSize(cc, 16<<10)}
+	head := "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
+	_, _, _, err = c.exchange(head, []byte("{}"), bound)
+	if !errors.Is(err, mcp.ErrResultTooLarge) {
+		t.Fatalf("err = %v, want mcp.ErrResultTooLarge", err)
+	}
+	if read := cc.n.Load(); read > bound+64<<10 {
+		t.Errorf("read %d bytes of a %d-byte answer; the bound is %d", read, answer, bound)
+	}
 }

@@ -132,7 +132,8 @@ func (c *inlineConn) exchange(head string, body []byte, limit int64) (status int
 	if err != nil {
 		return 0, nil, false, err
 	}
-	defer resp.Body.Close()
+	// On an error the body is left unclosed: closing it would read the
+	// rest of it. The connection is closed instead (keep is false).
 	answer, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	switch {
 	case err != nil:
@@ -140,6 +141,7 @@ func (c *inlineConn) exchange(head string, body []byte, limit int64) (status int
 	case int64(len(answer)) > limit:
 		return 0, nil, false, errTooLarge(limit)
 	}
+	_ = resp.Body.Close() // at its end: nothing left to read
 	// 1xx answers are not final: the connection is not pooled after one
 	return resp.StatusCode, answer, !resp.Close && resp.StatusCode >= 200, nil
 }
