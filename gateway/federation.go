@@ -49,6 +49,10 @@ type FederationConfig struct {
 	// AutoTrust, if set, makes every ring member without a peer record a
 	// peer at that level (--auto-trust), named after the member.
 	AutoTrust string
+	// Bounds bound in bytes each peer's catalog and each answer of a peer;
+	// Bounded counts what they cut (nil: not counted).
+	Bounds  Bounds
+	Bounded *boundMetrics
 	// Store keeps each linked peer's catalog (keys "catalogs/"), so a
 	// restarted node lists its peers at once; nil keeps them in memory only.
 	Store store.Store
@@ -85,6 +89,7 @@ var _ mcp.Backend = (*Federation)(nil)
 
 // NewFederation builds the federation; Start runs it.
 func NewFederation(cfg FederationConfig) *Federation {
+	cfg.Bounds = cfg.Bounds.withDefaults()
 	if cfg.PeerTimeout <= 0 {
 		cfg.PeerTimeout = DefaultPeerTimeout
 	}

@@ -12,9 +12,9 @@ import (
 // catalogKeyPrefix prefixes the store keys of peers' cached catalogs.
 const catalogKeyPrefix = "catalogs/"
 
-// maxCachedCatalog bounds the encoded catalog kept for one peer; a bigger
-// one is served from memory only.
-const maxCachedCatalog = 8 << 20
+// cacheSlack is what the encoding of a cached catalog may add to the
+// catalog bound: a catalog within the bound is always cached.
+const cacheSlack = 1 << 20
 
 // cachedCatalog is a peer's local catalog as its link last listed it, kept
 // so that a restarted node lists the peer's entries at once, before its
@@ -50,7 +50,7 @@ func (f *Federation) saveCatalog(rec cluster.PeerRecord, defs mcp.Definitions) {
 		return
 	}
 	b, err := json.Marshal(cachedCatalog{Member: rec.Member, Defs: defs})
-	if err != nil || len(b) > maxCachedCatalog {
+	if err != nil || int64(len(b)) > f.cfg.Bounds.MaxCatalogBytes+cacheSlack {
 		f.dropCatalog(rec.Name) // an older, smaller one would be stale
 		return
 	}

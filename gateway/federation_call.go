@@ -19,7 +19,9 @@ const (
 	ErrPeerOffline = "peer_offline"
 	ErrPeerTimeout = "peer_timeout"
 	ErrNotTrusted  = "peer_not_trusted"
-	metaPeer       = "mcpmesh/peer"
+	// ErrResultTooLarge: the peer's answer was over --max-result-bytes.
+	ErrResultTooLarge = mcp.ErrKindResultTooLarge
+	metaPeer          = "mcpmesh/peer"
 )
 
 // Call implements mcp.Backend: local entries are served here, a listed
@@ -119,7 +121,7 @@ func (f *Federation) forward(ctx context.Context, l *peerLink, req *mcp.Request)
 	res, outcome, err := f.forwardOnce(ctx, l, req)
 	peer := l.record().Name
 	f.cfg.Metrics.observe(peer, req.Method, outcome, time.Since(start))
-	if strings.HasPrefix(outcome, "peer_") {
+	if strings.HasPrefix(outcome, "peer_") || outcome == ErrResultTooLarge {
 		f.log.Warn("forward failed", "peer", peer, "member", l.record().Member, "method", req.Method, "outcome", outcome)
 	}
 	return res, err
@@ -146,6 +148,10 @@ func (f *Federation) forwardOnce(ctx context.Context, l *peerLink, req *mcp.Requ
 	switch {
 	case err == nil:
 		return res, resultOutcome(res), nil
+	case errors.Is(err, mcp.ErrResultTooLarge):
+		f.cfg.Bounded.over(rec.Name)
+		return fail(ErrResultTooLarge, fmt.Sprintf("peer %q answered with more than %d bytes, not read further (the bound set by --max-result-bytes)",
+			rec.Name, f.cfg.Bounds.MaxResultBytes))
 	case errors.Is(err, mcp.ErrUnreachable):
 		l.up.Reconnect() // the link says offline until it is back
 		return fail(ErrPeerOffline, fmt.Sprintf("peer %q cannot be reached: %v", rec.Name, err))

@@ -27,6 +27,9 @@ const maxPeerEntries = 20000
 const (
 	StatusOnline  = "online"
 	StatusSuspect = "suspect"
+	// StatusStale: alive, but its catalog could not be refreshed; the
+	// cached one is served and the peer is named in missing_peers.
+	StatusStale   = "stale"
 	StatusOffline = "offline"
 	StatusLeft    = "left"
 )
@@ -59,6 +62,7 @@ type linkEntries struct {
 	prompts   map[string]string
 	resources map[string]bool
 	templates []string
+	cut       int // entries past maxPeerEntries, left out
 }
 
 func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
@@ -68,11 +72,13 @@ func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
 	l.endpoint, l.endpointErr = url.Parse(cfg.URL) // a link's URL never changes: a new URL is a new link
 	l.inline = l.endpointErr == nil && f.inline.usable(l.endpoint)
 	cached := f.loadCatalog(rec)
-	l.up = mcp.NewUpstream(cfg, mcp.UpstreamOptions{
-		Logger: f.log.With("peer", rec.Name), OnChange: l.rebuild, HTTPClient: f.linkClient(rec.Member),
-		MinBackoff: 100 * time.Millisecond, MaxBackoff: f.cfg.LinkBackoff,
-		ConnectTimeout: 10 * time.Second, UnreachableErrors: true, Initial: cached,
-	})
+	opts := f.cfg.Bounded.upstreamOptions(rec.Name, f.cfg.Bounds)
+	opts.OnTooLarge = nil // counted by forward, which knows the peer
+	opts.Logger, opts.OnChange, opts.HTTPClient = f.log.With("peer", rec.Name), l.relisted, f.linkClient(rec.Member)
+	opts.MinBackoff, opts.MaxBackoff, opts.ConnectTimeout = 100*time.Millisecond, f.cfg.LinkBackoff, 10*time.Second
+	opts.UnreachableErrors, opts.StaleOnListError, opts.Initial = true, true, cached
+	opts.OnListError = f.changed // stale or not: the view names it missing or not
+	l.up = mcp.NewUpstream(cfg, opts)
 	l.entries.Store(buildEntries(rec.Name, cached))
 	l.up.Start(f.ctx)
 	go l.saver()
@@ -118,18 +124,30 @@ func (l *peerLink) refresh(m cluster.Member) {
 	}
 }
 
+// relisted takes a new listing of the peer, and logs and counts what
+// maxPeerEntries cut of it (once per listing).
+func (l *peerLink) relisted() {
+	if e := l.rebuild(); e.cut > 0 {
+		name := l.record().Name
+		l.f.log.Warn("peer catalog cut", "peer", name, "reason", mcp.CutCount, "entries_cut", e.cut, "max_entries_per_kind", maxPeerEntries)
+		l.f.cfg.Bounded.cut(name, mcp.CutCount)
+	}
+}
+
 // rebuild renames the peer's newly listed catalog for listing here, and
 // caches it in the store.
-func (l *peerLink) rebuild() {
+func (l *peerLink) rebuild() *linkEntries {
 	rec := l.record()
 	defs := l.up.Snapshot()
-	l.entries.Store(buildEntries(rec.Name, defs))
+	e := buildEntries(rec.Name, defs)
+	l.entries.Store(e)
 	l.mu.Lock()
 	l.pulled = time.Now()
 	l.mu.Unlock()
 	l.f.cfg.Metrics.pulled(rec.Name)
 	l.f.changed()
 	kick(l.saveKick)
+	return e
 }
 
 // saver writes the latest listing to the store after each change, off
@@ -163,8 +181,15 @@ func buildEntries(peer string, defs mcp.Definitions) *linkEntries {
 	return e
 }
 
+// capped is defs up to maxPeerEntries; e counts the rest as cut.
+func (e *linkEntries) capped(defs []json.RawMessage) []json.RawMessage {
+	n := min(len(defs), maxPeerEntries)
+	e.cut += len(defs) - n
+	return defs[:n]
+}
+
 func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage, routes map[string]string) {
-	for _, def := range defs[:min(len(defs), maxPeerEntries)] {
+	for _, def := range e.capped(defs) {
 		orig := mcp.StringField(def, "name")
 		listed := federatedName(peer, orig)
 		if _, dup := routes[listed]; dup || orig == "" {
@@ -178,14 +203,14 @@ func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage
 }
 
 func addResources(e *linkEntries, peer string, defs mcp.Definitions) {
-	for _, def := range defs.Resources[:min(len(defs.Resources), maxPeerEntries)] {
+	for _, def := range e.capped(defs.Resources) {
 		uri := mcp.StringField(def, "uri")
 		if js, err := mcp.Decorate(def, "", "", peer); err == nil && uri != "" && !e.resources[uri] {
 			e.resources[uri] = true
 			e.lists[mcp.KindResource] = append(e.lists[mcp.KindResource], mcp.Item{Key: uri, JSON: js})
 		}
 	}
-	for _, def := range defs.ResourceTemplates[:min(len(defs.ResourceTemplates), maxPeerEntries)] {
+	for _, def := range e.capped(defs.ResourceTemplates) {
 		tmpl := mcp.StringField(def, "uriTemplate")
 		if js, err := mcp.Decorate(def, "", "", peer); err == nil && tmpl != "" {
 			e.templates = append(e.templates, tmpl)
@@ -207,6 +232,8 @@ func (l *peerLink) status() string {
 		return StatusOffline
 	case m.State == cluster.StateSuspect:
 		return StatusSuspect
+	case l.up.Status().ListError != "":
+		return StatusStale
 	}
 	return StatusOnline
 }
@@ -237,5 +264,8 @@ func (l *peerLink) awaitUp(ctx context.Context) {
 	}
 }
 
-// listed reports whether the peer's entries belong in a listing.
-func listed(status string) bool { return status == StatusOnline || status == StatusSuspect }
+// listed reports whether the peer's entries belong in a listing (a stale
+// peer's cached ones do, and it is named as missing too).
+func listed(status string) bool {
+	return status == StatusOnline || status == StatusSuspect || status == StatusStale
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,9 +12,6 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
-
-// maxPostAnswer bounds the answer of a forwarded sessionless call.
-const maxPostAnswer = 64 << 20
 
 // send forwards req over the peer's link: a caller with a session through
 // the link's MCP session (progress, logs, cancellation and server requests
@@ -71,11 +69,14 @@ func (f *Federation) postCall(ctx context.Context, l *peerLink, req *mcp.Request
 	}
 	var status int
 	var raw []byte
-	member := l.record().Member
+	member, limit := l.record().Member, f.cfg.Bounds.MaxResultBytes
 	if l.inline {
-		status, raw, err = f.inline.post(ctx, l.endpoint, member, body, maxPostAnswer)
+		status, raw, err = f.inline.post(ctx, l.endpoint, member, body, limit)
 	} else {
-		status, raw, err = f.postHTTP(toNode(ctx, member), l.endpoint, body)
+		status, raw, err = f.postHTTP(toNode(ctx, member), l.endpoint, body, limit)
+	}
+	if errors.Is(err, mcp.ErrResultTooLarge) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, unreachable(ctx, err)
@@ -83,8 +84,9 @@ func (f *Federation) postCall(ctx context.Context, l *peerLink, req *mcp.Request
 	return postAnswer(status, raw)
 }
 
-// postHTTP POSTs body to u with net/http (https peers, proxies).
-func (f *Federation) postHTTP(ctx context.Context, u *url.URL, body []byte) (int, []byte, error) {
+// postHTTP POSTs body to u with net/http (https peers, proxies) and reads
+// at most limit bytes of the answer (more is mcp.ErrResultTooLarge).
+func (f *Federation) postHTTP(ctx context.Context, u *url.URL, body []byte, limit int64) (int, []byte, error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err
@@ -96,9 +98,9 @@ func (f *Federation) postHTTP(ctx context.Context, u *url.URL, body []byte) (int
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxPostAnswer+1))
-	if err == nil && len(raw) > maxPostAnswer {
-		err = fmt.Errorf("answer larger than %d bytes", maxPostAnswer)
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(raw)) > limit {
+		return 0, nil, errTooLarge(limit)
 	}
 	return resp.StatusCode, raw, err
 }
@@ -116,6 +118,11 @@ func postAnswer(status int, raw []byte) (json.RawMessage, error) {
 		return nil, m.Error
 	}
 	return m.Result, nil
+}
+
+// errTooLarge is an answer over limit bytes, of which no more was read.
+func errTooLarge(limit int64) error {
+	return fmt.Errorf("%w: answer larger than %d bytes", mcp.ErrResultTooLarge, limit)
 }
 
 // unreachable wraps a transport error as mcp.ErrUnreachable, unless ctx

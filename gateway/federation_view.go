@@ -54,17 +54,19 @@ func (f *Federation) buildView(ctx context.Context, gen uint64) *fedView {
 	links := f.linkList()
 	slices.SortFunc(links, func(a, b *peerLink) int { return strings.Compare(a.record().Name, b.record().Name) })
 	for _, l := range links {
-		v.add(l, listed(l.status()))
+		v.add(l, l.status())
 	}
 	return v
 }
 
 // add routes a link's entries; a link that is listed also shows them, one
-// that is not is named as missing. Calls to a missing peer's entries are
-// still routed, so they fail naming the peer rather than as unknown.
-func (v *fedView) add(l *peerLink, show bool) {
+// that is not (or is stale) is named as missing. Calls to a missing peer's
+// entries are still routed, so they fail naming the peer rather than as
+// unknown.
+func (v *fedView) add(l *peerLink, status string) {
 	e := l.entries.Load()
-	if !show {
+	show := listed(status)
+	if !show || status == StatusStale {
 		v.missing = append(v.missing, l.record().Name)
 	}
 	for k := range v.lists {

@@ -67,6 +67,9 @@ type Config struct {
 	// their own (see mcp.ServerOptions). Zero takes mcp's defaults.
 	MaxSessions             int
 	MaxSessionsPerPrincipal int
+	// Bounds are the byte bounds of listings and answers, for upstreams and
+	// peers alike (--max-catalog-bytes, --max-result-bytes).
+	Bounds Bounds
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -88,6 +91,8 @@ type Gateway struct {
 	reg                *prometheus.Registry
 	metrics            *metrics
 	sessionMetrics     *sessionMetrics
+	bounds             Bounds
+	bounded            *boundMetrics
 	handler            http.Handler
 	servers            *serverSet
 	inflight           inflight
@@ -178,11 +183,13 @@ func newGateway(cfg Config) *Gateway {
 	if g.reg == nil {
 		g.reg = prometheus.NewRegistry()
 	}
+	g.bounds, g.bounded = cfg.Bounds.withDefaults(), newBoundMetrics(g.reg)
 	if cfg.Node != nil {
 		g.node = cfg.Node
 		g.fed = NewFederation(FederationConfig{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
 			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged,
-			AutoTrust: cfg.AutoTrust, Metrics: newForwardMetrics(g.reg), Store: cfg.Store})
+			AutoTrust: cfg.AutoTrust, Metrics: newForwardMetrics(g.reg), Store: cfg.Store,
+			Bounds: g.bounds, Bounded: g.bounded})
 		g.backend = g.fed
 	}
 	if g.backend == nil {

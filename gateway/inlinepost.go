@@ -62,7 +62,7 @@ func (p *inlinePoster) usable(u *url.URL) bool {
 }
 
 // post sends body to u, the node named member, and returns the status and
-// the answer's body (at most limit bytes; more is an error).
+// the answer's body (at most limit bytes; more is mcp.ErrResultTooLarge).
 func (p *inlinePoster) post(ctx context.Context, u *url.URL, member string, body []byte, limit int64) (int, []byte, error) {
 	tok, err := p.tokens.get(member)
 	if err != nil {
@@ -132,14 +132,16 @@ func (c *inlineConn) exchange(head string, body []byte, limit int64) (status int
 	if err != nil {
 		return 0, nil, false, err
 	}
-	defer resp.Body.Close()
+	// On an error the body is left unclosed: closing it would read the
+	// rest of it. The connection is closed instead (keep is false).
 	answer, err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	switch {
 	case err != nil:
 		return 0, nil, false, err
 	case int64(len(answer)) > limit:
-		return 0, nil, false, fmt.Errorf("answer larger than %d bytes", limit)
+		return 0, nil, false, errTooLarge(limit)
 	}
+	_ = resp.Body.Close() // at its end: nothing left to read
 	// 1xx answers are not final: the connection is not pooled after one
 	return resp.StatusCode, answer, !resp.Close && resp.StatusCode >= 200, nil
 }

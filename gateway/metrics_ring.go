@@ -16,7 +16,7 @@ var (
 	membersDesc = prometheus.NewDesc("mcpmesh_members",
 		"Ring members this node knows, by gossip state.", []string{"state"}, nil)
 	peersDesc = prometheus.NewDesc("mcpmesh_peers",
-		"Peers by status (online, suspect, offline, left) and trust level.", []string{"status", "trust"}, nil)
+		"Peers by status (online, stale, suspect, offline, left) and trust level.", []string{"status", "trust"}, nil)
 	peerToolsDesc = prometheus.NewDesc("mcpmesh_federated_tools",
 		"Tools each linked peer adds to this node's listing.", []string{"peer"}, nil)
 	registryDesc = prometheus.NewDesc("mcpmesh_registry_records",
@@ -67,7 +67,7 @@ func newForwardMetrics(reg *prometheus.Registry) *forwardMetrics {
 	m := &forwardMetrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mcpmesh_forwarded_calls_total",
-			Help: "Requests forwarded to peers, by peer, method and outcome (ok, tool_error, error, peer_offline, peer_timeout, peer_not_trusted).",
+			Help: "Requests forwarded to peers, by peer, method and outcome (ok, tool_error, error, peer_offline, peer_timeout, peer_not_trusted, result_too_large).",
 		}, []string{"peer", "method", "outcome"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "mcpmesh_forwarded_call_duration_seconds", Help: "Latency of requests forwarded to peers, by peer and outcome.",

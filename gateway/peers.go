@@ -52,7 +52,11 @@ func (f *Federation) peerView(rec cluster.PeerRecord) peerView {
 	}
 	if l := f.link(rec.Name); l != nil {
 		v.Status, v.Tools = l.status(), len(l.entries.Load().tools)
-		v.Error = l.up.Status().Error
+		st := l.up.Status()
+		v.Error = st.Error
+		if v.Status == StatusStale {
+			v.Error = "its catalog could not be refreshed: " + st.ListError
+		}
 	} else if known {
 		v.Status = memberStatus(m.State)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync"
 
@@ -27,8 +26,11 @@ type upstream interface {
 	Status() mcp.UpstreamStatus
 }
 
-func newUpstream(cfg serverConfig, log *slog.Logger, onChange func()) upstream {
-	return mcp.NewUpstream(cfg, mcp.UpstreamOptions{Logger: log, OnChange: onChange})
+// newUpstream is an upstream within the node's byte bounds, counted.
+func (g *Gateway) newUpstream(cfg serverConfig) upstream {
+	opts := g.bounded.upstreamOptions(cfg.Name, g.bounds)
+	opts.Logger, opts.OnChange = g.log, g.catalog.Changed
+	return mcp.NewUpstream(cfg, opts)
 }
 
 // serverKeyPrefix is where API-registered upstreams live in the store.
@@ -98,7 +100,7 @@ func (g *Gateway) register(ctx context.Context, cfg serverConfig) (serverView, e
 // launch starts an upstream under the gateway's lifetime and waits up to
 // ReadyTimeout (or until ctx ends) for it to connect or fail.
 func (g *Gateway) launch(ctx context.Context, cfg serverConfig, origin string) *serverEntry {
-	up := newUpstream(cfg, g.log, g.catalog.Changed)
+	up := g.newUpstream(cfg)
 	up.Start(g.runCtx)
 	wctx, cancel := context.WithTimeout(ctx, g.readyTimeout)
 	defer cancel()

@@ -61,6 +61,25 @@ type UpstreamOptions struct {
 	// error, so a caller (the federation layer) can tell it from the
 	// server's own answers.
 	UnreachableErrors bool
+	// MaxCatalogBytes bounds the listing, as encoded JSON, and each page
+	// read for it (default DefaultMaxCatalogBytes): entries past it are
+	// left out, a page over it fails the listing.
+	MaxCatalogBytes int64
+	// MaxResultBytes bounds the answer to a call (default
+	// DefaultMaxResultBytes): no more is read, and the caller is told
+	// result_too_large (ErrResultTooLarge with UnreachableErrors).
+	MaxResultBytes int64
+	// OnTruncate is called once per listing and reason that left entries
+	// out; OnTooLarge once per answer over MaxResultBytes.
+	OnTruncate func(Truncation)
+	OnTooLarge func()
+	// OnListError is called when Status().ListError appears or clears,
+	// with no lock held.
+	OnListError func()
+	// StaleOnListError keeps a session whose first listing failed: it is
+	// ready with the cached definitions, and Status().ListError says why.
+	// Without it such an attempt fails and is retried.
+	StaleOnListError bool
 	// Initial seeds the cached definitions (a catalog kept from an earlier
 	// run): Snapshot serves them until the first listing replaces them,
 	// and OnChange runs then only if the listing differs.
@@ -88,6 +107,12 @@ func (o *UpstreamOptions) defaults() {
 	if o.PingInterval == 0 {
 		o.PingInterval = 30 * time.Second
 	}
+	if o.MaxCatalogBytes <= 0 {
+		o.MaxCatalogBytes = DefaultMaxCatalogBytes
+	}
+	if o.MaxResultBytes <= 0 {
+		o.MaxResultBytes = DefaultMaxResultBytes
+	}
 	if o.ProtocolVersion == "" {
 		o.ProtocolVersion = DefaultUpstreamProtocol
 	}
@@ -95,10 +120,13 @@ func (o *UpstreamOptions) defaults() {
 
 // UpstreamStatus is what an operator sees of an upstream server.
 type UpstreamStatus struct {
-	Name              string `json:"name"`
-	Transport         string `json:"transport"`
-	State             string `json:"state"`
-	Error             string `json:"error,omitempty"`
+	Name      string `json:"name"`
+	Transport string `json:"transport"`
+	State     string `json:"state"`
+	Error     string `json:"error,omitempty"`
+	// ListError says why the last listing failed (the previous
+	// definitions are kept); empty once one succeeds.
+	ListError         string `json:"list_error,omitempty"`
 	ProtocolVersion   string `json:"protocol_version,omitempty"`
 	Tools             int    `json:"tools"`
 	Prompts           int    `json:"prompts"`
@@ -168,7 +196,7 @@ func NewUpstream(cfg ServerConfig, opts UpstreamOptions) *Upstream {
 		status: UpstreamStatus{Name: cfg.Name, Transport: cfg.Transport(), State: UpstreamConnecting, Since: time.Now()},
 		defs:   opts.Initial,
 	}
-	u.http = upHTTPClient(opts.HTTPClient, cfg.Headers, u.order.saw)
+	u.http = upHTTPClient(opts.HTTPClient, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes))
 	u.client = u.newClient()
 	return u
 }

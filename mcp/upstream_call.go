@@ -34,7 +34,7 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 	if params, err = upSwapToken(params, upTok); err != nil {
 		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
 	}
-	ctx, cancel := upJoin(context.WithValue(ctx, upCallKey{}, c), u.ctx)
+	ctx, cancel := upJoin(withUpLimit(context.WithValue(ctx, upCallKey{}, c), u.opts.MaxResultBytes), u.ctx)
 	defer cancel()
 	res, err := u.dispatch(ctx, sess, req.Method, params, c.peer)
 	u.order.await(ctx, u.order.mark()) // relay what the server sent ahead of its answer
@@ -97,6 +97,8 @@ func (u *Upstream) callError(ctx context.Context, method string, err error) (jso
 		return u.failure(method, "upstream %q is shutting down", u.cfg.Name)
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("upstream %q: %w", u.cfg.Name, err) // the caller gave up
+	case errors.As(err, &wire) && upIsTooLarge(wire.Code, wire.Data):
+		return u.tooLarge(method)
 	case errors.As(err, &wire) && !upTransportCode(wire.Code):
 		return nil, &Error{Code: int(wire.Code), Message: wire.Message, Data: upErrData(wire.Data)}
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"iter"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -63,7 +62,9 @@ func (u *Upstream) newClient() *sdk.Client {
 // transport builds a fresh transport for one connection attempt.
 func (u *Upstream) transport() (sdk.Transport, *upProc) {
 	if u.cfg.Command == "" {
-		return &sdk.StreamableClientTransport{Endpoint: u.cfg.URL, HTTPClient: u.http}, nil
+		// the bodies are bounded (upBoundedSSE): the SDK's own event cap must not cut first
+		maxEvent := int(max(u.opts.MaxCatalogBytes, u.opts.MaxResultBytes)) + 1<<20
+		return &sdk.StreamableClientTransport{Endpoint: u.cfg.URL, HTTPClient: u.http, MaxEventSize: maxEvent}, nil
 	}
 	cmd := exec.Command(u.cfg.Command, u.cfg.Args...)
 	cmd.Env = upEnviron(u.cfg.Env)
@@ -114,8 +115,8 @@ func (u *Upstream) prime(ctx context.Context, sess *sdk.ClientSession) error {
 			u.log.Debug("upstream refused logging/setLevel", "err", err)
 		}
 	}
-	defs, err := upListDefs(ctx, sess, upAll, true)
-	if err != nil {
+	defs, err := u.list(ctx, sess, upAll, true)
+	if err != nil && !u.opts.StaleOnListError {
 		return err
 	}
 	u.resubscribe(ctx, sess)
@@ -125,10 +126,12 @@ func (u *Upstream) prime(ctx context.Context, sess *sdk.ClientSession) error {
 	u.status.ProtocolVersion = version
 	u.setStateLocked(UpstreamReady, "")
 	u.signalLocked(nil)
-	changed := u.applyLocked(upAll, defs)
+	changed := err == nil && u.applyLocked(upAll, defs)
+	flipped := u.setListErrorLocked(err)
 	u.mu.Unlock()
 	u.log.Info("upstream ready", "tools", len(defs.Tools), "protocol", version)
 	u.changed(changed)
+	u.listFlipped(flipped)
 	return nil
 }
 
@@ -222,15 +225,13 @@ func (u *Upstream) relister() {
 func (u *Upstream) relistNow(sess *sdk.ClientSession, kinds upKinds) {
 	ctx, cancel := context.WithTimeout(u.ctx, u.opts.ConnectTimeout)
 	defer cancel()
-	defs, err := upListDefs(ctx, sess, kinds, false)
-	if err != nil {
-		u.log.Warn("upstream re-list failed; keeping the previous definitions", "err", err)
-		return
-	}
+	defs, err := u.list(ctx, sess, kinds, false)
 	u.mu.Lock()
-	changed := u.sess == sess && u.applyLocked(kinds, defs)
+	changed := err == nil && u.sess == sess && u.applyLocked(kinds, defs)
+	flipped := u.sess == sess && u.setListErrorLocked(err)
 	u.mu.Unlock()
 	u.changed(changed)
+	u.listFlipped(flipped)
 }
 
 // applyLocked stores the listed kinds and reports whether anything changed.
@@ -264,7 +265,7 @@ func upSameDefs(a, b Definitions) bool {
 // upListDefs lists every page of kinds; with declaredOnly, only of those the
 // server declared (a server that reports a list change of a kind it did
 // not declare at first is listed anyway).
-func upListDefs(ctx context.Context, sess *sdk.ClientSession, kinds upKinds, declaredOnly bool) (Definitions, error) {
+func upListDefs(ctx context.Context, sess *sdk.ClientSession, kinds upKinds, declaredOnly bool, b *upBudget) (Definitions, error) {
 	caps := upCaps(sess)
 	if declaredOnly {
 		kinds &= upDeclared(caps)
@@ -272,14 +273,14 @@ func upListDefs(ctx context.Context, sess *sdk.ClientSession, kinds upKinds, dec
 	var d Definitions
 	var errs [4]error
 	if kinds&upTools != 0 {
-		d.Tools, errs[0] = upCollect("tools", sess.Tools(ctx, nil))
+		d.Tools, errs[0] = upCollect("tools", sess.Tools(ctx, nil), b)
 	}
 	if kinds&upPrompts != 0 {
-		d.Prompts, errs[1] = upCollect("prompts", sess.Prompts(ctx, nil))
+		d.Prompts, errs[1] = upCollect("prompts", sess.Prompts(ctx, nil), b)
 	}
 	if kinds&upResources != 0 {
-		d.Resources, errs[2] = upCollect("resources", sess.Resources(ctx, nil))
-		d.ResourceTemplates, errs[3] = upCollect("resource templates", sess.ResourceTemplates(ctx, nil))
+		d.Resources, errs[2] = upCollect("resources", sess.Resources(ctx, nil), b)
+		d.ResourceTemplates, errs[3] = upCollect("resource templates", sess.ResourceTemplates(ctx, nil), b)
 	}
 	return d, errors.Join(errs[:]...)
 }
@@ -296,24 +297,6 @@ func upDeclared(caps *sdk.ServerCapabilities) upKinds {
 		k |= upResources
 	}
 	return k
-}
-
-func upCollect[T any](what string, seq iter.Seq2[*T, error]) ([]json.RawMessage, error) {
-	var out []json.RawMessage
-	for item, err := range seq {
-		if err != nil {
-			return nil, fmt.Errorf("list %s: %w", what, err)
-		}
-		if len(out) == upMaxItems {
-			break
-		}
-		b, err := json.Marshal(item)
-		if err != nil {
-			return nil, fmt.Errorf("list %s: encode: %w", what, err)
-		}
-		out = append(out, b)
-	}
-	return out, nil
 }
 
 // upStderr logs a stdio server's stderr line by line (at debug level) and

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -157,12 +156,14 @@ func (t *upTap) message(raw []byte) {
 	}
 }
 
-// upHTTPTransport adds the configured headers to every request and taps
-// the SSE streams of the answers.
+// upHTTPTransport adds the configured headers to every request, reads the
+// answers within their byte bound (the request's, else limit) and taps the
+// SSE streams.
 type upHTTPTransport struct {
 	base    http.RoundTripper
 	headers map[string]string
 	seen    func()
+	limit   int64
 }
 
 func (t *upHTTPTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -173,25 +174,21 @@ func (t *upHTTPTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := t.base.RoundTrip(r)
-	if err == nil && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		resp.Body = &upTapBody{ReadCloser: resp.Body, tap: &upTap{sse: true, seen: t.seen}}
+	if err != nil {
+		return resp, err
 	}
-	return resp, err
-}
-
-type upTapBody struct {
-	io.ReadCloser
-	tap *upTap
-}
-
-func (b *upTapBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	b.tap.feed(p[:n])
-	return n, err
+	limit := upLimit(r.Context(), t.limit)
+	switch ct := resp.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "text/event-stream"):
+		resp.Body = newUpBoundedSSE(resp.Body, r, limit, &upTap{sse: true, seen: t.seen})
+	case strings.HasPrefix(ct, "application/json"):
+		resp.Body = &upBoundedJSON{body: resp.Body, req: r, limit: limit}
+	}
+	return resp, nil
 }
 
 // upHTTPClient is base (or a plain client) with an upHTTPTransport.
-func upHTTPClient(base *http.Client, headers map[string]string, seen func()) *http.Client {
+func upHTTPClient(base *http.Client, headers map[string]string, seen func(), limit int64) *http.Client {
 	if base == nil {
 		base = &http.Client{}
 	}
@@ -200,6 +197,6 @@ func upHTTPClient(base *http.Client, headers map[string]string, seen func()) *ht
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	c.Transport = &upHTTPTransport{base: rt, headers: headers, seen: seen}
+	c.Transport = &upHTTPTransport{base: rt, headers: headers, seen: seen, limit: limit}
 	return &c
 }

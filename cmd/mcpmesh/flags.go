@@ -53,6 +53,8 @@ type serveConfig struct {
 	// MaxSessionsPerPrincipal those of one token subject.
 	MaxSessions             int
 	MaxSessionsPerPrincipal int
+	// Byte bounds of a listing and of an answer, per upstream or peer.
+	MaxCatalogBytes, MaxResultBytes int64
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -76,6 +78,7 @@ type serveFlags struct {
 	demo, dev, resetKeyring                                 bool
 	peerTimeout, reconnectTimeout                           time.Duration
 	maxSessions, maxSessionsPerPrincipal                    int
+	maxCatalog, maxResult                                   byteSize
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -100,6 +103,9 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.redis, "redis", "", "Redis URL where nodes announce and find each other's gossip addresses (env REDIS_URL)")
 	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
 	fs.DurationVar(&f.reconnectTimeout, "reconnect-timeout", 72*time.Hour, "how long a failed member is retried before it is forgotten (its peer record stays, offline)")
+	f.maxCatalog, f.maxResult = mcp.DefaultMaxCatalogBytes, mcp.DefaultMaxResultBytes
+	fs.Var(&f.maxCatalog, "max-catalog-bytes", "bound of one upstream's or peer's listing (its entries as JSON, and each page); entries past it are left out")
+	fs.Var(&f.maxResult, "max-result-bytes", "bound of one answer from an upstream or a peer; a larger one is not read and is reported as result_too_large")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
 	fs.IntVar(&f.maxSessions, "max-sessions", mcp.DefaultMaxSessions, "MCP sessions of clients on this node (other nodes' links have a budget of their own)")
 	fs.IntVar(&f.maxSessionsPerPrincipal, "max-sessions-per-principal", mcp.DefaultMaxSessionsPerPrincipal, "MCP sessions of one token subject on this node")
@@ -173,6 +179,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		LogLevel: f.logLevel, Gossip: f.gossip, GossipAdvertise: f.gossipAdvertise, Join: splitList(f.join),
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
+		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult),
 	}
 	if cfg.Name == "" {
 		host, err := hostname()
@@ -281,6 +288,7 @@ func (cfg *serveConfig) check() error {
 	if cfg.PeerTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--peer-timeout %s must be positive", cfg.PeerTimeout))
 	}
+	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes))
 	return errors.Join(append(errs, cfg.checkSessions())...)
 }
 

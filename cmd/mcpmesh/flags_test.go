@@ -190,3 +190,47 @@ func mapEnv(m map[string]string) func(string) string {
 func fixedHost(h string) func() (string, error) {
 	return func() (string, error) { return h, nil }
 }
+
+func TestParseServeByteBounds(t *testing.T) {
+	cases := []struct {
+		name            string
+		args            []string
+		env             map[string]string
+		catalog, result int64
+	}{
+		{"defaults", []string{"--dev"}, nil, 8 << 20, 16 << 20},
+		{"flags with units", []string{"--dev", "--max-catalog-bytes", "512KiB", "--max-result-bytes", "2MiB"}, nil, 512 << 10, 2 << 20},
+		{"plain bytes", []string{"--dev", "--max-result-bytes", "65536"}, nil, 8 << 20, 65536},
+		{"env", []string{"--dev"}, map[string]string{"MCPMESH_MAX_CATALOG_BYTES": "1M", "MCPMESH_MAX_RESULT_BYTES": "4mib"}, 1 << 20, 4 << 20},
+		{"flag beats env", []string{"--dev", "--max-result-bytes", "3MiB"}, map[string]string{"MCPMESH_MAX_RESULT_BYTES": "4MiB"}, 8 << 20, 3 << 20},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MaxCatalogBytes != tc.catalog || cfg.MaxResultBytes != tc.result {
+				t.Errorf("bounds %d, %d; want %d, %d", cfg.MaxCatalogBytes, cfg.MaxResultBytes, tc.catalog, tc.result)
+			}
+		})
+	}
+	refusals := []struct{ name, flag, value, errHas string }{
+		{"not a size", "--max-catalog-bytes", "lots", "not a size"},
+		{"negative", "--max-result-bytes", "-5", "not a size"},
+		{"zero", "--max-result-bytes", "0", "--max-result-bytes 0 must be from 1KiB to 1GiB"},
+		{"too big", "--max-catalog-bytes", "2GiB", "--max-catalog-bytes"},
+	}
+	for _, tc := range refusals {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseServe([]string{"--dev", tc.flag, tc.value}, mapEnv(nil), fixedHost("host"), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tc.errHas) {
+				t.Fatalf("err = %v, want one mentioning %q", err, tc.errHas)
+			}
+		})
+	}
+	_, err := parseServe([]string{"--dev"}, mapEnv(map[string]string{"MCPMESH_MAX_RESULT_BYTES": "huge"}), fixedHost("host"), io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "MCPMESH_MAX_RESULT_BYTES") {
+		t.Fatalf("a bad MCPMESH_MAX_RESULT_BYTES: err = %v, want it named", err)
+	}
+}

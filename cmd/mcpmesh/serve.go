@@ -59,6 +59,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		Store: st, Catalog: cat, Servers: servers, Logger: log,
 		AllowedOrigins: cfg.AllowedOrigins, Node: rg.node, PeerTimeout: cfg.PeerTimeout, AutoTrust: cfg.AutoTrust,
 		MaxSessions: cfg.MaxSessions, MaxSessionsPerPrincipal: cfg.MaxSessionsPerPrincipal,
+		Bounds: gateway.Bounds{MaxCatalogBytes: cfg.MaxCatalogBytes, MaxResultBytes: cfg.MaxResultBytes},
 	})
 	if err != nil {
 		_ = ln.Close()
