@@ -170,6 +170,7 @@ func newGateway(cfg Config) *Gateway {
 			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged,
 			AutoTrust: cfg.AutoTrust, Metrics: newForwardMetrics(g.reg), Store: cfg.Store})
 		g.backend = g.fed
+		cfg.Catalog.SetReserved(g.fed.peerNamed) // names.go
 	}
 	if g.backend == nil {
 		g.backend = cfg.Catalog

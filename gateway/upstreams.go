@@ -72,6 +72,9 @@ func checkServer(cfg serverConfig) error {
 // connects or fails, adds it to the catalog and persists it. On any error
 // nothing is left behind.
 func (g *Gateway) register(ctx context.Context, cfg serverConfig) (serverView, error) {
+	if err := g.catalog.CheckReserved(cfg.Name, cfg.Prefix, mcp.Definitions{}); err != nil {
+		return serverView{}, err // its prefix is a peer's name (names.go)
+	}
 	if err := g.servers.reserve(cfg, g.catalog.Names()); err != nil {
 		return serverView{}, err
 	}
