@@ -129,3 +129,41 @@ func TestConfigServerCannotShadowPeer(t *testing.T) {
 		t.Fatal("the refused config server's tool is listed")
 	}
 }
+
+// TestConcurrentPeerRecordsOneListed: member gw-c is added as c-one on
+// gw-a and as c-two on gw-b before the two have met (so each accepted its
+// write). Once they join, both list only c-two, the later write: in the
+// peers list, in the tools, and as gw-c's peer among the members.
+func TestConcurrentPeerRecordsOneListed(t *testing.T) {
+	a, b, c := startFedNode(t, "gw-a"), startFedNode(t, "gw-b"), startFedNode(t, "gw-c")
+	for _, w := range []struct {
+		n    *fedNode
+		name string
+	}{{a, "c-one"}, {b, "c-two"}} { // c-two is later, or as late and gw-b > gw-a
+		rec := cluster.PeerRecord{Name: w.name, Member: "gw-c", URL: c.url, TrustLevel: cluster.TrustFull}
+		if _, err := w.n.node.Registry().Add(rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range []*fedNode{b, c} {
+		if _, err := a.node.Join([]string{n.node.GossipAddr()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodes := []*cluster.Node{a.node, b.node, c.node}
+	clustertest.WaitAllAlive(t, nodes, 10*time.Second)
+	clustertest.WaitConverged(t, nodes, 10*time.Second)
+	for _, n := range []*fedNode{a, b} {
+		peers := decode[[]peerView](t, n.do(t, http.MethodGet, "/api/federation/peers", n.admin, "").body)
+		if len(peers) != 1 || peers[0].Name != "c-two" {
+			t.Errorf("%s lists peers %+v; want only c-two", n.name, peers)
+		}
+		clustertest.WaitFor(t, 10*time.Second, func() bool { l := n.list(t); return l.has("c-two__whoami") && !l.has("c-one__whoami") },
+			"%s to list c-two__whoami and not c-one__whoami", n.name)
+		for _, m := range decode[[]memberView](t, n.do(t, http.MethodGet, "/api/federation/members", n.admin, "").body) {
+			if m.Name == "gw-c" && (m.Peer == nil || *m.Peer != "c-two") {
+				t.Errorf("%s: member gw-c's peer is %v; want c-two", n.name, m.Peer)
+			}
+		}
+	}
+}
