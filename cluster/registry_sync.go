@@ -70,9 +70,23 @@ func (r *Registry) mergeRemote(rec PeerRecord) bool {
 // records that changed the registry as they stand afterwards (a record that
 // lost its member comes back as its tombstone), sorted by name.
 func (r *Registry) mergeBatch(recs []PeerRecord) []PeerRecord {
+	r.mu.Lock()
+	out := r.mergeSettleLocked(recs)
+	r.mu.Unlock()
+	if len(out) == 0 {
+		return nil
+	}
+	r.dirty()
+	for _, rec := range out {
+		r.changed(rec)
+	}
+	return out
+}
+
+// mergeSettleLocked is mergeBatch's work on the state. r.mu is held.
+func (r *Registry) mergeSettleLocked(recs []PeerRecord) []PeerRecord {
 	now := r.now()
 	names, members := map[string]bool{}, map[string]bool{}
-	r.mu.Lock()
 	for _, rec := range recs {
 		if r.admitLocked(rec, now) && r.applyRemoteLocked(rec) {
 			names[rec.Name], members[rec.Member] = true, true
@@ -86,19 +100,9 @@ func (r *Registry) mergeBatch(recs []PeerRecord) []PeerRecord {
 	for name := range names {
 		out = append(out, r.state[name])
 		r.unstored[name] = struct{}{}
-	}
-	if len(out) > 0 {
 		r.digest = ""
 	}
-	r.mu.Unlock()
-	if len(out) == 0 {
-		return nil
-	}
 	slices.SortFunc(out, func(a, b PeerRecord) int { return strings.Compare(a.Name, b.Name) })
-	r.dirty()
-	for _, rec := range out {
-		r.changed(rec)
-	}
 	return out
 }
 

@@ -247,7 +247,7 @@ func TestSettleConverges(t *testing.T) {
 						t.Fatalf("node %d differs from node 0:\n%v\n%v", i, s.sorted(), nodes[0].sorted())
 					}
 				}
-				want := join(peerState{}, peerState{})
+				want := peerState{}
 				want.receive(recs...)
 				if tt.exact && !equalStates(nodes[0], want) {
 					t.Fatalf("converged on\n%v\nwant settle(merge of all)\n%v", nodes[0].sorted(), want.sorted())
