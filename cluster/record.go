@@ -130,16 +130,29 @@ func (r PeerRecord) canonical() []byte {
 	return b
 }
 
-// compareRecords totally orders versions of records: by Version, then
-// Writer, then the canonical bytes (two different records with the same
-// version and writer can only come from a faulty or hostile node, and must
-// still be ordered the same way everywhere). The merge keeps the greater.
+// compareRecords totally orders records: by Version, then Writer, then
+// Name, then a tombstone above a live record (so the tombstone settle makes
+// of a losing record, which keeps that record's version and writer, beats
+// it everywhere, and only it), then the canonical bytes (two different
+// records with the same version, writer and name can otherwise only come
+// from a faulty or hostile node, and must still be ordered the same way
+// everywhere). The merge keeps the greater version of a name; settle keeps
+// the greatest record of a member.
 func compareRecords(a, b PeerRecord) int {
 	if c := a.Version.Compare(b.Version); c != 0 {
 		return c
 	}
 	if c := strings.Compare(a.Writer, b.Writer); c != 0 {
 		return c
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if a.Deleted != b.Deleted {
+		if a.Deleted {
+			return 1
+		}
+		return -1
 	}
 	if a.same(b) { // the common case: the same record heard again
 		return 0

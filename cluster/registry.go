@@ -13,8 +13,9 @@ import (
 const registryPrefix = "registry/"
 
 // Registry is the replicated peer registry: a last-writer-wins map of
-// PeerRecords keyed by peer name (see peerState for the merge laws). It is
-// safe for concurrent use.
+// PeerRecords keyed by peer name, with at most one live record per member
+// (see peerState for the merge laws and the member rule). It is safe for
+// concurrent use.
 //
 // Local writes (Add, Put, SetTrust, Delete) are validated, given a fresh
 // HLC version and this node as Writer, persisted to the store before they
@@ -182,9 +183,10 @@ func (r *Registry) Get(name string) (PeerRecord, bool) {
 	return rec, ok && !rec.Deleted
 }
 
-// ByMember returns the live record that stands for member. Should
-// concurrent writes on two nodes have given one member two records, the
-// newest wins here, the same on every node.
+// ByMember returns the live record that stands for member. There is at
+// most one: should concurrent writes on two nodes have given one member two
+// records, the later one is kept and the other made a tombstone when they
+// meet (see peerState).
 func (r *Registry) ByMember(member string) (PeerRecord, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -123,3 +123,60 @@ func TestTombstoneDoesNotResurrect(t *testing.T) {
 		}
 	}
 }
+
+// TestConcurrentRecordsForOneMember: member c is added as c-one on one
+// half of a ring and as c-two on the other at the same moment (the halves
+// have not met yet, so each accepted its write). Once they join, every node
+// keeps one live record for c, the later write, and holds the other as a
+// tombstone (Badger stores, so it is persisted too).
+func TestConcurrentRecordsForOneMember(t *testing.T) {
+	left := clustertest.Ring(t, 2, clustertest.Options{Badger: true})
+	cfg := clustertest.Config("node-r0", clustertest.NewStore(t, true))
+	right := []*cluster.Node{clustertest.StartNode(t, cfg)}
+	writers := []*cluster.Node{left[0], right[0]}
+	results := make([]cluster.PeerRecord, 2)
+	var wg sync.WaitGroup
+	for i, name := range []string{"c-one", "c-two"} {
+		wg.Go(func() {
+			var err error
+			if results[i], err = writers[i].Registry().Add(rec(name, "member-c", cluster.TrustFull)); err != nil {
+				t.Errorf("add %s on %s: %v", name, writers[i].Name(), err)
+			}
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	winner, loser := results[0], results[1]
+	if newer(loser, winner) {
+		winner, loser = loser, winner
+	}
+	if _, err := right[0].Join([]string{left[0].GossipAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	all := append(left, right...)
+	clustertest.WaitAllAlive(t, all, 10*time.Second)
+	clustertest.WaitConverged(t, all, 15*time.Second)
+	for _, n := range all {
+		list := n.Registry().List()
+		if len(list) != 1 || list[0].Name != winner.Name || list[0].Version != winner.Version {
+			t.Errorf("%s lists %+v; want only the later write %s", n.Name(), list, winner.Name)
+		}
+		if got, ok := n.Registry().ByMember("member-c"); !ok || got.Name != winner.Name {
+			t.Errorf("%s: ByMember = %+v, %v; want %s", n.Name(), got, ok, winner.Name)
+		}
+		if tomb := findRecord(n.Registry().All(), loser.Name); !tomb.Deleted || tomb.Version != loser.Version {
+			t.Errorf("%s holds %+v for %s; want its tombstone", n.Name(), tomb, loser.Name)
+		}
+	}
+}
+
+func findRecord(recs []cluster.PeerRecord, name string) cluster.PeerRecord {
+	for _, r := range recs {
+		if r.Name == name {
+			return r
+		}
+	}
+	return cluster.PeerRecord{}
+}

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -12,16 +13,16 @@ import (
 const maxRebroadcast = 64
 
 // receiveMsg merges a broadcast record. A record that was new here is
-// re-broadcast (once: receivers that already have it do not). Bad input is
-// dropped and logged (rate-limited).
+// re-broadcast (once: receivers that already have it do not), as it stands
+// after settling. Bad input is dropped and logged (rate-limited).
 func (r *Registry) receiveMsg(msg []byte) {
 	rec, err := decodeRecordMsg(msg)
 	if err != nil {
 		r.drops.warn("dropped a gossip message", "err", err)
 		return
 	}
-	if r.mergeRemote(rec) {
-		r.rebroadcast(rec)
+	for _, c := range r.mergeBatch([]PeerRecord{rec}) {
+		r.rebroadcast(c)
 	}
 }
 
@@ -50,21 +51,65 @@ func (r *Registry) mergeRemoteState(b []byte) {
 	if bad > 0 {
 		r.drops.warn("dropped invalid records of a push-pull state", "count", bad)
 	}
-	sent := 0
-	for _, rec := range recs {
-		if r.mergeRemote(rec) && sent < maxRebroadcast {
-			r.rebroadcast(rec)
-			sent++
+	for i, c := range r.mergeBatch(recs) {
+		if i == maxRebroadcast {
+			break
 		}
+		r.rebroadcast(c)
 	}
 }
 
 // mergeRemote merges one valid record from the ring and reports whether it
-// changed the registry. Records dated too far in the future are refused
-// (they would win every later write); expired tombstones are ignored (they
-// were collected here already).
+// changed the registry.
 func (r *Registry) mergeRemote(rec PeerRecord) bool {
+	return len(r.mergeBatch([]PeerRecord{rec})) > 0
+}
+
+// mergeBatch merges valid records from the ring, then settles the members
+// they name (one live record per member, see peerState). It returns the
+// records that changed the registry as they stand afterwards (a record that
+// lost its member comes back as its tombstone), sorted by name.
+func (r *Registry) mergeBatch(recs []PeerRecord) []PeerRecord {
+	r.mu.Lock()
+	out := r.mergeSettleLocked(recs)
+	r.mu.Unlock()
+	if len(out) == 0 {
+		return nil
+	}
+	r.dirty()
+	for _, rec := range out {
+		r.changed(rec)
+	}
+	return out
+}
+
+// mergeSettleLocked is mergeBatch's work on the state. r.mu is held.
+func (r *Registry) mergeSettleLocked(recs []PeerRecord) []PeerRecord {
 	now := r.now()
+	names, members := map[string]bool{}, map[string]bool{}
+	for _, rec := range recs {
+		if r.admitLocked(rec, now) && r.applyRemoteLocked(rec) {
+			names[rec.Name], members[rec.Member] = true, true
+		}
+	}
+	for _, t := range r.state.settle(members) {
+		names[t.Name] = true
+		r.logLostMemberLocked(t)
+	}
+	out := make([]PeerRecord, 0, len(names))
+	for name := range names {
+		out = append(out, r.state[name])
+		r.unstored[name] = struct{}{}
+		r.digest = ""
+	}
+	slices.SortFunc(out, func(a, b PeerRecord) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// admitLocked refuses records dated too far in the future (they would win
+// every later write) and ignores expired tombstones (they were collected
+// here already).
+func (r *Registry) admitLocked(rec PeerRecord, now time.Time) bool {
 	if rec.Version.Time().After(now.Add(r.maxSkew)) {
 		r.counts.refused.Add(1)
 		r.drops.warn("dropped a peer record from the future", "peer", rec.Name, "version", rec.Version, "writer", rec.Writer)
@@ -74,21 +119,29 @@ func (r *Registry) mergeRemote(rec PeerRecord) bool {
 		r.counts.stale.Add(1)
 		return false
 	}
-	r.mu.Lock()
+	return true
+}
+
+// applyRemoteLocked merges one record and reports whether it changed the
+// state. r.mu is held.
+func (r *Registry) applyRemoteLocked(rec PeerRecord) bool {
 	cur, had := r.state[rec.Name]
 	changed := r.state.apply(rec)
 	r.noteRemoteLocked(rec, cur, had, changed)
 	if changed {
-		r.digest = ""
-		r.unstored[rec.Name] = struct{}{}
-	}
-	r.mu.Unlock()
-	if changed {
 		r.clock.Update(rec.Version)
-		r.dirty()
-		r.changed(rec)
 	}
 	return changed
+}
+
+// logLostMemberLocked logs that a live record lost its member to a later
+// record of another name and became a tombstone: once per record version,
+// as settle makes each tombstone once. r.mu is held.
+func (r *Registry) logLostMemberLocked(lost PeerRecord) {
+	won, _ := r.state.winner(lost.Member)
+	r.log.Warn("peer record lost its member to a later record: one record per member is kept",
+		"peer", lost.Name, "member", lost.Member, "version", lost.Version, "writer", lost.Writer,
+		"kept", won.Name, "kept_version", won.Version, "kept_deleted", won.Deleted)
 }
 
 func (r *Registry) rebroadcast(rec PeerRecord) {
@@ -157,10 +210,24 @@ func (r *Registry) collectTombstones() {
 
 // load reads the records persisted in the store; a record that cannot be
 // read is skipped with a warning. The clock is moved past every version.
+// The state is settled (a store written before records were settled may
+// hold two live records for a member); the tombstones that makes are
+// persisted by the next flush.
 func (r *Registry) load() error {
 	if r.st == nil {
 		return nil
 	}
+	if err := r.scanStore(); err != nil {
+		return err
+	}
+	for _, t := range r.state.settle(nil) {
+		r.unstored[t.Name] = struct{}{}
+		r.logLostMemberLocked(t)
+	}
+	return nil
+}
+
+func (r *Registry) scanStore() error {
 	return r.st.Scan(registryPrefix, func(key string, value []byte) error {
 		rec, err := decodeRecord(value)
 		if err == nil && key != registryPrefix+rec.Name {

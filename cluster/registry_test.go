@@ -209,3 +209,71 @@ func TestRegistryCollectsExpiredTombstones(t *testing.T) {
 		t.Fatal("an expired tombstone came back from gossip")
 	}
 }
+
+// TestRegistryOneRecordPerMember: node a accepts c-one for member c, node
+// b (not having heard of it) c-two a moment later. Once each hears the
+// other's write, both keep only c-two; c-one is a tombstone, persisted and
+// reported as a change, and a third record for c is still refused locally.
+func TestRegistryOneRecordPerMember(t *testing.T) {
+	a, b := newTestRegistry(t, "node-a"), newTestRegistry(t, "node-b")
+	var reported []PeerRecord
+	a.changed = func(rec PeerRecord) { reported = append(reported, rec) }
+	if _, err := a.Add(peer("c-one", "c")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Add(peer("c-two", "c")); err != nil { // later, or as late and node-b > node-a
+		t.Fatal(err)
+	}
+	reported = nil
+	b.receiveMsg(a.sent[0])
+	a.receiveMsg(b.sent[0])
+	for _, r := range []*testRegistry{a, b} {
+		list := r.List()
+		if len(list) != 1 || list[0].Name != "c-two" {
+			t.Fatalf("%s lists %+v; want only c-two", r.self, list)
+		}
+		if got, ok := r.ByMember("c"); !ok || got.Name != "c-two" {
+			t.Fatalf("%s: ByMember(c) = %+v, %v; want c-two", r.self, got, ok)
+		}
+		if _, ok := r.Get("c-one"); ok {
+			t.Fatalf("%s still has c-one live", r.self)
+		}
+		if _, err := r.Add(peer("c-three", "c")); !errors.Is(err, ErrMemberTaken) {
+			t.Fatalf("%s: a third record for c: %v; want ErrMemberTaken", r.self, err)
+		}
+	}
+	if a.Digest() != b.Digest() {
+		t.Fatalf("digests differ: %v vs %v", a.All(), b.All())
+	}
+	if len(reported) != 2 || reported[0].Name != "c-one" || !reported[0].Deleted || reported[1].Name != "c-two" {
+		t.Fatalf("a reported %+v; want c-one's tombstone and c-two", reported)
+	}
+	if err := a.flush(); err != nil {
+		t.Fatal(err)
+	}
+	stored, err := a.st.Get(registryPrefix + "c-one")
+	if rec, derr := decodeRecord(stored); err != nil || derr != nil || !rec.Deleted {
+		t.Fatalf("c-one's tombstone not persisted: %s, %v", stored, err)
+	}
+}
+
+// TestRegistryLoadSettles: a store written before records were settled
+// (two live records for one member) loads with one.
+func TestRegistryLoadSettles(t *testing.T) {
+	st := memstore.New()
+	for i, name := range []string{"c-one", "c-two"} {
+		rec := peer(name, "c")
+		rec.Writer, rec.Version = "n1", HLC{Wall: time.Now().UnixMilli() + int64(i)}
+		rec.CreatedAt, rec.UpdatedAt = time.Now().UTC().Truncate(time.Millisecond), time.Now().UTC().Truncate(time.Millisecond)
+		if err := st.Put(registryPrefix+name, rec.canonical()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := NewRegistry("n1", st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list := r.List(); len(list) != 1 || list[0].Name != "c-two" {
+		t.Fatalf("loaded %+v; want only c-two live", list)
+	}
+}

@@ -80,6 +80,8 @@ type Federation struct {
 	gen  atomic.Uint64 // bumped on every change that may alter the view
 	view atomic.Pointer[fedView]
 
+	shadows shadowNotes // peers whose name a local entry holds (names.go)
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

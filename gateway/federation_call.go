@@ -91,6 +91,9 @@ func (f *Federation) prefixRoute(name string) (fedRoute, bool) {
 		return fedRoute{}, false
 	}
 	l := f.link(peer)
+	if _, shadowed := f.cfg.Local.Holder(peer); shadowed {
+		return fedRoute{}, false
+	}
 	return fedRoute{link: l, orig: rest}, l != nil
 }
 
@@ -213,7 +216,7 @@ func (f *Federation) untrusted(req *mcp.Request) (cluster.PeerRecord, bool) {
 	}
 	name := mcp.StringField(req.Params, "name")
 	peer, _, ok := splitFederated(name)
-	if !ok || f.cfg.Local.Has(kind, name) {
+	if _, shadowed := f.cfg.Local.Holder(peer); !ok || shadowed || f.cfg.Local.Has(kind, name) {
 		return cluster.PeerRecord{}, false
 	}
 	rec, ok := f.cfg.Node.Registry().Get(peer)

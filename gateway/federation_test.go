@@ -61,7 +61,7 @@ func startFedNodeWith(t testing.TB, name string, tune func(*Config), extra ...mc
 	n.node = clustertest.StartNode(t, cfg)
 	n.cat = newFedCatalog(t, name, extra)
 	n.cat.OnChange(func() { _ = n.node.SetCatalogDigest(n.cat.Digest()) })
-	gcfg := Config{Name: name, Version: "test", URL: n.url, Secret: []byte(testSecret), Store: st,
+	gcfg := Config{Name: name, Version: "test", URL: n.url, Listen: n.addr, Secret: []byte(testSecret), Store: st,
 		Catalog: n.cat, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Node: n.node, PeerTimeout: 5 * time.Second}
 	tune(&gcfg)
 	n.gw, err = New(gcfg)

@@ -54,6 +54,10 @@ func (f *Federation) buildView(ctx context.Context, gen uint64) *fedView {
 	links := f.linkList()
 	slices.SortFunc(links, func(a, b *peerLink) int { return strings.Compare(a.record().Name, b.record().Name) })
 	for _, l := range links {
+		if _, shadowed := f.shadowedBy(l.record().Name); shadowed { // the local entries win (names.go)
+			v.missing = append(v.missing, l.record().Name)
+			continue
+		}
 		v.add(l, l.status())
 	}
 	return v

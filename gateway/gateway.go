@@ -33,7 +33,10 @@ type Config struct {
 	Name    string // node name; also the source of local tools
 	Version string
 	URL     string // advertised base URL, e.g. http://127.0.0.1:8000
-	Secret  []byte // HS256 key; at least MinSecretLen bytes
+	// Listen is the address the HTTP listener is bound to (--http, as
+	// bound), so that an upstream pointed at this node is refused.
+	Listen string
+	Secret []byte // HS256 key; at least MinSecretLen bytes
 
 	Store   store.Store  // upstreams registered by the API live under "servers/"
 	Catalog *mcp.Catalog // the node's local catalog; upstreams are added to it
@@ -76,6 +79,7 @@ type Config struct {
 // the listener is up, serve Handler, and Close it on shutdown.
 type Gateway struct {
 	name, version, url string
+	listen             string // the HTTP listener's address (selfloop.go)
 	secret             []byte
 	tokens             *tokenCache // verified bearer tokens
 	store              store.Store
@@ -173,7 +177,7 @@ func checkConfigServers(servers []mcp.ServerConfig) error {
 
 func newGateway(cfg Config) *Gateway {
 	g := &Gateway{
-		name: cfg.Name, version: cfg.Version, url: cfg.URL, secret: append([]byte(nil), cfg.Secret...),
+		name: cfg.Name, version: cfg.Version, url: cfg.URL, listen: cfg.Listen, secret: append([]byte(nil), cfg.Secret...),
 		store: cfg.Store, catalog: cfg.Catalog, backend: cfg.Backend, mcp: cfg.MCP, log: cfg.Logger,
 		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
@@ -191,6 +195,7 @@ func newGateway(cfg Config) *Gateway {
 			AutoTrust: cfg.AutoTrust, Metrics: newForwardMetrics(g.reg), Store: cfg.Store,
 			Bounds: g.bounds, Bounded: g.bounded})
 		g.backend = g.fed
+		cfg.Catalog.SetReserved(g.fed.peerNamed) // names.go
 	}
 	if g.backend == nil {
 		g.backend = cfg.Catalog

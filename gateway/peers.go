@@ -60,6 +60,9 @@ func (f *Federation) peerView(rec cluster.PeerRecord) peerView {
 	} else if known {
 		v.Status = memberStatus(m.State)
 	}
+	if holder, shadowed := f.shadowedBy(rec.Name); shadowed {
+		v.Error = shadowError(rec.Name, holder)
+	}
 	return v
 }
 
@@ -200,6 +203,9 @@ func (f *Federation) AddPeer(ctx context.Context, peerURL, name, trust string) (
 	}
 	if name == "" {
 		name = info.Name
+	}
+	if status, err := f.checkPeerNameFree(name); err != nil {
+		return cluster.PeerRecord{}, status, err
 	}
 	rec, err := f.cfg.Node.Registry().Add(cluster.PeerRecord{Name: name, Member: info.Name, URL: peerURL, TrustLevel: trust})
 	if err != nil {

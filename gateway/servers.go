@@ -45,6 +45,10 @@ func (g *Gateway) addServer(c *gin.Context) {
 		abortJSON(c, http.StatusBadRequest, err)
 		return
 	}
+	if err := g.checkNotMesh(c.Request.Context(), cfg); err != nil {
+		abortJSON(c, http.StatusBadRequest, err)
+		return
+	}
 	view, err := g.register(c.Request.Context(), cfg)
 	if err != nil {
 		abortJSON(c, statusOf(err), err)

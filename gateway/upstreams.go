@@ -74,6 +74,9 @@ func checkServer(cfg serverConfig) error {
 // connects or fails, adds it to the catalog and persists it. On any error
 // nothing is left behind.
 func (g *Gateway) register(ctx context.Context, cfg serverConfig) (serverView, error) {
+	if err := g.catalog.CheckReserved(cfg.Name, cfg.Prefix, mcp.Definitions{}); err != nil {
+		return serverView{}, err // its prefix is a peer's name (names.go)
+	}
 	if err := g.servers.reserve(cfg, g.catalog.Names()); err != nil {
 		return serverView{}, err
 	}
@@ -198,22 +201,34 @@ func (g *Gateway) mergeBoot(stored []serverConfig) []bootItem {
 }
 
 // bootServers starts every item at once, then adds them to the catalog in
-// order, so that which of two clashing servers wins is deterministic.
+// order, so that which of two clashing servers wins is deterministic. An
+// item pointed at the mesh is not started at all (selfloop.go).
 func (g *Gateway) bootServers(ctx context.Context, items []bootItem) {
 	entries := make([]*serverEntry, len(items))
 	var wg sync.WaitGroup
 	for i, it := range items {
+		if err := g.checkNotMesh(ctx, it.cfg); err != nil {
+			entries[i] = &serverEntry{cfg: it.cfg, origin: it.origin, up: g.newUpstream(it.cfg), refused: err}
+			continue
+		}
 		wg.Go(func() { entries[i] = g.launch(ctx, it.cfg, it.origin) })
 	}
 	wg.Wait()
 	for _, e := range entries {
-		if err := g.catalog.Add(e.cfg.Name, e.cfg.Prefix, e.up); err != nil {
-			e.refused = err
-			_ = e.up.Close()
-			g.log.Error("upstream server refused", "server", e.cfg.Name, "err", err)
-		}
-		if !g.servers.put(e) {
-			_ = e.up.Close()
-		}
+		g.addBooted(e)
+	}
+}
+
+// addBooted adds a started entry to the catalog, or lists it as refused.
+func (g *Gateway) addBooted(e *serverEntry) {
+	if e.refused == nil {
+		e.refused = g.catalog.Add(e.cfg.Name, e.cfg.Prefix, e.up)
+	}
+	if e.refused != nil {
+		_ = e.up.Close()
+		g.log.Error("upstream server refused", "server", e.cfg.Name, "err", e.refused)
+	}
+	if !g.servers.put(e) {
+		_ = e.up.Close()
 	}
 }

@@ -50,6 +50,7 @@ type Catalog struct {
 	order    []string
 	idx      *index
 	onChange []func()
+	reserved func(head string) (holder string, taken bool) // see SetReserved
 }
 
 type catSource struct {
@@ -82,6 +83,9 @@ func (c *Catalog) OnChange(fn func()) {
 // prefix, or an entry whose listed name clashes with one already listed, is
 // refused with an error wrapping ErrConflict that names both sides.
 func (c *Catalog) Add(name, prefix string, src Source) error {
+	if err := c.CheckReserved(name, prefix, src.Snapshot()); err != nil {
+		return err
+	}
 	c.mu.Lock()
 	if err := c.checkAdd(name, prefix, src); err != nil {
 		c.mu.Unlock()

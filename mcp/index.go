@@ -15,6 +15,7 @@ type index struct {
 	prompts   map[string]route
 	resources map[string]route
 	templates []templateRoute
+	heads     map[string]string // head of a listed "<head>__<name>" → what holds it (see Holder)
 	digest    string
 }
 
@@ -32,9 +33,10 @@ type templateRoute struct {
 // build makes a new index from the sources' snapshots; c.mu must be held.
 // An entry whose listed name is already taken is left out and logged.
 func (c *Catalog) build() *index {
-	ix := &index{tools: map[string]route{}, prompts: map[string]route{}, resources: map[string]route{}}
+	ix := &index{tools: map[string]route{}, prompts: map[string]route{}, resources: map[string]route{}, heads: map[string]string{}}
 	for _, name := range c.order {
 		s := c.sources[name]
+		noteHeads(ix, s)
 		defs := s.src.Snapshot()
 		c.addNamed(ix, s, KindTool, defs.Tools, ix.tools)
 		c.addNamed(ix, s, KindPrompt, defs.Prompts, ix.prompts)
@@ -65,6 +67,7 @@ func (c *Catalog) addNamed(ix *index, s *catSource, kind Kind, defs []json.RawMe
 		}
 		routes[listed] = route{source: s.name, orig: orig, src: s.src}
 		ix.lists[kind] = append(ix.lists[kind], Item{Key: listed, JSON: js})
+		noteHead(ix, kind, listed, s.name)
 	}
 }
 

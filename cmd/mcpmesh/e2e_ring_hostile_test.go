@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -79,9 +80,48 @@ func TestRingHostilePeer(t *testing.T) {
 	if r := b.do(t, http.MethodPost, "/api/servers", mustJSON(entry), nil); r.status != http.StatusCreated {
 		t.Fatalf("POST /api/servers on B: status %d, body %s; want 201", r.status, r.body)
 	}
+	t.Run("names and loops", func(t *testing.T) { checkRingBadUpstreams(t, a, b, upstream) })
 	t.Run("huge catalog", func(t *testing.T) { checkHugeCatalog(t, a) })
 	t.Run("hanging tool", func(t *testing.T) { checkHangingTool(t, a, hung) })
 	t.Run("killed", func(t *testing.T) { checkKilledPeer(t, a, b) })
+}
+
+// checkRingBadUpstreams: names never shadow each other (an upstream prefix
+// that is a peer's name, a peer name that is an upstream's prefix: 409) and
+// an upstream cannot be a mesh node (this node or a ring member: 400); each
+// names what was wrong and changes nothing.
+func checkRingBadUpstreams(t *testing.T, a, b *node, upstream string) {
+	cases := []struct {
+		name    string
+		n       *node
+		path    string
+		body    map[string]any
+		status  int
+		mention []string
+	}{
+		{"prefix is a peer name", a, "/api/servers", map[string]any{"name": "shadow", "url": upstream, "prefix": "b"}, http.StatusConflict, []string{`"b"`, `"shadow"`, "peer"}},
+		{"peer name is a prefix", b, "/api/federation/peers", map[string]any{"url": a.url, "name": "h"}, http.StatusConflict, []string{`"h"`, `"hostile"`}},
+		{"upstream is this node", a, "/api/servers", map[string]any{"name": "loop", "url": a.url + "/mcp"}, http.StatusBadRequest, []string{"points at this node"}},
+		{"upstream is a ring member", a, "/api/servers", map[string]any{"name": "loop", "url": b.url + "/mcp"}, http.StatusBadRequest, []string{"points at ring member rb"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			servers, peers := serverNames(t, tc.n), len(ringPeers(t, tc.n))
+			r := tc.n.do(t, http.MethodPost, tc.path, mustJSON(tc.body), nil)
+			var e struct{ Error string }
+			if r.status != tc.status || json.Unmarshal(r.body, &e) != nil {
+				t.Fatalf("status %d, body %s; want %d", r.status, r.body, tc.status)
+			}
+			for _, m := range tc.mention {
+				if !strings.Contains(e.Error, m) {
+					t.Errorf("error %q does not name %s", e.Error, m)
+				}
+			}
+			if !slices.Equal(serverNames(t, tc.n), servers) || len(ringPeers(t, tc.n)) != peers {
+				t.Errorf("a refused request changed the servers or peers")
+			}
+		})
+	}
 }
 
 // checkHugeCatalog: A lists every tool of B once, under a valid name, and

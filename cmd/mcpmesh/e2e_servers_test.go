@@ -119,6 +119,8 @@ func testBadRegistrations(t *testing.T, n *node, ev string) {
 		{"duplicate name", mustJSONString(map[string]any{"name": "late", "command": ev, "prefix": "other"}), http.StatusConflict},
 		{"duplicate prefix", mustJSONString(map[string]any{"name": "x3", "command": ev, "prefix": "late"}), http.StatusConflict},
 		{"tool name clash", mustJSONString(map[string]any{"name": "x4", "command": ev}), http.StatusConflict},
+		{"url is this node", mustJSONString(map[string]any{"name": "x5", "url": n.url + "/mcp"}), http.StatusBadRequest},
+		{"url is this node by localhost", mustJSONString(map[string]any{"name": "x6", "url": strings.Replace(n.url, "127.0.0.1", "localhost", 1) + "/mcp/http"}), http.StatusBadRequest},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,7 +55,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	}
 	defer rg.leave(log)
 	gw, err := gateway.New(gateway.Config{
-		Name: cfg.Name, Version: version, URL: url, Secret: cfg.Secret,
+		Name: cfg.Name, Version: version, URL: url, Listen: ln.Addr().String(), Secret: cfg.Secret,
 		Store: st, Catalog: cat, Servers: servers, Logger: log,
 		AllowedOrigins: cfg.AllowedOrigins, Node: rg.node, PeerTimeout: cfg.PeerTimeout, AutoTrust: cfg.AutoTrust,
 		MaxSessions: cfg.MaxSessions, MaxSessionsPerPrincipal: cfg.MaxSessionsPerPrincipal,
