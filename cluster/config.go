@@ -175,3 +175,6 @@ func applyTimings(mc *memberlist.Config, t Timings) {
 	mc.PushPullInterval, mc.TCPTimeout = t.PushPullInterval, t.TCPTimeout
 	mc.GossipToTheDeadTime, mc.DeadNodeReclaimTime = t.GossipToTheDeadTime, t.DeadNodeReclaimTime
 }
+
+// CheckNodeName reports whether name is a valid node (member) name.
+func CheckNodeName(name string) error { return checkName(name) }
