@@ -158,6 +158,8 @@ func (n *Node) memberlistConfig(c Config) (*memberlist.Config, error) {
 	mc.Delegate = &delegate{n: n}
 	mc.Events = &eventDelegate{n: n}
 	mc.Conflict = &conflictDelegate{n: n}
+	mc.Alive = &aliveDelegate{n: n}
+	mc.Merge = &mergeDelegate{n: n}
 	mc.Logger = newMemberlistLogger(c.Logger, n.sawSuspect)
 	if n.wire, err = newCountingTransport(mc); err != nil { // binds now; counts traffic (stats.go)
 		return nil, err
