@@ -107,11 +107,14 @@ func newIdentity(self, id string, log *slog.Logger) *identity {
 // claimRefused reports whether an alive message claiming name with id is
 // refused: the name is known here, not reaped, with another id.
 func (n *Node) claimRefused(name, id string) (refusal, bool) {
-	m, ok := n.members.get(name)
-	if name == n.cfg.Name || !ok || m.Meta.ID == "" || m.Meta.ID == id {
+	if name == n.cfg.Name {
 		return refusal{}, false
 	}
-	return refusal{Name: name, ID: id, KnownID: m.Meta.ID, State: m.State, By: n.cfg.Name}, true
+	known, state := n.members.knownID(name)
+	if known == "" || known == id {
+		return refusal{}, false
+	}
+	return refusal{Name: name, ID: id, KnownID: known, State: state, By: n.cfg.Name}, true
 }
 
 // notify queues a refusal notice; a full queue drops it (the claimant is

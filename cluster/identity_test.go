@@ -122,3 +122,39 @@ func startImpostor(t *testing.T, ring *cluster.Node, forgotten bool) (*cluster.N
 		time.Sleep(200 * time.Millisecond) // the ring forgets on its own probe schedule
 	}
 }
+
+// TestRestartedNodeStillRefuses: a node restarted on its store still binds
+// a crashed member's name to its id (the member snapshot keeps it), so an
+// impostor cannot take the name from a ring that restarted meanwhile.
+func TestRestartedNodeStillRefuses(t *testing.T) {
+	dir := t.TempDir()
+	judgeStore := clustertest.OpenBadger(t, dir)
+	nodes := clustertest.Ring(t, 2, clustertest.Options{Configure: func(i int, c *cluster.Config) {
+		if i == 0 {
+			c.Store = judgeStore
+		}
+	}})
+	judge, crashed := nodes[0], nodes[1]
+	id := crashed.ID()
+	if err := crashed.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	clustertest.WaitFor(t, 15*time.Second, func() bool { return clustertest.StateOf(judge, "node-01") == cluster.StateDead },
+		"node-00 to see node-01 dead")
+	if err := judge.Shutdown(); err != nil { // persists the snapshot
+		t.Fatal(err)
+	}
+	if err := judgeStore.Close(); err != nil {
+		t.Fatal(err)
+	}
+	judge = clustertest.StartNode(t, clustertest.Config("node-00", clustertest.OpenBadger(t, dir)))
+	impostor := clustertest.StartNode(t, clustertest.Config("node-01", memstore.New()))
+	_, _ = impostor.Join([]string{judge.GossipAddr()})
+	clustertest.WaitFor(t, 10*time.Second, func() bool {
+		return impostor.Refused() != nil || clustertest.StateOf(judge, "node-01") == cluster.StateAlive
+	},
+		"the impostor to be refused")
+	if err := impostor.Refused(); err == nil || !strings.Contains(err.Error(), id) {
+		t.Fatalf("the restarted node-00 let the impostor in (Refused() = %v); want it refused for id %s", err, id)
+	}
+}

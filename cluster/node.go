@@ -99,6 +99,10 @@ func newNode(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: load member snapshot: %w", err)
 	}
+	ids, err := loadSnapshotIDs(cfg.Store, cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: load member snapshot: %w", err)
+	}
 	keys, stored, err := loadKeyring(cfg.Store, cfg.SecretKey, cfg.ResetKeyring)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: load keyring: %w", err)
@@ -115,6 +119,7 @@ func newNode(cfg Config) (*Node, error) {
 		events: newEventQueue(cfg.EventBuffer), drops: &rateLimited{log: log, period: 10 * time.Second},
 		meta: cfg.Meta, persistKick: make(chan struct{}, 1), rejoinKick: make(chan struct{}, 1),
 	}
+	n.members.ids = ids
 	n.encoded, _ = cfg.Meta.encode(false) // checked by prepare
 	n.queue = newQueue(cfg.Timings.RetransmitMult, n.members.upCount)
 	reg.broadcast = n.queueBroadcast
