@@ -29,9 +29,12 @@ func (d *aliveDelegate) NotifyAlive(peer *memberlist.Node) error {
 	return r.err()
 }
 
-// mergeDelegate is the Node's memberlist.MergeDelegate: a push-pull (a
-// join) whose other side knows this node's name with another id is
-// refused, and the node marks itself refused; the join fails with why.
+// mergeDelegate is the Node's memberlist.MergeDelegate: a join whose other
+// side knows this node's name, not alive, with another id (a crashed or
+// left node this one would replace) is refused, and the node marks itself
+// refused; the join fails with why. An alive holder of the name is left to
+// the other side's aliveDelegate and memberlist's address conflict: this
+// node cannot tell from here which of the two the ring knew first.
 type mergeDelegate struct{ n *Node }
 
 var _ memberlist.MergeDelegate = (*mergeDelegate)(nil)
@@ -40,8 +43,8 @@ func (d *mergeDelegate) NotifyMerge(peers []*memberlist.Node) error {
 	i := d.n.ident
 	for _, p := range peers {
 		meta, _, _ := decodeMeta(p.Meta)
-		if p.Name == i.self && meta.ID != "" && meta.ID != i.id {
-			err := refusal{Name: i.self, ID: i.id, KnownID: meta.ID, State: "known to the ring", By: "the ring it joined"}.err()
+		if p.Name == i.self && p.State != memberlist.StateAlive && meta.ID != "" && meta.ID != i.id {
+			err := refusal{Name: i.self, ID: i.id, KnownID: meta.ID, State: stateName(p.State), By: "the ring it joined"}.err()
 			i.refuse(err)
 			return err
 		}
@@ -84,4 +87,17 @@ func (n *Node) sendNotice(r refusal) {
 	if err := n.ml.Load().SendReliable(to, append([]byte{msgRefused}, body...)); err != nil {
 		n.log.Debug("refusal notice not sent", "to", r.addr, "err", err)
 	}
+}
+
+// stateName names a memberlist state as Member.State does.
+func stateName(s memberlist.NodeStateType) string {
+	switch s {
+	case memberlist.StateAlive:
+		return StateAlive
+	case memberlist.StateSuspect:
+		return StateSuspect
+	case memberlist.StateLeft:
+		return StateLeft
+	}
+	return StateDead
 }

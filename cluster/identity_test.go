@@ -158,3 +158,18 @@ func TestRestartedNodeStillRefuses(t *testing.T) {
 		t.Fatalf("the restarted node-00 let the impostor in (Refused() = %v); want it refused for id %s", err, id)
 	}
 }
+
+// TestSecondNodeUnderALiveName: a node started under the name of a live
+// member, on another store, is refused and told so; the member stays.
+func TestSecondNodeUnderALiveName(t *testing.T) {
+	nodes := clustertest.Ring(t, 2, clustertest.Options{})
+	second := clustertest.StartNode(t, clustertest.Config("node-01", memstore.New()))
+	_, _ = second.Join([]string{nodes[0].GossipAddr()})
+	clustertest.WaitFor(t, 10*time.Second, func() bool { return second.Refused() != nil }, "the second node-01 to be refused")
+	if m, _ := nodes[0].Member("node-01"); m.State != cluster.StateAlive || m.Addr != nodes[1].GossipAddr() {
+		t.Errorf("node-00 lists node-01 as %+v; want the first one, alive at %s", m, nodes[1].GossipAddr())
+	}
+	if err := nodes[1].Refused(); err != nil {
+		t.Errorf("the first node-01 is refused: %v", err)
+	}
+}
