@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -123,5 +122,3 @@ func checkNodeURL(raw string) error {
 	}
 	return nil
 }
-
-var errNoAddress = errors.New("no host and port")

@@ -21,6 +21,9 @@ import (
 // it is the address its member gossips, and node tokens naming a member
 // go only to that gossiped address (nodeTokens.forNode).
 
+// errNoAddress is the error of a URL with no host to compare.
+var errNoAddress = errors.New("no host and port")
+
 // resolveTimeout bounds resolving the host names of two URLs to compare.
 const resolveTimeout = 3 * time.Second
 
