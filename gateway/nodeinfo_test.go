@@ -66,3 +66,30 @@ func FuzzParseInfo(f *testing.F) {
 		}
 	})
 }
+
+// TestSameAddress: URLs are the same address when their hosts resolve to a
+// common address and their ports (the scheme's default when unnamed) match.
+func TestSameAddress(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"http://localhost:8001", "http://127.0.0.1:8001", true},
+		{"http://127.0.0.1:8001/", "http://127.0.0.1:8001", true},
+		{"http://LOCALHOST:8001", "http://localhost:8001", true},
+		{"http://127.0.0.1", "http://127.0.0.1:80", true},
+		{"https://127.0.0.1", "https://127.0.0.1:443", true},
+		{"http://127.0.0.1:8001", "http://127.0.0.1:8002", false},
+		{"http://127.0.0.2:8001", "http://127.0.0.1:8001", false},
+		{"http://[::ffff:127.0.0.1]:8001", "http://127.0.0.1:8001", true},
+	} {
+		t.Run(tc.a+" "+tc.b, func(t *testing.T) {
+			if got, err := sameAddress(t.Context(), tc.a, tc.b); got != tc.same {
+				t.Errorf("sameAddress = %v (%v), want %v", got, err, tc.same)
+			}
+		})
+	}
+	if _, err := sameAddress(t.Context(), "http://no-such-host.invalid:1", "http://127.0.0.1:1"); err == nil || !strings.Contains(err.Error(), "no-such-host.invalid") {
+		t.Errorf("an unresolvable host: %v; want an error naming it", err)
+	}
+}

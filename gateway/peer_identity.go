@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -80,24 +81,22 @@ func sameAddress(ctx context.Context, a, b string) (bool, error) {
 	if strings.EqualFold(ha, hb) {
 		return true, nil
 	}
+	return sameHost(ctx, ha, hb)
+}
+
+// sameHost reports whether two host names resolve to a common address.
+func sameHost(ctx context.Context, a, b string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
-	ipsA, err := resolveHost(ctx, ha)
+	ipsA, err := resolveHost(ctx, a)
 	if err != nil {
 		return false, err
 	}
-	ipsB, err := resolveHost(ctx, hb)
+	ipsB, err := resolveHost(ctx, b)
 	if err != nil {
 		return false, err
 	}
-	for _, ip := range ipsA {
-		for _, other := range ipsB {
-			if ip == other {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
+	return slices.ContainsFunc(ipsA, func(ip netip.Addr) bool { return slices.Contains(ipsB, ip) }), nil
 }
 
 // hostPort returns a URL's host and port (the scheme's default port when
