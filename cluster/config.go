@@ -158,6 +158,8 @@ func (n *Node) memberlistConfig(c Config) (*memberlist.Config, error) {
 	mc.Delegate = &delegate{n: n}
 	mc.Events = &eventDelegate{n: n}
 	mc.Conflict = &conflictDelegate{n: n}
+	mc.Alive = &aliveDelegate{n: n}
+	mc.Merge = &mergeDelegate{n: n}
 	mc.Logger = newMemberlistLogger(c.Logger, n.sawSuspect)
 	if n.wire, err = newCountingTransport(mc); err != nil { // binds now; counts traffic (stats.go)
 		return nil, err
@@ -175,3 +177,6 @@ func applyTimings(mc *memberlist.Config, t Timings) {
 	mc.PushPullInterval, mc.TCPTimeout = t.PushPullInterval, t.TCPTimeout
 	mc.GossipToTheDeadTime, mc.DeadNodeReclaimTime = t.GossipToTheDeadTime, t.DeadNodeReclaimTime
 }
+
+// CheckNodeName reports whether name is a valid node (member) name.
+func CheckNodeName(name string) error { return checkName(name) }

@@ -23,6 +23,10 @@ func (d *delegate) NodeMeta(limit int) []byte {
 // NotifyMsg receives one user message; the buffer is reused by memberlist,
 // so nothing keeps it.
 func (d *delegate) NotifyMsg(msg []byte) {
+	if len(msg) > 0 && msg[0] == msgRefused {
+		d.n.ident.receive(msg[1:])
+		return
+	}
 	d.n.reg.receiveMsg(msg)
 }
 

@@ -33,6 +33,7 @@ func (n *Node) updateMeta(change func(*NodeMeta)) error {
 	n.metaMu.Lock()
 	meta := n.meta
 	change(&meta)
+	meta.ID = n.ident.id // the id is the node's, not the caller's
 	b, err := meta.encode(n.leaving)
 	if err == nil {
 		n.meta, n.encoded = meta, b

@@ -15,6 +15,7 @@ func (n *Node) startLoops() {
 	n.cancel = cancel
 	n.goLoop(func() { n.persistLoop(ctx) })
 	n.goLoop(func() { n.maintenanceLoop(ctx) })
+	n.goLoop(func() { n.noticeLoop(ctx) })
 	if n.cfg.Timings.RejoinInterval > 0 {
 		n.goLoop(func() { n.rejoinLoop(ctx) })
 	}

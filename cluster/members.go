@@ -43,12 +43,13 @@ type memberTable struct {
 	mu       sync.Mutex
 	m        map[string]*entry
 	snapshot map[string]string   // persisted name → gossip address
+	ids      map[string]string   // persisted name → node id (identity.go)
 	unstored map[string]struct{} // snapshot names to write or delete
 }
 
 func newMemberTable(self string, snapshot map[string]string) *memberTable {
 	return &memberTable{self: self, now: time.Now, m: map[string]*entry{},
-		snapshot: snapshot, unstored: map[string]struct{}{}}
+		snapshot: snapshot, ids: map[string]string{}, unstored: map[string]struct{}{}}
 }
 
 // ev returns a member event for e, or none for the local node.
@@ -66,10 +67,11 @@ func (t *memberTable) setState(e *entry, state string) {
 	}
 }
 
-// remember records name's address in the snapshot (not the local node's).
-func (t *memberTable) remember(name, addr string) {
-	if name != t.self && t.snapshot[name] != addr {
-		t.snapshot[name] = addr
+// remember records name's address and id in the snapshot (not the local
+// node's).
+func (t *memberTable) remember(name, addr, id string) {
+	if name != t.self && (t.snapshot[name] != addr || t.ids[name] != id) {
+		t.snapshot[name], t.ids[name] = addr, id
 		t.unstored[name] = struct{}{}
 	}
 }
@@ -78,6 +80,7 @@ func (t *memberTable) remember(name, addr string) {
 func (t *memberTable) forget(name string) {
 	if _, ok := t.snapshot[name]; ok {
 		delete(t.snapshot, name)
+		delete(t.ids, name)
 		t.unstored[name] = struct{}{}
 	}
 }
@@ -97,7 +100,7 @@ func (t *memberTable) alive(n *memberlist.Node, meta NodeMeta, leaving bool) []E
 	e.Addr, e.Meta, e.conflictAddr = addr, meta, ""
 	t.setState(e, StateAlive)
 	if !leaving {
-		t.remember(n.Name, addr)
+		t.remember(n.Name, addr, meta.ID)
 	}
 	switch {
 	case !wasUp:

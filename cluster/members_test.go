@@ -100,3 +100,27 @@ func TestSnapshotPersists(t *testing.T) {
 		t.Fatalf("loadSnapshot = %v, %v; want only a", got, err)
 	}
 }
+
+// TestSnapshotKeepsNodeIDs: a member's node id is persisted with its
+// address, so a restarted node still binds its name to that id.
+func TestSnapshotKeepsNodeIDs(t *testing.T) {
+	st := memstore.New()
+	const id = "0123456789abcdef0123456789abcdef"
+	tb, _ := newTestTable(map[string]string{})
+	tb.alive(mlNode("a", 1), NodeMeta{ID: id}, false)
+	tb.down(mlNode("a", 1), false) // a crash: remembered
+	tb.alive(mlNode("b", 2), NodeMeta{ID: "fedcba9876543210fedcba9876543210"}, false)
+	tb.down(mlNode("b", 2), true) // left: forgotten
+	if err := tb.flush(st); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := loadSnapshotIDs(st, "self")
+	if err != nil || len(ids) != 1 || ids["a"] != id {
+		t.Fatalf("loadSnapshotIDs = %v, %v; want only a's id", ids, err)
+	}
+	after, _ := newTestTable(map[string]string{"a": "127.0.0.1:1"})
+	after.ids = ids
+	if got, state := after.knownID("a"); got != id || state == "" {
+		t.Fatalf("knownID(a) after a restart = %q, %q; want %s", got, state, id)
+	}
+}

@@ -14,6 +14,7 @@ const membersPrefix = "members/"
 // snapshotEntry is the stored value of one known member.
 type snapshotEntry struct {
 	Addr string `json:"addr"`
+	ID   string `json:"id,omitempty"` // its node id, so a restart does not free its name
 }
 
 // expireSuspects returns to alive the suspect members that memberlist did
@@ -128,7 +129,7 @@ func (t *memberTable) flush(st store.Store) error {
 		op := store.Op{Key: membersPrefix + name, Delete: true}
 		if addr, ok := t.snapshot[name]; ok {
 			op = store.Op{Key: membersPrefix + name}
-			op.Value, _ = json.Marshal(snapshotEntry{Addr: addr})
+			op.Value, _ = json.Marshal(snapshotEntry{Addr: addr, ID: t.ids[name]})
 		}
 		ops = append(ops, op)
 	}
@@ -163,4 +164,33 @@ func loadSnapshot(st store.Store, self string) (map[string]string, error) {
 		return nil
 	})
 	return out, err
+}
+
+// loadSnapshotIDs reads the node ids of the persisted member snapshot.
+func loadSnapshotIDs(st store.Store, self string) (map[string]string, error) {
+	out := map[string]string{}
+	err := st.Scan(membersPrefix, func(key string, value []byte) error {
+		var se snapshotEntry
+		name := key[len(membersPrefix):]
+		if json.Unmarshal(value, &se) == nil && name != self && validNodeID(se.ID) {
+			out[name] = se.ID
+		}
+		return nil
+	})
+	return out, err
+}
+
+// knownID returns the node id name is known by here and the state it is
+// known in: from the table, else from the persisted snapshot.
+func (t *memberTable) knownID(name string) (id, state string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.m[name]
+	switch {
+	case ok && e.Meta.ID != "":
+		return e.Meta.ID, e.State
+	case ok:
+		return t.ids[name], e.State
+	}
+	return t.ids[name], "known from the member snapshot"
 }

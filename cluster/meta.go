@@ -7,11 +7,12 @@ import (
 )
 
 // Limits of NodeMeta's fields, in bytes. Encoded, a NodeMeta never exceeds
-// 2 + 3×2 + 256 + 64 + 128 = 456 bytes, under memberlist's 512.
+// 2 + 4×2 + 256 + 64 + 128 + 32 = 490 bytes, under memberlist's 512.
 const (
 	MaxMetaURL     = 256
 	MaxMetaVersion = 64
 	MaxMetaDigest  = 128
+	MaxMetaID      = 32 // a node id: 16 random bytes in hex (identity.go)
 )
 
 // metaV1 is the first byte of an encoded NodeMeta.
@@ -27,10 +28,15 @@ type NodeMeta struct {
 	URL           string // the node's HTTP URL
 	Version       string // the node's software version
 	CatalogDigest string // opaque digest of the node's local catalog
+	// ID is the node's identity, made once and kept in its store: the
+	// ring refuses its name to a node with another id (identity.go). The
+	// Node sets it; a meta given to Start or SetMeta cannot change it.
+	ID string
 }
 
 // encode returns the compact encoding: version byte, flags byte, then each
-// field as a uvarint length and its bytes. It refuses fields over their
+// field as a uvarint length and its bytes (the id last: nodes from before
+// it stop reading after the digest). It refuses fields over their
 // limits, so the result always fits memberlist's 512 bytes.
 func (m NodeMeta) encode(leaving bool) ([]byte, error) {
 	if err := m.check(); err != nil {
@@ -40,9 +46,9 @@ func (m NodeMeta) encode(leaving bool) ([]byte, error) {
 	if leaving {
 		flags |= metaLeaving
 	}
-	b := make([]byte, 0, 8+len(m.URL)+len(m.Version)+len(m.CatalogDigest))
+	b := make([]byte, 0, 10+len(m.URL)+len(m.Version)+len(m.CatalogDigest)+len(m.ID))
 	b = append(b, metaV1, flags)
-	for _, s := range []string{m.URL, m.Version, m.CatalogDigest} {
+	for _, s := range []string{m.URL, m.Version, m.CatalogDigest, m.ID} {
 		b = binary.AppendUvarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
@@ -55,7 +61,8 @@ func (m NodeMeta) check() error {
 		name string
 		v    string
 		max  int
-	}{{"url", m.URL, MaxMetaURL}, {"version", m.Version, MaxMetaVersion}, {"catalog digest", m.CatalogDigest, MaxMetaDigest}} {
+	}{{"url", m.URL, MaxMetaURL}, {"version", m.Version, MaxMetaVersion}, {"catalog digest", m.CatalogDigest, MaxMetaDigest},
+		{"id", m.ID, MaxMetaID}} {
 		if len(f.v) > f.max {
 			return fmt.Errorf("node meta: %s is %d bytes, longer than %d", f.name, len(f.v), f.max)
 		}
@@ -65,8 +72,9 @@ func (m NodeMeta) check() error {
 
 var errMeta = errors.New("malformed node meta")
 
-// decodeMeta parses an encoded NodeMeta defensively. Bytes after the known
-// fields are ignored (room for later versions).
+// decodeMeta parses an encoded NodeMeta defensively. The id is optional
+// (nodes from before it send none); bytes after the known fields are
+// ignored (room for later versions).
 func decodeMeta(b []byte) (meta NodeMeta, leaving bool, err error) {
 	if len(b) == 0 {
 		return NodeMeta{}, false, nil // a node that sent none
@@ -76,8 +84,11 @@ func decodeMeta(b []byte) (meta NodeMeta, leaving bool, err error) {
 	}
 	leaving = b[1]&metaLeaving != 0
 	rest := b[2:]
-	var fields [3]string
-	for i, max := range []int{MaxMetaURL, MaxMetaVersion, MaxMetaDigest} {
+	var fields [4]string
+	for i, max := range []int{MaxMetaURL, MaxMetaVersion, MaxMetaDigest, MaxMetaID} {
+		if i == 3 && len(rest) == 0 {
+			break
+		}
 		l, k := binary.Uvarint(rest)
 		if k <= 0 || l > uint64(max) || l > uint64(len(rest)-k) {
 			return NodeMeta{}, false, errMeta
@@ -85,5 +96,5 @@ func decodeMeta(b []byte) (meta NodeMeta, leaving bool, err error) {
 		fields[i] = string(rest[k : k+int(l)])
 		rest = rest[k+int(l):]
 	}
-	return NodeMeta{URL: fields[0], Version: fields[1], CatalogDigest: fields[2]}, leaving, nil
+	return NodeMeta{URL: fields[0], Version: fields[1], CatalogDigest: fields[2], ID: fields[3]}, leaving, nil
 }

@@ -15,7 +15,9 @@ func TestMetaRoundTrip(t *testing.T) {
 		{"empty", NodeMeta{}, false},
 		{"typical", NodeMeta{URL: "http://127.0.0.1:8000", Version: "0.3.0", CatalogDigest: "sha256:abc"}, false},
 		{"leaving", NodeMeta{URL: "http://h:1"}, true},
-		{"at the limits", NodeMeta{URL: strings.Repeat("u", MaxMetaURL), Version: strings.Repeat("v", MaxMetaVersion), CatalogDigest: strings.Repeat("d", MaxMetaDigest)}, false},
+		{"at the limits", NodeMeta{URL: strings.Repeat("u", MaxMetaURL), Version: strings.Repeat("v", MaxMetaVersion), CatalogDigest: strings.Repeat("d", MaxMetaDigest),
+			ID: strings.Repeat("i", MaxMetaID)}, false},
+		{"with a node id", NodeMeta{URL: "http://h:1", ID: "0123456789abcdef0123456789abcdef"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,6 +45,7 @@ func TestMetaRefusesOversizedFields(t *testing.T) {
 		{"url", NodeMeta{URL: strings.Repeat("u", MaxMetaURL+1)}, "url is 257 bytes"},
 		{"version", NodeMeta{Version: strings.Repeat("v", MaxMetaVersion+1)}, "version is 65 bytes"},
 		{"digest", NodeMeta{CatalogDigest: strings.Repeat("d", MaxMetaDigest+1)}, "catalog digest is 129 bytes"},
+		{"id", NodeMeta{ID: strings.Repeat("i", MaxMetaID+1)}, "id is 33 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,6 +53,15 @@ func TestMetaRefusesOversizedFields(t *testing.T) {
 				t.Fatalf("encode error = %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestDecodeMetaWithoutID: the meta of a node from before node ids (three
+// fields) decodes with no id.
+func TestDecodeMetaWithoutID(t *testing.T) {
+	old := []byte{metaV1, 0, 3, 'u', 'r', 'l', 1, 'v', 1, 'd'}
+	if m, _, err := decodeMeta(old); err != nil || m != (NodeMeta{URL: "url", Version: "v", CatalogDigest: "d"}) {
+		t.Fatalf("decodeMeta(old meta) = %+v, %v", m, err)
 	}
 }
 
@@ -61,6 +73,8 @@ func TestDecodeMetaMalformed(t *testing.T) {
 		"over the limit": append([]byte{metaV1, 0, 0x81, 0x02}, bytes.Repeat([]byte("u"), 257)...),
 		"truncated":      {metaV1, 0, 1, 'a', 1},
 		"bad varint":     {metaV1, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01},
+		"id too long":    append([]byte{metaV1, 0, 0, 0, 0, 33}, bytes.Repeat([]byte("i"), 33)...),
+		"id truncated":   {metaV1, 0, 0, 0, 0, 4, 'a'},
 	} {
 		t.Run(name, func(t *testing.T) {
 			if m, _, err := decodeMeta(b); err == nil {
@@ -71,7 +85,7 @@ func TestDecodeMetaMalformed(t *testing.T) {
 }
 
 func FuzzDecodeMeta(f *testing.F) {
-	good, _ := NodeMeta{URL: "http://x:1", Version: "1", CatalogDigest: "d"}.encode(true)
+	good, _ := NodeMeta{URL: "http://x:1", Version: "1", CatalogDigest: "d", ID: "0123456789abcdef0123456789abcdef"}.encode(true)
 	f.Add(good)
 	f.Add([]byte{})
 	f.Add([]byte{metaV1, 0, 0xff})

@@ -28,6 +28,7 @@ type Node struct {
 	drops   *rateLimited
 	wire    *countingTransport // gossip transport and its counters (stats.go)
 	keys    *keyring           // nil: unencrypted gossip
+	ident   *identity          // the node id and refusals (identity.go)
 
 	metaMu  sync.Mutex
 	meta    NodeMeta
@@ -98,18 +99,27 @@ func newNode(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: load member snapshot: %w", err)
 	}
+	ids, err := loadSnapshotIDs(cfg.Store, cfg.Name)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: load member snapshot: %w", err)
+	}
 	keys, stored, err := loadKeyring(cfg.Store, cfg.SecretKey, cfg.ResetKeyring)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: load keyring: %w", err)
+	}
+	if cfg.Meta.ID, err = loadNodeID(cfg.Store); err != nil {
+		return nil, fmt.Errorf("cluster: load node id: %w", err)
 	}
 	if stored {
 		keys.logLoaded(log, cfg.SecretKey)
 	}
 	n := &Node{
 		cfg: cfg, log: log, reg: reg, members: newMemberTable(cfg.Name, snap), keys: keys,
+		ident:  newIdentity(cfg.Name, cfg.Meta.ID, log),
 		events: newEventQueue(cfg.EventBuffer), drops: &rateLimited{log: log, period: 10 * time.Second},
 		meta: cfg.Meta, persistKick: make(chan struct{}, 1), rejoinKick: make(chan struct{}, 1),
 	}
+	n.members.ids = ids
 	n.encoded, _ = cfg.Meta.encode(false) // checked by prepare
 	n.queue = newQueue(cfg.Timings.RetransmitMult, n.members.upCount)
 	reg.broadcast = n.queueBroadcast

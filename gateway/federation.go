@@ -105,9 +105,11 @@ func NewFederation(cfg FederationConfig) *Federation {
 	f := &Federation{cfg: cfg, self: cfg.Node.Name(), log: cfg.Logger, links: map[string]*peerLink{},
 		ctx: ctx, cancel: cancel}
 	f.tokens = newNodeTokens(cfg.Secret, f.self, ScopeMCP)
+	f.tokens.where = f.gossipedURL
 	f.base = peerTransport()
 	f.client = &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, base: f.base}}
 	admin := newNodeTokens(cfg.Secret, f.self, ScopeAdmin)
+	admin.where = f.gossipedURL
 	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: f.base}}
 	f.inline = newInlinePoster(f.tokens, f.self, peerIdleConns)
 	cfg.Local.OnChange(f.changed)
@@ -275,14 +277,22 @@ func (f *Federation) reconcile() {
 	f.changed()
 }
 
-// followURL points a link at the URL the peer's member gossips, when it
-// gossips one: a node restarted on another port is reached there with no
-// admin action. The record keeps the URL the admin gave.
+// followURL points a link at the URL the peer's member gossips: a node
+// restarted on another port is reached there with no admin action, and
+// node tokens go nowhere else (see peer_identity.go). A member not known
+// here yet, or gossiping no URL, gets a link with no URL, which does not
+// connect until the member is known. The record keeps the URL the admin
+// gave.
 func (f *Federation) followURL(rec cluster.PeerRecord) cluster.PeerRecord {
-	if m, ok := f.cfg.Node.Member(rec.Member); ok && m.Meta.URL != "" && m.State != cluster.StateLeft {
-		rec.URL = m.Meta.URL
-	}
+	rec.URL, _ = f.gossipedURL(rec.Member)
 	return rec
+}
+
+// gossipedURL returns the URL member gossips in its meta, if it is known
+// and gossips one.
+func (f *Federation) gossipedURL(member string) (string, bool) {
+	m, ok := f.cfg.Node.Member(member)
+	return m.Meta.URL, ok && m.Meta.URL != ""
 }
 
 // link returns the link of the peer called name, if any.
@@ -306,7 +316,7 @@ func (f *Federation) linkList() []*peerLink {
 // catalog or has failed, so a freshly added peer is answered with a status
 // that means something.
 func (f *Federation) WaitLinked(ctx context.Context, name string) {
-	if l := f.link(name); l != nil {
+	if l := f.link(name); l != nil && !l.noURL {
 		_ = l.up.WaitReady(ctx)
 		l.rebuild()
 	}

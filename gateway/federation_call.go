@@ -179,6 +179,8 @@ func (f *Federation) offlineReason(l *peerLink, status string) string {
 	switch {
 	case status == StatusLeft:
 		return "it left the ring"
+	case l.noURL:
+		return "its member gossips no url here, and node calls go nowhere else"
 	case l.up.Status().State != mcp.UpstreamReady:
 		if e := l.up.Status().Error; e != "" {
 			return "its link is down: " + e

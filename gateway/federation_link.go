@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -48,6 +49,7 @@ type peerLink struct {
 	endpoint    *url.URL // the peer's MCP endpoint, for plain POSTs
 	endpointErr error
 	inline      bool // POSTs go through f.inline (plain http, no proxy)
+	noURL       bool // the member gossips no URL (yet): the link waits unstarted
 
 	saveKick chan struct{} // a new listing to write to the store
 	done     chan struct{} // closed by close
@@ -80,7 +82,11 @@ func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
 	opts.OnListError = f.changed // stale or not: the view names it missing or not
 	l.up = mcp.NewUpstream(cfg, opts)
 	l.entries.Store(buildEntries(rec.Name, cached))
-	l.up.Start(f.ctx)
+	if l.noURL = rec.URL == ""; l.noURL {
+		l.endpointErr = fmt.Errorf("member %q gossips no url here (yet)", rec.Member)
+	} else {
+		l.up.Start(f.ctx)
+	}
 	go l.saver()
 	return l
 }
@@ -226,7 +232,7 @@ func (l *peerLink) status() string {
 	switch {
 	case ok && m.State == cluster.StateLeft:
 		return StatusLeft
-	case !ok || m.State == cluster.StateDead:
+	case !ok || m.State == cluster.StateDead || l.noURL:
 		return StatusOffline
 	case l.down():
 		return StatusOffline

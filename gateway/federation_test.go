@@ -49,12 +49,17 @@ func startFedNode(t testing.TB, name string, extra ...mcp.Source) *fedNode {
 // startFedNodeWith is startFedNode with a last say on the gateway's Config.
 func startFedNodeWith(t testing.TB, name string, tune func(*Config), extra ...mcp.Source) *fedNode {
 	t.Helper()
+	return startFedNodeOn(t, name, openBadger(t, t.TempDir()), tune, extra...)
+}
+
+// startFedNodeOn is startFedNodeWith on the store st.
+func startFedNodeOn(t testing.TB, name string, st store.Store, tune func(*Config), extra ...mcp.Source) *fedNode {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := &fedNode{name: name, addr: ln.Addr().String(), url: "http://" + ln.Addr().String(), admin: mint(t, testSecret, "")}
-	st := openBadger(t, t.TempDir())
 	n.st = st
 	cfg := clustertest.Config(name, st)
 	cfg.Meta.URL = n.url

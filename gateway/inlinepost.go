@@ -64,7 +64,7 @@ func (p *inlinePoster) usable(u *url.URL) bool {
 // post sends body to u, the node named member, and returns the status and
 // the answer's body (at most limit bytes; more is mcp.ErrResultTooLarge).
 func (p *inlinePoster) post(ctx context.Context, u *url.URL, member string, body []byte, limit int64) (int, []byte, error) {
-	tok, err := p.tokens.get(member)
+	tok, err := p.tokens.forNode(member, u)
 	if err != nil {
 		return 0, nil, err
 	}

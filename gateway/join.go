@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/cluster"
 )
 
 // Join retry bounds: a seed that is not up yet is retried with backoff.
@@ -56,6 +59,10 @@ func (g *Gateway) tryJoin(ctx context.Context, seeds []string) bool {
 	n, err := g.node.Join(addrs)
 	if n == 0 {
 		attrs := []any{"seeds", strings.Join(addrs, ","), "err", err}
+		if errors.Is(err, cluster.ErrNameHeld) || g.node.Refused() != nil {
+			g.log.Error("join: the ring refuses this node's name; will retry", "err", g.node.Refused())
+			return false
+		}
 		if err != nil && strings.Contains(err.Error(), "decrypt") {
 			attrs = append(attrs, "hint", "this node's gossip keys differ from the ring's: see `mcpmesh keyring list` on a member, then start with --gossip-key KEY (and --reset-keyring if a keyring is stored)")
 		}

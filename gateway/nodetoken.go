@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -33,6 +35,9 @@ type nodeTokens struct {
 	secret  []byte
 	subject string
 	scope   string // ScopeMCP or ScopeAdmin
+	// where returns the URL a member gossips: a token naming a member is
+	// sent there only (forNode). nil checks nothing (tests).
+	where func(member string) (string, bool)
 
 	mu     sync.Mutex
 	minted map[string]mintedToken // by audience
@@ -70,6 +75,40 @@ func (t *nodeTokens) get(aud string) (string, error) {
 	return tok, nil
 }
 
+// errTokenWithheld is the error of a request that would have carried a
+// member's node token anywhere but the address that member gossips.
+var errTokenWithheld = errors.New("node token withheld")
+
+// forNode returns the token for the node named aud, to be sent to target:
+// a token naming a member goes only to the scheme, host and port of the URL
+// that member gossips, never to an address an admin or a URL's own answer
+// gave; audInfo (good for /api/federation/info only) goes anywhere.
+func (t *nodeTokens) forNode(aud string, target *url.URL) (string, error) {
+	if aud != audInfo && t.where != nil {
+		if err := t.checkTarget(aud, target); err != nil {
+			return "", err
+		}
+	}
+	return t.get(aud)
+}
+
+// checkTarget refuses a target that is not where member says it is.
+func (t *nodeTokens) checkTarget(member string, target *url.URL) error {
+	gossiped, ok := t.where(member)
+	if !ok {
+		return fmt.Errorf("%w: %q is not a ring member gossiping a url, so no token for it goes to %s", errTokenWithheld, member, target.Host)
+	}
+	if g, err := url.Parse(gossiped); err != nil || !sameOrigin(g, target) {
+		return fmt.Errorf("%w: %s://%s is not the address %q gossips (%s)", errTokenWithheld, target.Scheme, target.Host, member, gossiped)
+	}
+	return nil
+}
+
+// sameOrigin reports whether two URLs have the same scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && urlPort(a) == urlPort(b)
+}
+
 // checkNodeAudience refuses a node token that is not for this node: its
 // aud must name this node, or be audInfo on GET /api/federation/info.
 // Other tokens (people's, from `mcpmesh token`) carry no such claim.
@@ -104,7 +143,7 @@ type tokenTransport struct {
 func (t *tokenTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	aud, _ := r.Context().Value(audienceKey{}).(string)
 	aud = first(aud, t.aud, audInfo)
-	tok, err := t.tokens.get(aud)
+	tok, err := t.tokens.forNode(aud, r.URL)
 	if err != nil {
 		return nil, err
 	}

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -187,8 +186,9 @@ func registryStatus(err error) int {
 }
 
 // AddPeer makes the node at url a peer: it asks the node who it is, joins
-// its gossip address if it is not a member yet, writes the record and waits
-// (bounded) for the peer's first catalog. It returns the HTTP status to
+// its gossip address if it is not a member yet, checks that the member
+// gossips url's address (provePeer), writes the record and waits (bounded)
+// for the peer's first catalog. It returns the HTTP status to
 // answer with when it fails; nothing is written then.
 func (f *Federation) AddPeer(ctx context.Context, peerURL, name, trust string) (cluster.PeerRecord, int, error) {
 	info, err := f.FetchInfo(ctx, peerURL)
@@ -198,8 +198,8 @@ func (f *Federation) AddPeer(ctx context.Context, peerURL, name, trust string) (
 	if info.Name == f.self {
 		return cluster.PeerRecord{}, http.StatusBadRequest, fmt.Errorf("url %s is this node (%s) itself", peerURL, f.self)
 	}
-	if err := f.ensureMember(info); err != nil {
-		return cluster.PeerRecord{}, http.StatusBadGateway, fmt.Errorf("cannot join %s (gossip %s): %w", peerURL, info.GossipAddress, err)
+	if status, err := f.provePeer(ctx, peerURL, info); err != nil {
+		return cluster.PeerRecord{}, status, err
 	}
 	if name == "" {
 		name = info.Name
@@ -216,51 +216,4 @@ func (f *Federation) AddPeer(ctx context.Context, peerURL, name, trust string) (
 	defer cancel()
 	f.WaitLinked(wctx, rec.Name)
 	return rec, 0, nil
-}
-
-// ensureMember joins the node's gossip address unless it is an alive member.
-func (f *Federation) ensureMember(info nodeInfo) error {
-	if m, ok := f.cfg.Node.Member(info.Name); ok && m.State == cluster.StateAlive {
-		return nil
-	}
-	if info.GossipAddress == "" {
-		return errors.New("it did not say its gossip address")
-	}
-	_, err := f.cfg.Node.Join([]string{info.GossipAddress})
-	return err
-}
-
-// nodeInfo is GET /api/federation/info.
-type nodeInfo struct {
-	Name           string `json:"name"`
-	Version        string `json:"version"`
-	GossipAddress  string `json:"gossip_address"`
-	URL            string `json:"url"`
-	CatalogDigest  string `json:"catalog_digest"`
-	RegistryDigest string `json:"registry_digest"`
-	Members        int    `json:"members"`
-	Peers          int    `json:"peers"`
-}
-
-// FetchInfo asks the node at base for its /api/federation/info.
-func (f *Federation) FetchInfo(ctx context.Context, base string) (nodeInfo, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/api/federation/info", nil)
-	if err != nil {
-		return nodeInfo{}, err
-	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return nodeInfo{}, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nodeInfo{}, fmt.Errorf("GET /api/federation/info answered %s", resp.Status)
-	}
-	var info nodeInfo
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 64<<10)).Decode(&info); err != nil || info.Name == "" {
-		return nodeInfo{}, fmt.Errorf("GET /api/federation/info did not answer as an mcpmesh node: %v", err)
-	}
-	return info, nil
 }

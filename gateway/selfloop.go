@@ -5,9 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
+	"net/netip"
 	"slices"
-	"time"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 )
@@ -28,15 +27,6 @@ import (
 
 // errMeshURL marks an upstream URL refused because it points at the mesh.
 var errMeshURL = errors.New("upstream url points at the mesh")
-
-// resolveTimeout bounds the name lookups of one check.
-const resolveTimeout = 2 * time.Second
-
-// endpoint is a resolved host and port.
-type endpoint struct {
-	ips  []net.IP
-	port string
-}
 
 // checkNotMesh refuses an upstream whose URL points at this node or at a
 // ring member, naming which.
@@ -63,18 +53,18 @@ func (g *Gateway) checkNotMesh(ctx context.Context, cfg serverConfig) error {
 
 // isSelf reports whether target is this node's listener or advertised URL.
 func (g *Gateway) isSelf(ctx context.Context, target endpoint) bool {
-	if adv, err := resolveURL(ctx, g.url); err == nil && target.same(adv) {
+	if adv, err := resolveURL(ctx, g.url); err == nil && target.sameMachine(adv) {
 		return true
 	}
 	host, port, err := net.SplitHostPort(g.listen)
 	if err != nil || port != target.port {
 		return false
 	}
-	ip := net.ParseIP(host)
-	if ip == nil || ip.IsUnspecified() {
+	ip, err := netip.ParseAddr(host)
+	if err != nil || ip.IsUnspecified() {
 		return slices.ContainsFunc(target.ips, isThisMachine)
 	}
-	return target.same(endpoint{ips: []net.IP{ip}, port: port})
+	return target.sameMachine(endpoint{ips: []netip.Addr{ip.Unmap()}, port: port})
 }
 
 // memberAt finds the ring member, other than this node, whose gossiped URL
@@ -87,69 +77,9 @@ func (g *Gateway) memberAt(ctx context.Context, target endpoint) (cluster.Member
 		if m.Name == g.name || m.Meta.URL == "" || m.State == cluster.StateLeft {
 			continue
 		}
-		if ep, err := resolveURL(ctx, m.Meta.URL); err == nil && target.same(ep) {
+		if ep, err := resolveURL(ctx, m.Meta.URL); err == nil && target.sameMachine(ep) {
 			return m, true
 		}
 	}
 	return cluster.Member{}, false
-}
-
-// resolveURL resolves the host and port of an http(s) URL.
-func resolveURL(ctx context.Context, raw string) (endpoint, error) {
-	u, err := url.Parse(raw)
-	if err != nil || u.Hostname() == "" {
-		return endpoint{}, fmt.Errorf("url %q has no host", raw)
-	}
-	port := u.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
-	}
-	if ip := net.ParseIP(u.Hostname()); ip != nil {
-		return endpoint{ips: []net.IP{ip}, port: port}, nil
-	}
-	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, u.Hostname())
-	if err != nil {
-		return endpoint{}, err
-	}
-	ep := endpoint{port: port}
-	for _, a := range addrs {
-		ep.ips = append(ep.ips, a.IP)
-	}
-	return ep, nil
-}
-
-// same reports whether e and o share a port and a host.
-func (e endpoint) same(o endpoint) bool {
-	if e.port != o.port {
-		return false
-	}
-	for _, a := range e.ips {
-		if slices.ContainsFunc(o.ips, func(b net.IP) bool { return sameHost(a, b) }) {
-			return true
-		}
-	}
-	return false
-}
-
-// sameHost: equal addresses, or both local (loopback or unspecified).
-func sameHost(a, b net.IP) bool {
-	return a.Equal(b) || (isLocal(a) && isLocal(b))
-}
-
-func isLocal(ip net.IP) bool { return ip.IsLoopback() || ip.IsUnspecified() }
-
-// isThisMachine reports whether ip is local or one of this machine's
-// interface addresses.
-func isThisMachine(ip net.IP) bool {
-	if isLocal(ip) {
-		return true
-	}
-	addrs, err := net.InterfaceAddrs()
-	if err != nil {
-		return false
-	}
-	return slices.ContainsFunc(addrs, func(a net.Addr) bool {
-		n, ok := a.(*net.IPNet)
-		return ok && n.IP.Equal(ip)
-	})
 }
