@@ -61,6 +61,12 @@ type Config struct {
 	PeerTimeout time.Duration
 	// AutoTrust (--auto-trust) makes every ring member a peer at that level.
 	AutoTrust string
+	// UpstreamTimeout bounds each call to one of the node's own upstream
+	// servers (default DefaultUpstreamTimeout).
+	UpstreamTimeout time.Duration
+	// Conns bound the HTTP connections; they apply when the gateway is
+	// served by HTTPServer on Listener.
+	Conns ConnLimits
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -78,6 +84,9 @@ type Gateway struct {
 	maxBody            int64
 	readyTimeout       time.Duration
 	configServers      []mcp.ServerConfig
+	upstreamTimeout    time.Duration
+	conns              ConnLimits
+	connCap            *connCap
 	reg                *prometheus.Registry
 	metrics            *metrics
 	handler            http.Handler
@@ -103,6 +112,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := newGateway(cfg)
 	g.metrics = newMetrics(g.reg)
+	g.connCap = newConnCap(g.conns.MaxUnauthenticated, g.log, g.reg)
 	g.registerGauges(g.reg)
 	if g.mcp == nil {
 		g.mcp = mcp.NewServer(g.backend, g.serverOptions())
@@ -127,6 +137,10 @@ func (cfg *Config) check() error {
 	if cfg.Catalog == nil {
 		errs = append(errs, errors.New("catalog is required"))
 	}
+	if cfg.UpstreamTimeout < 0 {
+		errs = append(errs, fmt.Errorf("upstream timeout %s must not be negative", cfg.UpstreamTimeout))
+	}
+	errs = append(errs, cfg.Conns.check())
 	if cfg.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes %d must not be negative", cfg.MaxBodyBytes))
 	}
@@ -159,6 +173,11 @@ func newGateway(cfg Config) *Gateway {
 		store: cfg.Store, catalog: cfg.Catalog, backend: cfg.Backend, mcp: cfg.MCP, log: cfg.Logger,
 		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
+		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns,
+	}
+	g.conns.defaults()
+	if g.upstreamTimeout == 0 {
+		g.upstreamTimeout = DefaultUpstreamTimeout
 	}
 	g.tokens = newTokenCache(g.secret)
 	if g.reg == nil {
@@ -191,6 +210,7 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 	opts := mcp.ServerOptions{
 		Name: "mcpmesh", Version: g.version, Logger: g.log,
 		AllowedOrigins: g.origins, OnCall: g.onCall,
+		SSEKeepAlive: g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}

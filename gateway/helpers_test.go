@@ -36,6 +36,9 @@ type nodeOptions struct {
 	maxBody int64
 	origins []string
 	noStart bool
+	// conns, when set, serves the node as `serve` does: HTTPServer on
+	// Listener, with these bounds.
+	conns *ConnLimits
 }
 
 // startNode builds a gateway with the demo tools on a real Badger store and
@@ -53,13 +56,18 @@ func startNode(t testing.TB, o nodeOptions) *testNode {
 	gw, err := New(Config{
 		Name: "node-a", Version: "test", URL: "http://127.0.0.1:1", Secret: []byte(testSecret),
 		Store: o.store, Catalog: cat, Servers: o.servers, Logger: log, MaxBodyBytes: o.maxBody, AllowedOrigins: o.origins,
-		ReadyTimeout: 10 * time.Second,
+		ReadyTimeout: 10 * time.Second, Conns: connsOf(o.conns),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := &testNode{gw: gw, store: o.store, cat: cat, admin: mint(t, testSecret, "")}
-	n.srv = httptest.NewServer(gw.Handler())
+	n.srv = httptest.NewUnstartedServer(gw.Handler())
+	if o.conns != nil {
+		n.srv.Config = gw.HTTPServer()
+		n.srv.Listener = gw.Listener(n.srv.Listener)
+	}
+	n.srv.Start()
 	t.Cleanup(func() { n.close(t) })
 	if !o.noStart {
 		if err := gw.Start(context.Background()); err != nil {
@@ -67,6 +75,13 @@ func startNode(t testing.TB, o nodeOptions) *testNode {
 		}
 	}
 	return n
+}
+
+func connsOf(c *ConnLimits) ConnLimits {
+	if c == nil {
+		return ConnLimits{}
+	}
+	return *c
 }
 
 // close closes the gateway and its HTTP server (once).

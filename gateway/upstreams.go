@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
@@ -27,8 +28,8 @@ type upstream interface {
 	Status() mcp.UpstreamStatus
 }
 
-func newUpstream(cfg serverConfig, log *slog.Logger, onChange func()) upstream {
-	return mcp.NewUpstream(cfg, mcp.UpstreamOptions{Logger: log, OnChange: onChange})
+func newUpstream(cfg serverConfig, log *slog.Logger, onChange func(), callTimeout time.Duration) upstream {
+	return mcp.NewUpstream(cfg, mcp.UpstreamOptions{Logger: log, OnChange: onChange, CallTimeout: callTimeout})
 }
 
 // serverKeyPrefix is where API-registered upstreams live in the store.
@@ -98,7 +99,7 @@ func (g *Gateway) register(ctx context.Context, cfg serverConfig) (serverView, e
 // launch starts an upstream under the gateway's lifetime and waits up to
 // ReadyTimeout (or until ctx ends) for it to connect or fail.
 func (g *Gateway) launch(ctx context.Context, cfg serverConfig, origin string) *serverEntry {
-	up := newUpstream(cfg, g.log, g.catalog.Changed)
+	up := newUpstream(cfg, g.log, g.catalog.Changed, g.upstreamTimeout)
 	up.Start(g.runCtx)
 	wctx, cancel := context.WithTimeout(ctx, g.readyTimeout)
 	defer cancel()

@@ -184,7 +184,7 @@ func (s *Server) serveSSERequest(w http.ResponseWriter, r *http.Request, sess *s
 		}
 		st.finish()
 	}()
-	sw := startSSE(w, http.Header{headerSession: {sess.id}})
+	sw := s.startSSE(w, http.Header{headerSession: {sess.id}})
 	_ = st.follow(r.Context(), sw, 0)
 }
 
@@ -240,7 +240,7 @@ func (s *Server) followGET(w http.ResponseWriter, r *http.Request, sess *session
 	defer cancel()
 	stop := context.AfterFunc(sess.ctx, cancel)
 	defer stop()
-	sw := startSSE(w, http.Header{headerSession: {sess.id}})
+	sw := s.startSSE(w, http.Header{headerSession: {sess.id}})
 	_ = st.follow(ctx, sw, seq)
 }
 

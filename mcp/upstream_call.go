@@ -36,6 +36,8 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 	}
 	ctx, cancel := upJoin(context.WithValue(ctx, upCallKey{}, c), u.ctx)
 	defer cancel()
+	ctx, stop := u.withCallTimeout(ctx)
+	defer stop()
 	res, err := u.dispatch(ctx, sess, req.Method, params, c.peer)
 	u.order.await(ctx, u.order.mark()) // relay what the server sent ahead of its answer
 	if err != nil {
@@ -95,6 +97,8 @@ func (u *Upstream) callError(ctx context.Context, method string, err error) (jso
 		return nil, own
 	case u.ctx.Err() != nil:
 		return u.failure(method, "upstream %q is shutting down", u.cfg.Name)
+	case errors.Is(context.Cause(ctx), errUpTimeout):
+		return u.timedOut(method)
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("upstream %q: %w", u.cfg.Name, err) // the caller gave up
 	case errors.As(err, &wire) && !upTransportCode(wire.Code):

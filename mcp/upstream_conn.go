@@ -220,7 +220,7 @@ func (u *Upstream) relister() {
 }
 
 func (u *Upstream) relistNow(sess *sdk.ClientSession, kinds upKinds) {
-	ctx, cancel := context.WithTimeout(u.ctx, u.opts.ConnectTimeout)
+	ctx, cancel := context.WithTimeout(u.ctx, u.relistTimeout())
 	defer cancel()
 	defs, err := upListDefs(ctx, sess, kinds, false)
 	if err != nil {

@@ -47,6 +47,10 @@ type serveConfig struct {
 	AutoTrust        string
 	// ResetKeyring drops the stored keyring before gossip starts.
 	ResetKeyring bool
+
+	// Connections and upstream calls, bounded in time (docs/limits.md).
+	Conns           gateway.ConnLimits
+	UpstreamTimeout time.Duration
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -69,6 +73,9 @@ type serveFlags struct {
 	gossip, gossipAdvertise, join, gossipKey, redis, trust  string
 	demo, dev, resetKeyring                                 bool
 	peerTimeout, reconnectTimeout                           time.Duration
+	readTimeout, writeTimeout, idleTimeout, sseKeepAlive    time.Duration
+	upstreamTimeout                                         time.Duration
+	maxUnauthConns                                          int
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -94,11 +101,22 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.DurationVar(&f.peerTimeout, "peer-timeout", 30*time.Second, "deadline of a call routed to a peer")
 	fs.DurationVar(&f.reconnectTimeout, "reconnect-timeout", 72*time.Hour, "how long a failed member is retried before it is forgotten (its peer record stays, offline)")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
+	connFlags(fs, f)
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// connFlags are the bounds of connections and upstream calls.
+func connFlags(fs *flag.FlagSet, f *serveFlags) {
+	fs.DurationVar(&f.readTimeout, "read-timeout", gateway.DefaultReadTimeout, "a request's body must arrive within this, from the end of its headers")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", gateway.DefaultWriteTimeout, "an answer, or one event of an SSE stream, must be written within this")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "close a keep-alive connection idle this long")
+	fs.DurationVar(&f.sseKeepAlive, "sse-keepalive", gateway.DefaultSSEKeepAlive, "send an SSE comment line this often on an open SSE stream")
+	fs.IntVar(&f.maxUnauthConns, "max-unauthenticated-conns", gateway.DefaultMaxUnauthConns, "connections one client address may hold before one of them carries a valid token; more get 429")
+	fs.DurationVar(&f.upstreamTimeout, "upstream-timeout", gateway.DefaultUpstreamTimeout, "deadline of a call to one of this node's upstream servers")
 }
 
 const serveUsage = `Usage: mcpmesh serve [flags]
@@ -163,7 +181,9 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		Demo: f.demo, Dev: f.dev, AllowedOrigins: splitOrigins(f.origins), LogFormat: f.logFormat,
 		LogLevel: f.logLevel, Gossip: f.gossip, GossipAdvertise: f.gossipAdvertise, Join: splitList(f.join),
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
-		ResetKeyring: f.resetKeyring,
+		ResetKeyring: f.resetKeyring, UpstreamTimeout: f.upstreamTimeout,
+		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
+			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}
 	if cfg.Name == "" {
 		host, err := hostname()
@@ -272,7 +292,26 @@ func (cfg *serveConfig) check() error {
 	if cfg.PeerTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--peer-timeout %s must be positive", cfg.PeerTimeout))
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, cfg.checkConns()...)...)
+}
+
+// checkConns checks the bounds of connections and upstream calls: each must
+// be positive.
+func (cfg *serveConfig) checkConns() []error {
+	var errs []error
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--read-timeout", cfg.Conns.ReadTimeout}, {"--write-timeout", cfg.Conns.WriteTimeout}, {"--idle-timeout", cfg.Conns.IdleTimeout},
+		{"--sse-keepalive", cfg.Conns.SSEKeepAlive}, {"--upstream-timeout", cfg.UpstreamTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s must be positive", d.flag, d.v))
+		}
+	}
+	if cfg.Conns.MaxUnauthenticated <= 0 {
+		errs = append(errs, fmt.Errorf("--max-unauthenticated-conns %d must be positive", cfg.Conns.MaxUnauthenticated))
+	}
+	return errs
 }
 
 func oneOf(flagName, v string, allowed ...string) error {
