@@ -71,12 +71,20 @@ func (c *rawConn) do(t testing.TB, method, path, token string) response {
 // the server to close the connection, reading what it sends meanwhile.
 func (c *rawConn) closedByServer(t testing.TB) {
 	t.Helper()
+	if err := c.awaitClose(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// awaitClose is closedByServer for any goroutine: it returns the failure.
+func (c *rawConn) awaitClose() error {
 	_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	_, err := io.Copy(io.Discard, c.br)
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
-		t.Fatal("the server kept the connection open")
+		return errors.New("the server kept the connection open")
 	}
+	return nil
 }
 
 // trickle sends size body bytes, one every gap, until the server closes

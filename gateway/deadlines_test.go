@@ -12,11 +12,14 @@ import (
 
 func TestSlowBodyIsCutAtTheReadTimeout(t *testing.T) {
 	n := startNode(t, nodeOptions{conns: &ConnLimits{ReadTimeout: 300 * time.Millisecond}})
-	cases := []struct{ name, method, path, token string }{
-		{"no token", http.MethodPost, "/mcp", ""},
-		{"valid token", http.MethodPost, "/mcp", n.admin},
-		{"admin route", http.MethodPost, "/api/servers", n.admin},
-		{"route that reads no body", http.MethodGet, "/health", ""},
+	cases := []struct {
+		name, method, path, token string
+		status                    int
+	}{
+		{"no token", http.MethodPost, "/mcp", "", http.StatusUnauthorized},
+		{"valid token", http.MethodPost, "/mcp", n.admin, http.StatusRequestTimeout},
+		{"admin route", http.MethodPost, "/api/servers", n.admin, http.StatusRequestTimeout},
+		{"route that reads no body", http.MethodGet, "/health", "", http.StatusOK},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -24,6 +27,14 @@ func TestSlowBodyIsCutAtTheReadTimeout(t *testing.T) {
 			conn.head(t, c.method, c.path, c.token, 10000)
 			whole := make(chan bool, 1)
 			go func() { whole <- conn.trickle(10000, 20*time.Millisecond) }() // 200 s of body
+			_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+			r, err := conn.read()
+			if err != nil || r.code != c.status {
+				t.Fatalf("answer %d %s (%v), want %d", r.code, r.body, err, c.status)
+			}
+			if c.status == http.StatusRequestTimeout && !strings.Contains(r.errorText(t), "read timeout of 300ms") {
+				t.Errorf("408 says %q, want it to name the read timeout", r.body)
+			}
 			conn.closedByServer(t)
 			if <-whole {
 				t.Error("the whole slow body was read")

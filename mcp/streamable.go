@@ -38,8 +38,13 @@ func (s *Server) servePOST(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var slow interface{ Timeout() bool }
+		switch {
+		case errors.As(err, &tooBig):
 			writeHTTPError(w, http.StatusRequestEntityTooLarge, "request body is larger than the limit")
+			return
+		case errors.As(err, &slow) && slow.Timeout():
+			writeHTTPError(w, http.StatusRequestTimeout, "request body did not arrive within the read timeout")
 			return
 		}
 		writeHTTPError(w, http.StatusBadRequest, "cannot read request body: "+err.Error())
