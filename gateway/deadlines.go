@@ -8,9 +8,9 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-// deadlines bounds one request in time on its connection: its body must
-// arrive within ReadTimeout (a bodyless request has none to wait for), and its answer be written within WriteTimeout
-// of its first byte. An SSE answer gets no overall write deadline: the MCP
+// deadlines bounds one request in time on its connection: its body (if it
+// has one) must arrive within ReadTimeout, and its answer be written within
+// WriteTimeout of its first byte. An SSE answer gets no overall write deadline: the MCP
 // server bounds each of its writes and keeps it alive with comments. The
 // deadlines are per request (not the http.Server's ReadTimeout and
 // WriteTimeout), so that a long SSE stream is not cut.

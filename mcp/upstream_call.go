@@ -20,6 +20,8 @@ import (
 // server comes back as an *Error with its code, message and data. When the
 // server cannot be reached, tools/call answers with an isError result naming
 // the upstream and why; the other methods with an internal error saying so.
+// A call that runs over CallTimeout is cancelled and answered the same way,
+// with _meta["mcpmesh/error"] upstream_timeout (see timedOut).
 func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, error) {
 	sess := u.session()
 	if sess == nil {
