@@ -144,6 +144,7 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 			unauthorized(c, err)
 			return
 		}
+		markAuthenticated(c.Request.Context()) // its connection leaves the unauthenticated cap
 		if !claims.Allows(need) {
 			c.Header("WWW-Authenticate", fmt.Sprintf(`Bearer realm="mcpmesh", error="insufficient_scope", scope=%q`, need))
 			abortJSON(c, http.StatusForbidden, fmt.Errorf("token scope %q does not allow this route: it needs scope %q", claims.Scope, need))

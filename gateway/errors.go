@@ -78,7 +78,7 @@ func (g *Gateway) limitBody(c *gin.Context) {
 	body, err := io.ReadAll(io.LimitReader(c.Request.Body, g.maxBody+1))
 	_ = c.Request.Body.Close()
 	if err != nil {
-		abortJSON(c, http.StatusBadRequest, fmt.Errorf("reading request body: %w", err))
+		g.badBody(c, err)
 		return
 	}
 	if int64(len(body)) > g.maxBody {
@@ -88,6 +88,18 @@ func (g *Gateway) limitBody(c *gin.Context) {
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	c.Request.ContentLength = int64(len(body))
 	c.Next()
+}
+
+// badBody answers a body that could not be read: 408 when it did not
+// arrive within the read timeout, else 400.
+func (g *Gateway) badBody(c *gin.Context, err error) {
+	var slow interface{ Timeout() bool }
+	if errors.As(err, &slow) && slow.Timeout() {
+		c.Header("Connection", "close")
+		abortJSON(c, http.StatusRequestTimeout, fmt.Errorf("request body did not arrive within the read timeout of %s", g.conns.ReadTimeout))
+		return
+	}
+	abortJSON(c, http.StatusBadRequest, fmt.Errorf("reading request body: %w", err))
 }
 
 func (g *Gateway) tooLarge(c *gin.Context) {

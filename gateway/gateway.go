@@ -73,6 +73,12 @@ type Config struct {
 	// Bounds are the byte bounds of listings and answers, for upstreams and
 	// peers alike (--max-catalog-bytes, --max-result-bytes).
 	Bounds Bounds
+	// UpstreamTimeout bounds each call to one of the node's own upstream
+	// servers (default DefaultUpstreamTimeout).
+	UpstreamTimeout time.Duration
+	// Conns bound the HTTP connections; they apply when the gateway is
+	// served by HTTPServer on Listener.
+	Conns ConnLimits
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -92,6 +98,9 @@ type Gateway struct {
 	readyTimeout       time.Duration
 	configServers      []mcp.ServerConfig
 	maxSessions        [2]int // clients', per principal
+	upstreamTimeout    time.Duration
+	conns              ConnLimits
+	connCap            *connCap
 	reg                *prometheus.Registry
 	metrics            *metrics
 	sessionMetrics     *sessionMetrics
@@ -120,6 +129,7 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := newGateway(cfg)
 	g.metrics = newMetrics(g.reg)
+	g.connCap = newConnCap(g.conns.MaxUnauthenticated, g.log, g.reg)
 	g.registerGauges(g.reg)
 	g.registerSessionMetrics(g.reg)
 	if g.mcp == nil {
@@ -149,6 +159,10 @@ func (cfg *Config) check() error {
 		errs = append(errs, fmt.Errorf("session bounds %d total, %d per principal must not be negative",
 			cfg.MaxSessions, cfg.MaxSessionsPerPrincipal))
 	}
+	if cfg.UpstreamTimeout < 0 {
+		errs = append(errs, fmt.Errorf("upstream timeout %s must not be negative", cfg.UpstreamTimeout))
+	}
+	errs = append(errs, cfg.Conns.check())
 	if cfg.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes %d must not be negative", cfg.MaxBodyBytes))
 	}
@@ -181,7 +195,12 @@ func newGateway(cfg Config) *Gateway {
 		store: cfg.Store, catalog: cfg.Catalog, backend: cfg.Backend, mcp: cfg.MCP, log: cfg.Logger,
 		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
-		maxSessions: [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal},
+		maxSessions:     [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal},
+		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns,
+	}
+	g.conns.defaults()
+	if g.upstreamTimeout == 0 {
+		g.upstreamTimeout = DefaultUpstreamTimeout
 	}
 	g.tokens = newTokenCache(g.secret)
 	if g.reg == nil {
@@ -219,6 +238,7 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 		AllowedOrigins: g.origins, OnCall: g.onCall,
 		MaxSessions: g.maxSessions[0], MaxSessionsPerPrincipal: g.maxSessions[1],
 		OnSessionBound: g.sessionMetrics.sessionBound,
+		SSEKeepAlive:   g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}

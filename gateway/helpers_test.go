@@ -38,6 +38,9 @@ type nodeOptions struct {
 	noStart bool
 	// sessions are MaxSessions and MaxSessionsPerPrincipal (0: defaults).
 	sessions [2]int
+	// conns, when set, serves the node as `serve` does: HTTPServer on
+	// Listener, with these bounds.
+	conns *ConnLimits
 }
 
 // startNode builds a gateway with the demo tools on a real Badger store and
@@ -56,12 +59,18 @@ func startNode(t testing.TB, o nodeOptions) *testNode {
 		Name: "node-a", Version: "test", URL: "http://127.0.0.1:1", Secret: []byte(testSecret),
 		Store: o.store, Catalog: cat, Servers: o.servers, Logger: log, MaxBodyBytes: o.maxBody, AllowedOrigins: o.origins,
 		ReadyTimeout: 10 * time.Second, MaxSessions: o.sessions[0], MaxSessionsPerPrincipal: o.sessions[1],
+		Conns: connsOf(o.conns),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := &testNode{gw: gw, store: o.store, cat: cat, admin: mint(t, testSecret, "")}
-	n.srv = httptest.NewServer(gw.Handler())
+	n.srv = httptest.NewUnstartedServer(gw.Handler())
+	if o.conns != nil {
+		n.srv.Config = gw.HTTPServer()
+		n.srv.Listener = gw.Listener(n.srv.Listener)
+	}
+	n.srv.Start()
 	t.Cleanup(func() { n.close(t) })
 	if !o.noStart {
 		if err := gw.Start(context.Background()); err != nil {
@@ -69,6 +78,13 @@ func startNode(t testing.TB, o nodeOptions) *testNode {
 		}
 	}
 	return n
+}
+
+func connsOf(c *ConnLimits) ConnLimits {
+	if c == nil {
+		return ConnLimits{}
+	}
+	return *c
 }
 
 // close closes the gateway and its HTTP server (once).

@@ -22,7 +22,7 @@ func (g *Gateway) router() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(g.requestLog, g.observeHTTP, g.recovery)
+	r.Use(g.deadlines, g.requestLog, g.observeHTTP, g.recovery)
 	r.NoRoute(g.noRoute)
 	r.NoMethod(g.noMethod)
 

@@ -26,10 +26,11 @@ type upstream interface {
 	Status() mcp.UpstreamStatus
 }
 
-// newUpstream is an upstream within the node's byte bounds, counted.
+// newUpstream is an upstream within the node's byte bounds and call
+// timeout, counted.
 func (g *Gateway) newUpstream(cfg serverConfig) upstream {
 	opts := g.bounded.upstreamOptions(cfg.Name, g.bounds)
-	opts.Logger, opts.OnChange = g.log, g.catalog.Changed
+	opts.Logger, opts.OnChange, opts.CallTimeout = g.log, g.catalog.Changed, g.upstreamTimeout
 	return mcp.NewUpstream(cfg, opts)
 }
 

@@ -53,6 +53,12 @@ type ServerOptions struct {
 	// bound (evicted true) and each initialize refused at one (false);
 	// bound is the BoundError name.
 	OnSessionBound func(bound string, evicted bool)
+	// SSEKeepAlive is how often an open SSE stream (GET, or the answer to a
+	// POST) gets a comment line, so that proxies keep it open and a client
+	// that is gone is noticed (default DefaultSSEKeepAlive; negative: none).
+	SSEKeepAlive time.Duration
+	// WriteTimeout bounds writing one SSE event or comment (0: no bound).
+	WriteTimeout time.Duration
 	// OnCall, if set, is called after each request is answered.
 	OnCall func(CallInfo)
 }
@@ -80,6 +86,9 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = 100
+	}
+	if opts.SSEKeepAlive == 0 {
+		opts.SSEKeepAlive = DefaultSSEKeepAlive
 	}
 	if opts.SessionIdle <= 0 {
 		opts.SessionIdle = 30 * time.Minute

@@ -1,51 +1,89 @@
 package mcp
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
+	"time"
 )
 
+// DefaultSSEKeepAlive is how often an open SSE stream gets a comment line
+// unless ServerOptions.SSEKeepAlive says otherwise.
+const DefaultSSEKeepAlive = 15 * time.Second
+
 // sseWriter writes Server-Sent Events to an HTTP response and flushes each.
+// Each write must end within writeTimeout (when set), so a client that
+// stopped reading is noticed; between writes the connection has no write
+// deadline, as a stream may stay quiet for long.
 type sseWriter struct {
-	w       http.ResponseWriter
-	flusher http.Flusher
+	w            http.ResponseWriter
+	rc           *http.ResponseController
+	keepAlive    time.Duration // a comment line this often; <= 0: none
+	writeTimeout time.Duration
 }
 
 // startSSE sends the SSE response headers (status 200).
-func startSSE(w http.ResponseWriter, h http.Header) *sseWriter {
+func (s *Server) startSSE(w http.ResponseWriter, h http.Header) *sseWriter {
 	for k, v := range h {
 		w.Header()[k] = v
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	f, _ := w.(http.Flusher)
-	s := &sseWriter{w: w, flusher: f}
-	s.flush()
-	return s
+	sw := &sseWriter{w: w, rc: http.NewResponseController(w),
+		keepAlive: s.opts.SSEKeepAlive, writeTimeout: s.opts.WriteTimeout}
+	_ = sw.within(func() error {
+		w.WriteHeader(http.StatusOK)
+		return sw.flush()
+	})
+	return sw
 }
 
-func (s *sseWriter) flush() {
-	if s.flusher != nil {
-		s.flusher.Flush()
+// within runs one write under the write deadline, then lifts it.
+func (s *sseWriter) within(write func() error) error {
+	if s.writeTimeout > 0 {
+		_ = s.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout))
+		defer func() { _ = s.rc.SetWriteDeadline(time.Time{}) }()
 	}
+	return write()
+}
+
+func (s *sseWriter) flush() error {
+	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		return err
+	}
+	return nil
+}
+
+// write writes one formatted piece of the stream and flushes it.
+func (s *sseWriter) write(what, format string, args ...any) error {
+	err := s.within(func() error {
+		if _, err := fmt.Fprintf(s.w, format, args...); err != nil {
+			return err
+		}
+		return s.flush()
+	})
+	if err != nil {
+		return fmt.Errorf("write sse %s: %w", what, err)
+	}
+	return nil
 }
 
 // event writes one "message" event with the given id.
 func (s *sseWriter) event(id string, data []byte) error {
-	if _, err := fmt.Fprintf(s.w, "id: %s\nevent: message\ndata: %s\n\n", id, data); err != nil {
-		return fmt.Errorf("write sse event: %w", err)
-	}
-	s.flush()
-	return nil
+	return s.write("event", "id: %s\nevent: message\ndata: %s\n\n", id, data)
 }
 
 // comment writes an SSE comment line (a keep-alive the client ignores).
 func (s *sseWriter) comment(text string) error {
-	if _, err := fmt.Fprintf(s.w, ": %s\n\n", text); err != nil {
-		return fmt.Errorf("write sse comment: %w", err)
+	return s.write("comment", ": %s\n\n", text)
+}
+
+// ticks is a channel that ticks every keepAlive (nil: never) and its stop.
+func (s *sseWriter) ticks() (<-chan time.Time, func()) {
+	if s.keepAlive <= 0 {
+		return nil, func() {}
 	}
-	s.flush()
-	return nil
+	t := time.NewTicker(s.keepAlive)
+	return t.C, t.Stop
 }

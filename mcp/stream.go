@@ -110,8 +110,11 @@ func (st *stream) last() int {
 }
 
 // follow writes the stream's events after seq to w until the stream is done,
-// ctx ends, or a write fails.
+// ctx ends, or a write fails (a keep-alive comment included: that is how a
+// quiet stream notices its client is gone).
 func (st *stream) follow(ctx context.Context, w *sseWriter, seq int) error {
+	tick, stop := w.ticks()
+	defer stop()
 	for {
 		evs, done, changed := st.after(seq)
 		for _, e := range evs {
@@ -127,6 +130,10 @@ func (st *stream) follow(ctx context.Context, w *sseWriter, seq int) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-changed:
+		case <-tick:
+			if err := w.comment("keep-alive"); err != nil {
+				return err
+			}
 		}
 	}
 }

@@ -39,8 +39,13 @@ func (s *Server) servePOST(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
+		var slow interface{ Timeout() bool }
+		switch {
+		case errors.As(err, &tooBig):
 			writeHTTPError(w, http.StatusRequestEntityTooLarge, "request body is larger than the limit")
+			return
+		case errors.As(err, &slow) && slow.Timeout():
+			writeHTTPError(w, http.StatusRequestTimeout, "request body did not arrive within the read timeout")
 			return
 		}
 		writeHTTPError(w, http.StatusBadRequest, "cannot read request body: "+err.Error())
@@ -213,7 +218,7 @@ func (s *Server) serveSSERequest(w http.ResponseWriter, r *http.Request, sess *s
 		}
 		st.finish()
 	}()
-	sw := startSSE(w, http.Header{headerSession: {sess.id}})
+	sw := s.startSSE(w, http.Header{headerSession: {sess.id}})
 	_ = st.follow(r.Context(), sw, 0)
 }
 
@@ -269,7 +274,7 @@ func (s *Server) followGET(w http.ResponseWriter, r *http.Request, sess *session
 	defer cancel()
 	stop := context.AfterFunc(sess.ctx, cancel)
 	defer stop()
-	sw := startSSE(w, http.Header{headerSession: {sess.id}})
+	sw := s.startSSE(w, http.Header{headerSession: {sess.id}})
 	_ = st.follow(ctx, sw, seq)
 }
 

@@ -47,6 +47,12 @@ type UpstreamOptions struct {
 	// ConnectTimeout bounds one attempt: connecting, the handshake and the
 	// first listing (default 30s).
 	ConnectTimeout time.Duration
+	// CallTimeout bounds every request made to the server once it is
+	// connected: calls (tools/call, prompts/get, resources/read,
+	// completions, subscriptions) and re-listings. A call that runs over
+	// is cancelled (the SDK sends notifications/cancelled) and answered
+	// with an upstream_timeout failure naming the server (0: no bound).
+	CallTimeout time.Duration
 	// PingInterval is how often the session is pinged; failed pings end it
 	// and it is reconnected (default 30s, negative disables).
 	PingInterval time.Duration

@@ -20,6 +20,8 @@ import (
 // server comes back as an *Error with its code, message and data. When the
 // server cannot be reached, tools/call answers with an isError result naming
 // the upstream and why; the other methods with an internal error saying so.
+// A call that runs over CallTimeout is cancelled and answered the same way,
+// with _meta["mcpmesh/error"] upstream_timeout (see timedOut).
 func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, error) {
 	sess := u.session()
 	if sess == nil {
@@ -36,6 +38,8 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 	}
 	ctx, cancel := upJoin(withUpLimit(context.WithValue(ctx, upCallKey{}, c), u.opts.MaxResultBytes), u.ctx)
 	defer cancel()
+	ctx, stop := u.withCallTimeout(ctx)
+	defer stop()
 	res, err := u.dispatch(ctx, sess, req.Method, params, c.peer)
 	u.order.await(ctx, u.order.mark()) // relay what the server sent ahead of its answer
 	if err != nil {
@@ -95,6 +99,8 @@ func (u *Upstream) callError(ctx context.Context, method string, err error) (jso
 		return nil, own
 	case u.ctx.Err() != nil:
 		return u.failure(method, "upstream %q is shutting down", u.cfg.Name)
+	case errors.Is(context.Cause(ctx), errUpTimeout):
+		return u.timedOut(method)
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("upstream %q: %w", u.cfg.Name, err) // the caller gave up
 	case errors.As(err, &wire) && upIsTooLarge(wire.Code, wire.Data):

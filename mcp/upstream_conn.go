@@ -223,7 +223,7 @@ func (u *Upstream) relister() {
 }
 
 func (u *Upstream) relistNow(sess *sdk.ClientSession, kinds upKinds) {
-	ctx, cancel := context.WithTimeout(u.ctx, u.opts.ConnectTimeout)
+	ctx, cancel := context.WithTimeout(u.ctx, u.relistTimeout())
 	defer cancel()
 	defs, err := u.list(ctx, sess, kinds, false)
 	u.mu.Lock()

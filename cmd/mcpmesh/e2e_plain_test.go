@@ -44,12 +44,14 @@ func (r callResult) text() string {
 
 func TestPlainPOST(t *testing.T) {
 	servers := standardServers(t)
-	n := startNode(t, nodeOptions{name: "plain", demo: true, servers: servers})
+	n := startNode(t, nodeOptions{name: "plain", demo: true, servers: servers,
+		extra: []string{"--read-timeout", "3s", "--max-unauthenticated-conns", "4"}})
 	t.Run("accept", func(t *testing.T) { testPlainAccept(t, n) })
 	t.Run("pagination", func(t *testing.T) { testPlainPagination(t, n, servers["evh"].URL) })
 	t.Run("call", func(t *testing.T) { testPlainCall(t, n) })
 	t.Run("errors", func(t *testing.T) { testPlainErrors(t, n) })
 	t.Run("dns-rebinding", func(t *testing.T) { testDNSRebinding(t, n) })
+	t.Run("connections", func(t *testing.T) { testPlainConnections(t, n) }) // in e2e_plain_conns_test.go
 }
 
 func testPlainAccept(t *testing.T, n *node) {

@@ -55,6 +55,9 @@ type serveConfig struct {
 	MaxSessionsPerPrincipal int
 	// Byte bounds of a listing and of an answer, per upstream or peer.
 	MaxCatalogBytes, MaxResultBytes int64
+	// Connections and upstream calls, bounded in time (docs/limits.md).
+	Conns           gateway.ConnLimits
+	UpstreamTimeout time.Duration
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -79,6 +82,9 @@ type serveFlags struct {
 	peerTimeout, reconnectTimeout                           time.Duration
 	maxSessions, maxSessionsPerPrincipal                    int
 	maxCatalog, maxResult                                   byteSize
+	readTimeout, writeTimeout, idleTimeout, sseKeepAlive    time.Duration
+	upstreamTimeout                                         time.Duration
+	maxUnauthConns                                          int
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -109,11 +115,22 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
 	fs.IntVar(&f.maxSessions, "max-sessions", mcp.DefaultMaxSessions, "MCP sessions of clients on this node (other nodes' links have a budget of their own)")
 	fs.IntVar(&f.maxSessionsPerPrincipal, "max-sessions-per-principal", mcp.DefaultMaxSessionsPerPrincipal, "MCP sessions of one token subject on this node")
+	connFlags(fs, f)
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
 		fs.PrintDefaults()
 	}
 	return fs
+}
+
+// connFlags are the bounds of connections and upstream calls.
+func connFlags(fs *flag.FlagSet, f *serveFlags) {
+	fs.DurationVar(&f.readTimeout, "read-timeout", gateway.DefaultReadTimeout, "a request's body must arrive within this, from the end of its headers")
+	fs.DurationVar(&f.writeTimeout, "write-timeout", gateway.DefaultWriteTimeout, "an answer, or one event of an SSE stream, must be written within this")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", gateway.DefaultIdleTimeout, "close a keep-alive connection idle this long")
+	fs.DurationVar(&f.sseKeepAlive, "sse-keepalive", gateway.DefaultSSEKeepAlive, "send an SSE comment line this often on an open SSE stream")
+	fs.IntVar(&f.maxUnauthConns, "max-unauthenticated-conns", gateway.DefaultMaxUnauthConns, "connections one client address may hold before one of them carries a valid token; more get 429")
+	fs.DurationVar(&f.upstreamTimeout, "upstream-timeout", gateway.DefaultUpstreamTimeout, "deadline of a call to one of this node's upstream servers")
 }
 
 const serveUsage = `Usage: mcpmesh serve [flags]
@@ -179,7 +196,9 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		LogLevel: f.logLevel, Gossip: f.gossip, GossipAdvertise: f.gossipAdvertise, Join: splitList(f.join),
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
-		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult),
+		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult), UpstreamTimeout: f.upstreamTimeout,
+		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
+			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}
 	if cfg.Name == "" {
 		host, err := hostname()
@@ -288,8 +307,9 @@ func (cfg *serveConfig) check() error {
 	if cfg.PeerTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--peer-timeout %s must be positive", cfg.PeerTimeout))
 	}
-	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes))
-	return errors.Join(append(errs, cfg.checkSessions())...)
+	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes),
+		cfg.checkSessions())
+	return errors.Join(append(errs, cfg.checkConns()...)...)
 }
 
 // checkSessions validates the session bounds.
@@ -304,6 +324,25 @@ func (cfg *serveConfig) checkSessions() error {
 			cfg.MaxSessionsPerPrincipal, cfg.MaxSessions)
 	}
 	return nil
+}
+
+// checkConns checks the bounds of connections and upstream calls: each must
+// be positive.
+func (cfg *serveConfig) checkConns() []error {
+	var errs []error
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"--read-timeout", cfg.Conns.ReadTimeout}, {"--write-timeout", cfg.Conns.WriteTimeout}, {"--idle-timeout", cfg.Conns.IdleTimeout},
+		{"--sse-keepalive", cfg.Conns.SSEKeepAlive}, {"--upstream-timeout", cfg.UpstreamTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s %s must be positive", d.flag, d.v))
+		}
+	}
+	if cfg.Conns.MaxUnauthenticated <= 0 {
+		errs = append(errs, fmt.Errorf("--max-unauthenticated-conns %d must be positive", cfg.Conns.MaxUnauthenticated))
+	}
+	return errs
 }
 
 func oneOf(flagName, v string, allowed ...string) error {

@@ -122,6 +122,14 @@ func TestParseServeRefusals(t *testing.T) {
 		{"negative --max-sessions-per-principal", []string{"--dev", "--max-sessions-per-principal", "-1"}, nil, "--max-sessions-per-principal -1 must be positive"},
 		{"per principal above the total", []string{"--dev", "--max-sessions", "10", "--max-sessions-per-principal", "11"}, nil, "must not exceed --max-sessions 10"},
 		{"bad MCPMESH_MAX_SESSIONS", []string{"--dev"}, map[string]string{"MCPMESH_MAX_SESSIONS": "many"}, "MCPMESH_MAX_SESSIONS"},
+		{"zero --read-timeout", []string{"--dev", "--read-timeout", "0s"}, nil, "--read-timeout 0s must be positive"},
+		{"negative --write-timeout", []string{"--dev", "--write-timeout", "-1s"}, nil, "--write-timeout -1s must be positive"},
+		{"zero --idle-timeout", []string{"--dev", "--idle-timeout", "0"}, nil, "--idle-timeout"},
+		{"zero --sse-keepalive", []string{"--dev", "--sse-keepalive", "0s"}, nil, "--sse-keepalive"},
+		{"zero --upstream-timeout", []string{"--dev", "--upstream-timeout", "0s"}, nil, "--upstream-timeout 0s must be positive"},
+		{"bad MCPMESH_UPSTREAM_TIMEOUT", []string{"--dev"}, map[string]string{"MCPMESH_UPSTREAM_TIMEOUT": "a minute"}, "MCPMESH_UPSTREAM_TIMEOUT"},
+		{"zero --max-unauthenticated-conns", []string{"--dev", "--max-unauthenticated-conns", "0"}, nil, "--max-unauthenticated-conns 0 must be positive"},
+		{"bad MCPMESH_MAX_UNAUTHENTICATED_CONNS", []string{"--dev"}, map[string]string{"MCPMESH_MAX_UNAUTHENTICATED_CONNS": "many"}, "MCPMESH_MAX_UNAUTHENTICATED_CONNS"},
 		{"positional argument", []string{"--dev", "extra"}, nil, "no arguments"},
 		{"unknown flag", []string{"--bogus"}, nil, "bogus"},
 	}
@@ -180,6 +188,43 @@ func TestParseServeHostnameError(t *testing.T) {
 	cfg, err := parseServe([]string{"--dev", "--name", "n1"}, mapEnv(nil), failing, io.Discard)
 	if err != nil || cfg.Name != "n1" || cfg.PeerTimeout != 30*time.Second {
 		t.Fatalf("with --name: %+v %v", cfg, err)
+	}
+}
+
+func TestParseServeConnectionBounds(t *testing.T) {
+	defaults := gateway.ConnLimits{ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second,
+		IdleTimeout: 120 * time.Second, SSEKeepAlive: 15 * time.Second, MaxUnauthenticated: 32}
+	cases := []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		conns    gateway.ConnLimits
+		upstream time.Duration
+	}{
+		{"defaults", []string{"--dev"}, nil, defaults, 60 * time.Second},
+		{"flags", []string{"--dev", "--read-timeout", "5s", "--write-timeout", "6s", "--idle-timeout", "7s",
+			"--sse-keepalive", "8s", "--max-unauthenticated-conns", "9", "--upstream-timeout", "10s"}, nil,
+			gateway.ConnLimits{ReadTimeout: 5 * time.Second, WriteTimeout: 6 * time.Second, IdleTimeout: 7 * time.Second,
+				SSEKeepAlive: 8 * time.Second, MaxUnauthenticated: 9}, 10 * time.Second},
+		{"environment", []string{"--dev"}, map[string]string{"MCPMESH_READ_TIMEOUT": "1s", "MCPMESH_WRITE_TIMEOUT": "2s",
+			"MCPMESH_IDLE_TIMEOUT": "3s", "MCPMESH_SSE_KEEPALIVE": "4s", "MCPMESH_MAX_UNAUTHENTICATED_CONNS": "5",
+			"MCPMESH_UPSTREAM_TIMEOUT": "6s"},
+			gateway.ConnLimits{ReadTimeout: time.Second, WriteTimeout: 2 * time.Second, IdleTimeout: 3 * time.Second,
+				SSEKeepAlive: 4 * time.Second, MaxUnauthenticated: 5}, 6 * time.Second},
+		{"flag beats environment", []string{"--dev", "--upstream-timeout", "2m", "--max-unauthenticated-conns", "100"},
+			map[string]string{"MCPMESH_UPSTREAM_TIMEOUT": "6s", "MCPMESH_MAX_UNAUTHENTICATED_CONNS": "5"},
+			func() gateway.ConnLimits { d := defaults; d.MaxUnauthenticated = 100; return d }(), 2 * time.Minute},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Conns != tc.conns || cfg.UpstreamTimeout != tc.upstream {
+				t.Errorf("conns %+v upstream %s, want %+v %s", cfg.Conns, cfg.UpstreamTimeout, tc.conns, tc.upstream)
+			}
+		})
 	}
 }
 

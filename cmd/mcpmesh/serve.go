@@ -59,7 +59,8 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		Store: st, Catalog: cat, Servers: servers, Logger: log,
 		AllowedOrigins: cfg.AllowedOrigins, Node: rg.node, PeerTimeout: cfg.PeerTimeout, AutoTrust: cfg.AutoTrust,
 		MaxSessions: cfg.MaxSessions, MaxSessionsPerPrincipal: cfg.MaxSessionsPerPrincipal,
-		Bounds: gateway.Bounds{MaxCatalogBytes: cfg.MaxCatalogBytes, MaxResultBytes: cfg.MaxResultBytes},
+		Bounds:          gateway.Bounds{MaxCatalogBytes: cfg.MaxCatalogBytes, MaxResultBytes: cfg.MaxResultBytes},
+		UpstreamTimeout: cfg.UpstreamTimeout, Conns: cfg.Conns,
 	})
 	if err != nil {
 		_ = ln.Close()
@@ -72,13 +73,9 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 // serveHTTP serves HTTP on ln, starts the gateway's upstreams, waits for
 // ctx to end and shuts down.
 func serveHTTP(ctx context.Context, gw *gateway.Gateway, ln net.Listener, log *slog.Logger) error {
-	srv := &http.Server{
-		Handler:           gw.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := gw.HTTPServer() // with the connection deadlines; Listener caps unauthenticated connections
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- srv.Serve(gw.Listener(ln)) }()
 	log.Info("mcpmesh listening", "addr", ln.Addr().String(), "version", version)
 	err := gw.Start(ctx)
 	if err == nil {
