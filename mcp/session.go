@@ -27,6 +27,10 @@ type session struct {
 
 	logLevel atomic.Value // string
 	lastUsed atomic.Int64 // unix nanos
+	// users counts the HTTP requests using the session right now; taken
+	// under the Server's read lock (ownedSession), so a session is never
+	// evicted between being looked up and being used.
+	users atomic.Int32
 	nextID   atomic.Int64 // ids of server-to-client requests
 
 	mu         sync.Mutex
@@ -191,10 +195,13 @@ func (s *session) answer(m *Message) bool {
 	return true
 }
 
-// quiet reports whether nothing is attached to the session: no GET stream
-// and no request in flight.
+// quiet reports whether nothing is attached to the session: no HTTP
+// request using it, no GET stream and no request in flight.
 func (s *session) quiet() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return !s.getActive && len(s.inflight) == 0
+	return s.users.Load() == 0 && !s.getActive && len(s.inflight) == 0
 }
+
+// release ends one HTTP request's use of the session (see users).
+func (s *session) release() { s.users.Add(-1) }

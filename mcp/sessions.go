@@ -190,12 +190,14 @@ func (s *Server) sessionList() []*session {
 	return out
 }
 
-// ownedSession is the session id if p owns it; nil for another
-// principal's session, as for one that does not exist.
+// ownedSession is the session id if p owns it, taken for one HTTP
+// request's use (release it when done); nil for another principal's
+// session, as for one that does not exist.
 func (s *Server) ownedSession(id string, p Principal) *session {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if sess := s.table.byID[id]; sess != nil && sess.owner == p {
+		sess.users.Add(1)
 		return sess
 	}
 	return nil

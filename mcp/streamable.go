@@ -145,6 +145,7 @@ func (s *Server) serveInSession(w http.ResponseWriter, r *http.Request, m *Messa
 	if !ok {
 		return
 	}
+	defer sess.release()
 	switch {
 	case m.IsResponse():
 		sess.answer(m)
@@ -159,8 +160,9 @@ func (s *Server) serveInSession(w http.ResponseWriter, r *http.Request, m *Messa
 	}
 }
 
-// lookup finds the session named by the request and checks its protocol
-// version header; it answers the error itself when there is one.
+// lookup finds the session named by the request, taken for its use
+// (release it when done), and checks its protocol version header; it
+// answers the error itself when there is one.
 func (s *Server) lookup(w http.ResponseWriter, r *http.Request, sid string) (*session, bool) {
 	sess := s.ownedSession(sid, PrincipalFrom(r.Context()))
 	if sess == nil {
@@ -169,6 +171,7 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request, sid string) (*se
 		return nil, false
 	}
 	if v := r.Header.Get("Mcp-Protocol-Version"); v != "" && !slices.Contains(SupportedVersions, v) {
+		sess.release()
 		writeHTTPError(w, http.StatusBadRequest, "unsupported MCP-Protocol-Version "+v+": supported are "+strings.Join(SupportedVersions, ", "))
 		return nil, false
 	}
@@ -236,6 +239,7 @@ func (s *Server) serveGET(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	defer sess.release()
 	st, seq, msg := s.resumePoint(sess, r.Header.Get("Last-Event-ID"))
 	if st == nil {
 		writeHTTPError(w, http.StatusBadRequest, msg)
