@@ -30,8 +30,8 @@ type session struct {
 	// users counts the HTTP requests using the session right now; taken
 	// under the Server's read lock (ownedSession), so a session is never
 	// evicted between being looked up and being used.
-	users atomic.Int32
-	nextID   atomic.Int64 // ids of server-to-client requests
+	users  atomic.Int32
+	nextID atomic.Int64 // ids of server-to-client requests
 
 	mu         sync.Mutex
 	streams    map[int]*stream
