@@ -82,6 +82,10 @@ type UpstreamOptions struct {
 	// OnListError is called when Status().ListError appears or clears,
 	// with no lock held.
 	OnListError func()
+	// ListRetry is the first wait before a failed listing is tried again
+	// (default 2 s); the wait doubles up to MaxBackoff while it fails, so a
+	// stale peer or upstream recovers without waiting for a list_changed.
+	ListRetry time.Duration
 	// StaleOnListError keeps a session whose first listing failed: it is
 	// ready with the cached definitions, and Status().ListError says why.
 	// Without it such an attempt fails and is retried.
@@ -109,6 +113,9 @@ func (o *UpstreamOptions) defaults() {
 	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
 	if o.ConnectTimeout <= 0 {
 		o.ConnectTimeout = 30 * time.Second
+	}
+	if o.ListRetry <= 0 {
+		o.ListRetry = 2 * time.Second
 	}
 	if o.PingInterval == 0 {
 		o.PingInterval = 30 * time.Second

@@ -218,9 +218,17 @@ func (u *Upstream) setListErrorLocked(err error) bool {
 	return flipped
 }
 
-// listFlipped runs OnListError after the listing began or ceased to fail.
+// listFlipped runs OnListError after the listing began or ceased to fail,
+// and wakes the relister so that it starts (or stops) retrying.
 func (u *Upstream) listFlipped(flipped bool) {
-	if flipped && u.opts.OnListError != nil {
+	if !flipped {
+		return
+	}
+	select {
+	case u.relist <- struct{}{}:
+	default:
+	}
+	if u.opts.OnListError != nil {
 		u.opts.OnListError()
 	}
 }

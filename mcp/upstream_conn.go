@@ -204,13 +204,21 @@ func (u *Upstream) requestRelist(k upKinds) {
 	}
 }
 
-// relister re-lists on list_changed, off the SDK's notification goroutine.
+// relister re-lists on list_changed, off the SDK's notification goroutine,
+// and tries a failed listing again after a backoff (ListRetry doubling up
+// to MaxBackoff) until one succeeds.
 func (u *Upstream) relister() {
+	wait := u.opts.ListRetry
 	for {
 		select {
 		case <-u.ctx.Done():
 			return
 		case <-u.relist:
+		case <-u.listRetryAfter(wait):
+			u.mu.Lock()
+			u.pending |= upAll
+			u.mu.Unlock()
+			wait = min(2*wait, max(u.opts.MaxBackoff, u.opts.ListRetry))
 		}
 		u.mu.Lock()
 		kinds, sess := u.pending, u.sess
@@ -219,7 +227,19 @@ func (u *Upstream) relister() {
 		if sess != nil && kinds != 0 {
 			u.relistNow(sess, kinds)
 		}
+		if u.Status().ListError == "" {
+			wait = u.opts.ListRetry
+		}
 	}
+}
+
+// listRetryAfter fires after wait while the last listing failed; it never
+// fires while listings succeed.
+func (u *Upstream) listRetryAfter(wait time.Duration) <-chan time.Time {
+	if u.Status().ListError == "" {
+		return nil
+	}
+	return time.After(wait)
 }
 
 func (u *Upstream) relistNow(sess *sdk.ClientSession, kinds upKinds) {
