@@ -83,7 +83,7 @@ type UpstreamOptions struct {
 	// with no lock held.
 	OnListError func()
 	// ListRetry is the first wait before a failed listing is tried again
-	// (default 2 s); the wait doubles up to MaxBackoff while it fails, so a
+	// (default 2 s); the wait doubles up to 30 s while it fails, so a
 	// stale peer or upstream recovers without waiting for a list_changed.
 	ListRetry time.Duration
 	// StaleOnListError keeps a session whose first listing failed: it is

@@ -204,9 +204,12 @@ func (u *Upstream) requestRelist(k upKinds) {
 	}
 }
 
+// listRetryMax bounds the wait between two tries of a failed listing.
+const listRetryMax = 30 * time.Second
+
 // relister re-lists on list_changed, off the SDK's notification goroutine,
 // and tries a failed listing again after a backoff (ListRetry doubling up
-// to MaxBackoff) until one succeeds.
+// to listRetryMax) until one succeeds.
 func (u *Upstream) relister() {
 	wait := u.opts.ListRetry
 	for {
@@ -218,7 +221,7 @@ func (u *Upstream) relister() {
 			u.mu.Lock()
 			u.pending |= upAll
 			u.mu.Unlock()
-			wait = min(2*wait, max(u.opts.MaxBackoff, u.opts.ListRetry))
+			wait = min(2*wait, max(listRetryMax, u.opts.ListRetry))
 		}
 		u.mu.Lock()
 		kinds, sess := u.pending, u.sess

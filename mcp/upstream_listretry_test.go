@@ -66,7 +66,7 @@ func TestUpstreamRetriesAFailedListing(t *testing.T) {
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	u := upStart(t, mcp.ServerConfig{Name: "flaky", URL: hs.URL}, mcp.UpstreamOptions{
-		StaleOnListError: true, ListRetry: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+		StaleOnListError: true, ListRetry: 20 * time.Millisecond,
 	})
 	if st := u.Status(); st.ListError == "" || st.Tools != 0 {
 		t.Fatalf("want a stale upstream with no tools, got %+v", st)
@@ -75,7 +75,7 @@ func TestUpstreamRetriesAFailedListing(t *testing.T) {
 	srv.failing.Store(false)
 	upWaitFor(t, "the listing to recover", func() bool { st := u.Status(); return st.ListError == "" && st.Tools == 1 })
 	n := srv.lists.Load()
-	time.Sleep(300 * time.Millisecond) // three max backoffs: no retry once a listing works
+	time.Sleep(300 * time.Millisecond) // past the next backoffs: no retry once a listing works
 	if got := srv.lists.Load(); got != n {
 		t.Errorf("%d more listings after it recovered; retries must stop", got-n)
 	}
