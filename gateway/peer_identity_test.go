@@ -206,4 +206,7 @@ func TestNodeTokensOnlyToGossipedURL(t *testing.T) {
 	if p := a.peer(t, "bee"); p.URL != fake.url || p.Status != StatusOnline {
 		t.Errorf("peer bee %+v; want the record's url kept and status online (its link follows gw-b)", p)
 	}
+	if p := a.peer(t, "ghost"); p.Status != StatusOffline || !strings.Contains(p.Error, "gossips no url") {
+		t.Errorf("peer ghost %+v; want offline with the reason (its member gossips no url)", p)
+	}
 }

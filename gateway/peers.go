@@ -53,8 +53,11 @@ func (f *Federation) peerView(rec cluster.PeerRecord) peerView {
 		v.Status, v.Tools = l.status(), len(l.entries.Load().tools)
 		st := l.up.Status()
 		v.Error = st.Error
-		if v.Status == StatusStale {
+		switch {
+		case v.Status == StatusStale:
 			v.Error = "its catalog could not be refreshed: " + st.ListError
+		case l.noURL:
+			v.Error = f.offlineReason(l, v.Status)
 		}
 	} else if known {
 		v.Status = memberStatus(m.State)
