@@ -1,7 +1,9 @@
 // Package gateway is mcpmesh's HTTP face: the Gin router, JWT auth, the MCP
-// endpoints (served by an mcp.Server), the REST API for upstream servers and
-// tools, health, readiness and Prometheus metrics. It is the only package
-// that imports Gin.
+// endpoints (served by an mcp.Server), the REST API for upstream servers,
+// tools and the federation, health, readiness and Prometheus metrics. In a
+// ring its MCP backend is the federation engine (package federation), which
+// it builds and whose peers API it serves. It is the only package that
+// imports Gin.
 package gateway
 
 import (
