@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -138,7 +139,7 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		claims, err := g.bearer(c.Request)
 		if err == nil {
-			err = checkNodeAudience(claims, g.name, c.FullPath())
+			err = federation.CheckNodeAudience(claims.Subject, claims.Audience, g.name, c.FullPath())
 		}
 		if err != nil {
 			unauthorized(c, err)
@@ -158,10 +159,10 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 
 // principalOf is who the token speaks for, to the MCP server: its issuer
 // and subject; a node token (sub "node:<name>", checked by
-// checkNodeAudience) is a Node, whose sessions have their own budget.
+// federation.CheckNodeAudience) is a Node, whose sessions have their own budget.
 func principalOf(c *Claims) mcp.Principal {
 	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject,
-		Node: c.Issuer == "" && strings.HasPrefix(c.Subject, nodeSubjectPrefix)}
+		Node: c.Issuer == "" && strings.HasPrefix(c.Subject, federation.NodeSubjectPrefix)}
 }
 
 // errNoToken marks a request with no credentials at all (RFC 6750 §3.1: no

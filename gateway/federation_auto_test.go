@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/federation"
 )
 
 // TestAutoTrust: a node started with --auto-trust full federates every ring
@@ -21,8 +22,8 @@ func TestAutoTrust(t *testing.T) {
 	if res := a.call(t, "gw-b__whoami"); res.text() != "gw-b" {
 		t.Errorf("gw-b__whoami through gw-a answered %q", res.text())
 	}
-	if p := a.peer(t, "gw-b"); p.UpdatedBy != autoTrustWriter || p.TrustLevel != "full" {
-		t.Errorf("auto peer = %+v, want trust full by %s", p, autoTrustWriter)
+	if p := a.peer(t, "gw-b"); p.UpdatedBy != federation.AutoTrustWriter || p.TrustLevel != "full" {
+		t.Errorf("auto peer = %+v, want trust full by %s", p, federation.AutoTrustWriter)
 	}
 	if b.list(t).has("gw-a__whoami") {
 		t.Error("gw-b, without --auto-trust, federated gw-a")

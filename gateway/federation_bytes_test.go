@@ -1,16 +1,12 @@
 package gateway
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -138,7 +135,7 @@ func TestFederationResultTooLarge(t *testing.T) {
 				t.Fatalf("call: %v", err)
 			}
 			res := decode[fedResult](t, raw)
-			if !res.IsError || res.Meta[MetaError] != ErrResultTooLarge || res.Meta[metaPeer] != "b" ||
+			if !res.IsError || res.Meta[federation.MetaError] != federation.ErrResultTooLarge || res.Meta[federation.MetaPeer] != "b" ||
 				!strings.Contains(res.text(), `"b"`) || !strings.Contains(res.text(), "262144") ||
 				!strings.Contains(res.text(), "--max-result-bytes") {
 				t.Fatalf("want result_too_large naming b, the bound and the flag; got %.300s", raw)
@@ -152,7 +149,7 @@ func TestFederationResultTooLarge(t *testing.T) {
 			if res := a.call(t, "b__whoami"); res.IsError || res.text() != "gw-b" {
 				t.Errorf("b__whoami after: %+v; want gw-b", res)
 			}
-			if p := a.peer(t, "b"); p.Status != StatusOnline {
+			if p := a.peer(t, "b"); p.Status != federation.StatusOnline {
 				t.Errorf("peer b is %q after an oversized answer, want online", p.Status)
 			}
 		})
@@ -173,7 +170,7 @@ func TestFederationCatalogBytes(t *testing.T) {
 
 	l := a.list(t)
 	kept := countPrefix(l, "b__t")
-	if kept == 0 || kept >= 300 || !l.has("b__t0000") || l.has("b__t0299") || l.Meta[MetaMissingPeers] != nil {
+	if kept == 0 || kept >= 300 || !l.has("b__t0000") || l.has("b__t0299") || l.Meta[federation.MetaMissingPeers] != nil {
 		t.Fatalf("want a prefix of b's tools within %d bytes, got %d of 300 (_meta %v)", bound, kept, l.Meta)
 	}
 	if n := logs.count("upstream listing cut"); n != 1 || logs.count("peer=b") == 0 {
@@ -185,13 +182,13 @@ func TestFederationCatalogBytes(t *testing.T) {
 
 	src.set(describedTools("u", 100, 64<<10)) // one page of 6.5 MB
 	b.cat.Changed()
-	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == StatusStale },
+	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == federation.StatusStale },
 		"b to be stale once its catalog cannot be pulled")
 	if p := a.peer(t, "b"); !strings.Contains(p.Error, "--max-catalog-bytes") {
 		t.Errorf("peer b's error %q, want the bound's flag named", p.Error)
 	}
 	l = a.list(t)
-	missing, _ := l.Meta[MetaMissingPeers].([]any)
+	missing, _ := l.Meta[federation.MetaMissingPeers].([]any)
 	if countPrefix(l, "b__t") != kept || len(missing) != 1 || missing[0] != "b" {
 		t.Errorf("a stale peer: want its cached %d tools listed and b missing, got %d, _meta %v", kept, countPrefix(l, "b__t"), l.Meta)
 	}
@@ -201,9 +198,9 @@ func TestFederationCatalogBytes(t *testing.T) {
 
 	src.set(describedTools("v", 5, 10))
 	b.cat.Changed()
-	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == StatusOnline && a.list(t).has("b__v0004") },
+	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == federation.StatusOnline && a.list(t).has("b__v0004") },
 		"b to be online again, with its new tools, after a successful pull")
-	if l := a.list(t); l.Meta[MetaMissingPeers] != nil {
+	if l := a.list(t); l.Meta[federation.MetaMissingPeers] != nil {
 		t.Errorf("after the pull: want nothing missing, got _meta %v", l.Meta)
 	}
 }
@@ -218,45 +215,16 @@ func countPrefix(l fedListing, prefix string) int {
 	return n
 }
 
-// countingConn counts the bytes read from a connection.
-type countingConn struct {
-	net.Conn
-	n atomic.Int64
+// fakePeer is a caller with a session as a Backend sees it: what the
+// engine reads to choose the link's session over a plain POST.
+type fakePeer struct {
+	mcp.Peer
+	sid, level, caps string
 }
 
-func (c *countingConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	c.n.Add(int64(n))
-	return n, err
-}
-
-// TestInlinePostReadsAtMostTheBound: a forwarded POST whose answer is 32 MiB
-// reads no more than the bound and a buffer of it, and says it was too large.
-func TestInlinePostReadsAtMostTheBound(t *testing.T) {
-	const bound, answer = 256 << 10, 32 << 20
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		chunk := bytes.Repeat([]byte("x"), 64<<10)
-		for range answer / len(chunk) {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}))
-	t.Cleanup(srv.Close)
-	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	cc := &countingConn{Conn: nc}
-	t.Cleanup(func() { _ = cc.Close() })
-	c := &inlineConn{nc: cc, br: bufio.NewReaderSize(cc, 16<<10), bw: bufio.NewWriterSize(cc, 16<<10)}
-	head := "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
-	_, _, _, err = c.exchange(head, []byte("{}"), bound)
-	if !errors.Is(err, mcp.ErrResultTooLarge) {
-		t.Fatalf("err = %v, want mcp.ErrResultTooLarge", err)
-	}
-	if read := cc.n.Load(); read > bound+64<<10 {
-		t.Errorf("read %d bytes of a %d-byte answer; the bound is %d", read, answer, bound)
-	}
+func (p fakePeer) SessionID() string             { return p.sid }
+func (p fakePeer) LogLevel() string              { return p.level }
+func (p fakePeer) Capabilities() json.RawMessage { return json.RawMessage(p.caps) }
+func (p fakePeer) Notify(context.Context, string, any) error {
+	return nil
 }

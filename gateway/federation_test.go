@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 	"github.com/mcpmesh/mcpmesh/store"
 )
@@ -255,7 +256,7 @@ func TestFederationPortRefuses(t *testing.T) {
 	b.cutHTTP()
 	start := time.Now()
 	res := a.call(t, "b__whoami")
-	if !res.IsError || res.Meta[MetaError] != ErrPeerOffline || !strings.Contains(res.text(), `"b"`) {
+	if !res.IsError || res.Meta[federation.MetaError] != federation.ErrPeerOffline || !strings.Contains(res.text(), `"b"`) {
 		t.Errorf("b__whoami with b's port closed: %+v; want peer_offline naming b", res)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -267,7 +268,7 @@ func TestFederationPortRefuses(t *testing.T) {
 	t.Run("reported offline", func(t *testing.T) {
 		clustertest.WaitFor(t, 5*time.Second, func() bool { return missingB(t, a) },
 			"gw-a to name b missing after a call found its port refusing (gossip still says alive)")
-		if p := a.peer(t, "b"); p.Status != StatusOffline {
+		if p := a.peer(t, "b"); p.Status != federation.StatusOffline {
 			t.Errorf("peer b's status %q, want offline", p.Status)
 		}
 	})
@@ -281,17 +282,17 @@ func TestFederationPortRefuses(t *testing.T) {
 
 func missingB(t testing.TB, a *fedNode) bool {
 	l := a.list(t)
-	missing, _ := l.Meta[MetaMissingPeers].([]any)
+	missing, _ := l.Meta[federation.MetaMissingPeers].([]any)
 	return len(missing) == 1 && missing[0] == "b" && !l.has("b__whoami")
 }
 
-func (n *fedNode) peer(t testing.TB, name string) peerView {
+func (n *fedNode) peer(t testing.TB, name string) federation.PeerView {
 	t.Helper()
 	r := n.do(t, http.MethodGet, "/api/federation/peers/"+name, n.admin, "")
 	if r.code != http.StatusOK {
 		t.Fatalf("GET peer %s on %s: %d %s", name, n.name, r.code, r.body)
 	}
-	return decode[peerView](t, r.body)
+	return decode[federation.PeerView](t, r.body)
 }
 
 // rawSource serves fixed, possibly malformed, definitions.
@@ -345,10 +346,8 @@ func TestFederationHostileCatalog(t *testing.T) {
 func checkStillServes(t testing.TB, a *fedNode) {
 	t.Helper()
 	start := time.Now()
-	l := a.list(t)
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("tools/list took %v", d)
-	}
+	l := a.list(t) // its client's timeout fails a listing that hangs
+	took := time.Since(start)
 	seen := map[string]bool{}
 	for _, tool := range l.Tools {
 		if !federatedNameRE.MatchString(tool.Name) || seen[tool.Name] {
@@ -356,11 +355,11 @@ func checkStillServes(t testing.TB, a *fedNode) {
 		}
 		seen[tool.Name] = true
 	}
-	if !l.has("whoami") || !(l.has("b__whoami") || l.Meta[MetaMissingPeers] != nil) {
+	if !l.has("whoami") || !(l.has("b__whoami") || l.Meta[federation.MetaMissingPeers] != nil) {
 		t.Errorf("listing: %d tools, whoami %v, b__whoami %v, _meta %v", len(l.Tools), l.has("whoami"), l.has("b__whoami"), l.Meta)
 	}
 	p := a.peer(t, "b")
-	t.Logf("peer b: status %s, %d tools, error %q; listing %d tools, _meta %v", p.Status, p.Tools, p.Error, len(l.Tools), l.Meta)
+	t.Logf("peer b: status %s, %d tools, error %q; listing %d tools in %v, _meta %v", p.Status, p.Tools, p.Error, len(l.Tools), took, l.Meta)
 	if res := a.call(t, "whoami"); res.text() != "gw-a" {
 		t.Errorf("whoami answered %q", res.text())
 	}

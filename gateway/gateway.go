@@ -1,7 +1,9 @@
 // Package gateway is mcpmesh's HTTP face: the Gin router, JWT auth, the MCP
-// endpoints (served by an mcp.Server), the REST API for upstream servers and
-// tools, health, readiness and Prometheus metrics. It is the only package
-// that imports Gin.
+// endpoints (served by an mcp.Server), the REST API for upstream servers,
+// tools and the federation, health, readiness and Prometheus metrics. In a
+// ring its MCP backend is the federation engine (package federation), which
+// it builds and whose peers API it serves. It is the only package that
+// imports Gin.
 package gateway
 
 import (
@@ -18,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 	"github.com/mcpmesh/mcpmesh/store"
 )
@@ -58,9 +61,10 @@ type Config struct {
 	// Registry holds the metrics served at /metrics (default a new one).
 	Registry *prometheus.Registry
 	// Node is the node's ring membership; with it the gateway federates
-	// (Backend becomes a Federation) and serves /api/federation/*.
+	// (Backend becomes a federation.Engine) and serves /api/federation/*.
 	Node *cluster.Node
-	// PeerTimeout bounds a forwarded call (default DefaultPeerTimeout).
+	// PeerTimeout bounds a forwarded call (default
+	// federation.DefaultPeerTimeout).
 	PeerTimeout time.Duration
 	// AutoTrust (--auto-trust) makes every ring member a peer at that level.
 	AutoTrust string
@@ -85,7 +89,7 @@ type Config struct {
 // the listener is up, serve Handler, and Close it on shutdown.
 type Gateway struct {
 	name, version, url string
-	listen             string // the HTTP listener's address (selfloop.go)
+	listen             string // the HTTP listener's address (federation.CheckNotMesh)
 	secret             []byte
 	tokens             *tokenCache // verified bearer tokens
 	store              store.Store
@@ -110,7 +114,7 @@ type Gateway struct {
 	servers            *serverSet
 	inflight           inflight
 	lists              listDigests
-	fed                *Federation
+	fed                *federation.Engine
 	bg                 sync.WaitGroup // background work owned by the gateway
 	node               *cluster.Node
 
@@ -209,12 +213,11 @@ func newGateway(cfg Config) *Gateway {
 	g.bounds, g.bounded = cfg.Bounds.withDefaults(), newBoundMetrics(g.reg)
 	if cfg.Node != nil {
 		g.node = cfg.Node
-		g.fed = NewFederation(FederationConfig{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
+		g.fed = federation.New(federation.Config{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
 			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged,
-			AutoTrust: cfg.AutoTrust, Metrics: newForwardMetrics(g.reg), Store: cfg.Store,
-			Bounds: g.bounds, Bounded: g.bounded})
+			AutoTrust: cfg.AutoTrust, Metrics: fedMetrics{newForwardMetrics(g.reg), g.bounded}, Store: cfg.Store,
+			MaxCatalogBytes: g.bounds.MaxCatalogBytes, MaxResultBytes: g.bounds.MaxResultBytes})
 		g.backend = g.fed
-		cfg.Catalog.SetReserved(g.fed.peerNamed) // names.go
 	}
 	if g.backend == nil {
 		g.backend = cfg.Catalog

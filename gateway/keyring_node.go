@@ -14,6 +14,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/federation"
 )
 
 // Keyring operations, as the node-to-node route names them.
@@ -101,7 +102,7 @@ func checkKeyOp(b keyOpBody) ([]byte, error) {
 // forwardedBy names who asked: the node that forwarded the request, else
 // the token's subject.
 func forwardedBy(c *gin.Context) string {
-	if from := c.GetHeader(HeaderForwarded); from != "" {
+	if from := c.GetHeader(federation.HeaderForwarded); from != "" {
 		return from
 	}
 	if cl, ok := c.Get(claimsKey); ok {
@@ -114,7 +115,7 @@ func forwardedBy(c *gin.Context) string {
 
 // remoteKeyOp asks member, at base, to apply op to its own keyring.
 func (g *Gateway) remoteKeyOp(ctx context.Context, member, base, op, key string) (cluster.KeyringState, error) {
-	ctx, cancel := context.WithTimeout(toNode(ctx, member), keyNodeTimeout)
+	ctx, cancel := context.WithTimeout(federation.ToNode(ctx, member), keyNodeTimeout)
 	defer cancel()
 	body, _ := json.Marshal(keyOpBody{Op: op, Key: key})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(base, "/")+keyringNodePath, bytes.NewReader(body))
@@ -122,7 +123,7 @@ func (g *Gateway) remoteKeyOp(ctx context.Context, member, base, op, key string)
 		return cluster.KeyringState{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := g.fed.adminClient.Do(req)
+	resp, err := g.fed.AdminClient().Do(req)
 	if err != nil {
 		return cluster.KeyringState{}, err
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/federation"
 )
 
 // memberView is a ring member as GET /api/federation/members shows it.
@@ -38,7 +39,7 @@ func (g *Gateway) listMembers(c *gin.Context) {
 
 // info is GET /api/federation/info: who this node is.
 func (g *Gateway) info(c *gin.Context) {
-	c.JSON(http.StatusOK, nodeInfo{
+	c.JSON(http.StatusOK, federation.NodeInfo{
 		Name: g.name, Version: g.version, GossipAddress: g.node.GossipAddr(), URL: g.url,
 		CatalogDigest: g.catalog.Digest(), RegistryDigest: g.node.Registry().Digest(),
 		Members: countAlive(g.node.Members()), Peers: len(g.node.Registry().List()),
@@ -58,8 +59,8 @@ func countAlive(ms []cluster.Member) int {
 // markForwarded notes a request forwarded by a peer, so it is served from
 // the local catalog only.
 func (g *Gateway) markForwarded(c *gin.Context) {
-	if from := c.GetHeader(HeaderForwarded); from != "" {
-		c.Request = c.Request.WithContext(withForwarded(c.Request.Context(), from))
+	if from := c.GetHeader(federation.HeaderForwarded); from != "" {
+		c.Request = c.Request.WithContext(federation.WithForwarded(c.Request.Context(), from))
 	}
 	c.Next()
 }

@@ -155,8 +155,8 @@ func (cc *catalogCollector) Collect(ch chan<- prometheus.Metric) {
 	if cc.g.node == nil {
 		return
 	}
-	for _, rec := range cc.g.fed.peerRecords() {
-		if v := cc.g.fed.peerView(rec); v.Tools > 0 {
+	for _, v := range cc.g.fed.Peers() {
+		if v.Tools > 0 {
 			ch <- prometheus.MustNewConstMetric(toolsDesc, prometheus.GaugeValue, float64(v.Tools), v.Name)
 		}
 	}

@@ -40,8 +40,7 @@ func (rc *ringCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(n), s)
 	}
 	peers := map[[2]string]int{}
-	for _, rec := range rc.g.fed.peerRecords() {
-		v := rc.g.fed.peerView(rec)
+	for _, v := range rc.g.fed.Peers() {
 		peers[[2]string{v.Status, v.TrustLevel}]++
 		ch <- prometheus.MustNewConstMetric(peerToolsDesc, prometheus.GaugeValue, float64(v.Tools), v.Name)
 	}
@@ -53,6 +52,22 @@ func (rc *ringCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(keysDesc, prometheus.GaugeValue, float64(len(kr.Keys)))
 	}
 }
+
+// fedMetrics are the federation engine's metrics (federation.Metrics):
+// forwarded calls, ring events and catalog pulls, and what the byte bounds
+// cut of peers' answers.
+type fedMetrics struct {
+	fwd    *forwardMetrics
+	bounds *boundMetrics
+}
+
+func (m fedMetrics) RingEvent(event string)    { m.fwd.event(event) }
+func (m fedMetrics) CatalogPulled(peer string) { m.fwd.pulled(peer) }
+func (m fedMetrics) Forwarded(peer, method, outcome string, d time.Duration) {
+	m.fwd.observe(peer, method, outcome, d)
+}
+func (m fedMetrics) CatalogCut(source, reason string) { m.bounds.cut(source, reason) }
+func (m fedMetrics) ResultTooLarge(source string)     { m.bounds.over(source) }
 
 // forwardMetrics count and time the calls this node forwards to peers, and
 // count the ring's events and the catalog pulls of peer links.

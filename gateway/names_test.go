@@ -8,6 +8,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/federation"
 )
 
 // registerOn posts an upstream to n, failing unless 201.
@@ -92,15 +93,15 @@ func TestGossipedPeerNameShadowed(t *testing.T) {
 	// The peer's status is online as soon as its member is alive; its link
 	// (whose entries the shadow rule leaves out) may come later.
 	clustertest.WaitFor(t, 10*time.Second, func() bool {
-		missing, _ := c.list(t).Meta[MetaMissingPeers].([]any)
+		missing, _ := c.list(t).Meta[federation.MetaMissingPeers].([]any)
 		return len(missing) > 0
 	}, "gw-c to link peer gb and name it missing")
 	l := c.list(t)
 	if n, src := countTool(l, "gb__whoami"); n != 1 || src[0] != "gw-c" {
 		t.Errorf("gw-c lists gb__whoami %d times from %v; want once, its own", n, src)
 	}
-	if missing, _ := l.Meta[MetaMissingPeers].([]any); len(missing) != 1 || missing[0] != "gb" {
-		t.Errorf("gw-c's missing_peers = %v; want [gb]", l.Meta[MetaMissingPeers])
+	if missing, _ := l.Meta[federation.MetaMissingPeers].([]any); len(missing) != 1 || missing[0] != "gb" {
+		t.Errorf("gw-c's missing_peers = %v; want [gb]", l.Meta[federation.MetaMissingPeers])
 	}
 	if res := c.call(t, "gb__whoami"); res.IsError || res.text() != "whoami:" {
 		t.Errorf("gb__whoami on gw-c: %+v; want its own upstream's answer", res)
@@ -158,7 +159,7 @@ func TestConcurrentPeerRecordsOneListed(t *testing.T) {
 	clustertest.WaitAllAlive(t, nodes, 10*time.Second)
 	clustertest.WaitConverged(t, nodes, 10*time.Second)
 	for _, n := range []*fedNode{a, b} {
-		peers := decode[[]peerView](t, n.do(t, http.MethodGet, "/api/federation/peers", n.admin, "").body)
+		peers := decode[[]federation.PeerView](t, n.do(t, http.MethodGet, "/api/federation/peers", n.admin, "").body)
 		if len(peers) != 1 || peers[0].Name != "c-two" {
 			t.Errorf("%s lists peers %+v; want only c-two", n.name, peers)
 		}

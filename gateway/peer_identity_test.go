@@ -14,6 +14,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/federation"
 )
 
 // fakeNode is an HTTP server on 127.0.0.1 that is no ring member: it
@@ -50,7 +51,7 @@ func startFakeNode(t *testing.T, claim string) *fakeNode {
 
 // claimInfo is an info answer claiming to be member name at gossip.
 func claimInfo(name, gossip, url string) string {
-	b, _ := json.Marshal(nodeInfo{Name: name, Version: "test", GossipAddress: gossip, URL: url})
+	b, _ := json.Marshal(federation.NodeInfo{Name: name, Version: "test", GossipAddress: gossip, URL: url})
 	return string(b)
 }
 
@@ -143,7 +144,7 @@ func TestAddPeerSameAddressOtherForm(t *testing.T) {
 	if r.code != http.StatusCreated {
 		t.Fatalf("add %s for a node gossiping %s: %d %s; want 201", local, b.url, r.code, r.body)
 	}
-	if p := decode[peerView](t, r.body); p.URL != local || p.Member != "gw-b" {
+	if p := decode[federation.PeerView](t, r.body); p.URL != local || p.Member != "gw-b" {
 		t.Errorf("record %+v; want url %s (the admin's) and member gw-b", p, local)
 	}
 	if res := a.call(t, "b__whoami"); res.IsError || res.text() != "gw-b" {
@@ -194,7 +195,7 @@ func TestNodeTokensOnlyToGossipedURL(t *testing.T) {
 		t.Errorf("keyring list: %d %s", r.code, r.body)
 	}
 	for _, member := range []string{"gw-b", "gw-c", "gw-ghost"} {
-		req, _ := http.NewRequestWithContext(toNode(ctx, member), http.MethodGet, fake.url+"/mcp", nil)
+		req, _ := http.NewRequestWithContext(federation.ToNode(ctx, member), http.MethodGet, fake.url+"/mcp", nil)
 		if resp, err := a.gw.fed.HTTPClient().Do(req); err == nil {
 			resp.Body.Close()
 			t.Errorf("a request to %s addressed to %s was sent", fake.url, member)
@@ -203,10 +204,10 @@ func TestNodeTokensOnlyToGossipedURL(t *testing.T) {
 		}
 	}
 	fake.checkNoMemberToken(t)
-	if p := a.peer(t, "bee"); p.URL != fake.url || p.Status != StatusOnline {
+	if p := a.peer(t, "bee"); p.URL != fake.url || p.Status != federation.StatusOnline {
 		t.Errorf("peer bee %+v; want the record's url kept and status online (its link follows gw-b)", p)
 	}
-	if p := a.peer(t, "ghost"); p.Status != StatusOffline || !strings.Contains(p.Error, "gossips no url") {
+	if p := a.peer(t, "ghost"); p.Status != federation.StatusOffline || !strings.Contains(p.Error, "gossips no url") {
 		t.Errorf("peer ghost %+v; want offline with the reason (its member gossips no url)", p)
 	}
 }

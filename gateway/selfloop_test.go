@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/federation"
 )
 
 // TestUpstreamPointsAtMesh: an upstream URL that is this node's own MCP
@@ -76,7 +77,7 @@ func TestIsSelf(t *testing.T) {
 		t.Run(tt.listen+" "+tt.upstream, func(t *testing.T) {
 			g := &Gateway{name: "n", url: tt.adv, listen: tt.listen}
 			err := g.checkNotMesh(context.Background(), serverConfig{Name: "up", URL: tt.upstream})
-			if got := errors.Is(err, errMeshURL); got != tt.self {
+			if got := errors.Is(err, federation.ErrMeshURL); got != tt.self {
 				t.Fatalf("checkNotMesh = %v; want refused %v", err, tt.self)
 			}
 		})

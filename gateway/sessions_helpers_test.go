@@ -11,6 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -38,7 +39,23 @@ func tokenFor(t testing.TB, subject, scope, issuer string) string {
 // nodeTokenFor is the token node from sends to node to (a link's token).
 func nodeTokenFor(t testing.TB, from, to string) string {
 	t.Helper()
-	tok, err := newNodeTokens([]byte(testSecret), from, ScopeMCP).get(to)
+	return nodeToken(t, from, to, ScopeMCP)
+}
+
+// audInfo is the audience of a node token good for GET
+// /api/federation/info only (federation's, as it goes on the wire).
+const audInfo = "mcpmesh:info"
+
+// nodeToken is a node token of from for the node aud, as the federation
+// engine mints it: subject "node:<from>", that audience and scope.
+func nodeToken(t testing.TB, from, aud, scope string) string {
+	t.Helper()
+	now := time.Now()
+	claims := Claims{Scope: scope, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: federation.NodeSubjectPrefix + from, Audience: jwt.ClaimStrings{aud},
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
+	}}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(testSecret))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ func (d *listDigests) init(g *Gateway) {
 	d.mu.Unlock()
 }
 
-// federationChanged is the Federation's OnChange hook.
+// federationChanged is the federation engine's OnChange hook.
 func (g *Gateway) federationChanged() {
 	if g.mcp != nil && g.lists.ready() {
 		g.catalogChanged()

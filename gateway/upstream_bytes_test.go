@@ -14,6 +14,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -61,7 +62,7 @@ func TestUpstreamBytes(t *testing.T) {
 		t.Errorf("catalog_truncated_total for big = %v, want 1", got)
 	}
 	res := a.call(t, "huge")
-	if !res.IsError || res.Meta[MetaError] != mcp.ErrKindResultTooLarge || !strings.Contains(res.text(), `"big"`) ||
+	if !res.IsError || res.Meta[federation.MetaError] != mcp.ErrKindResultTooLarge || !strings.Contains(res.text(), `"big"`) ||
 		!strings.Contains(res.text(), strconv.Itoa(result)) || !strings.Contains(res.text(), "--max-result-bytes") {
 		t.Fatalf("want result_too_large naming big, the bound and the flag, got %.300s", res.text())
 	}
@@ -73,18 +74,18 @@ func TestUpstreamBytes(t *testing.T) {
 	}
 }
 
-// TestFederationPeerCountCap: a peer listing more than maxPeerEntries
+// TestFederationPeerCountCap: a peer listing more than federation.MaxPeerEntries
 // tools is cut to the cap with a log line and a counter (it used to be
 // silent).
 func TestFederationPeerCountCap(t *testing.T) {
 	logs := &syncLog{}
 	a := startFedNodeWith(t, "gw-a", func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
-	b := startFedNode(t, "gw-b", rawSource{mcp.Definitions{Tools: rawTools(maxPeerEntries+5, func(i int) string { return "t" + strconv.Itoa(i) })}})
+	b := startFedNode(t, "gw-b", rawSource{mcp.Definitions{Tools: rawTools(federation.MaxPeerEntries+5, func(i int) string { return "t" + strconv.Itoa(i) })}})
 	addFedPeer(t, a, b, "b", "full")
 	series := `mcpmesh_catalog_truncated_total{reason="count",source="b"}`
 	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.metric(t, series) > 0 }, "the cut to be counted")
-	if p := a.peer(t, "b"); p.Tools != maxPeerEntries {
-		t.Errorf("peer b lists %d tools, want the cap %d", p.Tools, maxPeerEntries)
+	if p := a.peer(t, "b"); p.Tools != federation.MaxPeerEntries {
+		t.Errorf("peer b lists %d tools, want the cap %d", p.Tools, federation.MaxPeerEntries)
 	}
 	if logs.count("peer catalog cut") != 1 || logs.count("entries_cut=") != 1 {
 		t.Errorf("want one log line for the cut, got:\n%s", logs.lines("cut"))

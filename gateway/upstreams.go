@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -71,12 +72,19 @@ func checkServer(cfg serverConfig) error {
 	return nil
 }
 
+// checkNotMesh refuses an upstream whose URL points at this node or at a
+// ring member (federation.CheckNotMesh): its tools would loop.
+func (g *Gateway) checkNotMesh(ctx context.Context, cfg serverConfig) error {
+	self := federation.Self{Name: g.name, URL: g.url, Listen: g.listen}
+	return federation.CheckNotMesh(ctx, self, g.node, cfg.Name, cfg.URL)
+}
+
 // register starts an upstream from an API request, waits (bounded) until it
 // connects or fails, adds it to the catalog and persists it. On any error
 // nothing is left behind.
 func (g *Gateway) register(ctx context.Context, cfg serverConfig) (serverView, error) {
 	if err := g.catalog.CheckReserved(cfg.Name, cfg.Prefix, mcp.Definitions{}); err != nil {
-		return serverView{}, err // its prefix is a peer's name (names.go)
+		return serverView{}, err // its prefix is a peer's name (federation's shadow.go)
 	}
 	if err := g.servers.reserve(cfg, g.catalog.Names()); err != nil {
 		return serverView{}, err
@@ -203,7 +211,7 @@ func (g *Gateway) mergeBoot(stored []serverConfig) []bootItem {
 
 // bootServers starts every item at once, then adds them to the catalog in
 // order, so that which of two clashing servers wins is deterministic. An
-// item pointed at the mesh is not started at all (selfloop.go).
+// item pointed at the mesh is not started at all (federation.CheckNotMesh).
 func (g *Gateway) bootServers(ctx context.Context, items []bootItem) {
 	entries := make([]*serverEntry, len(items))
 	var wg sync.WaitGroup

@@ -16,6 +16,7 @@ import (
 )
 
 // ginPath is the web framework (Gin) only the gateway (and cmd) may depend on.
+// In particular federation, the engine under the gateway, must not.
 const ginPath = "github.com/gin-gonic/gin"
 
 // layerRule says which other layers a layer's packages may import. A
@@ -26,15 +27,18 @@ type layerRule struct {
 	gin       bool     // may depend on Gin
 }
 
-// importLayers is the one-way import graph of ARCHITECTURE.md, keyed by the first
-// path element under the module: cmd → anything; gateway → {cluster, mcp,
-// store}; cluster → store; mcp and store are leaves.
+// importLayers is the one-way import graph of docs/architecture.md, keyed by
+// the first path element under the module: cmd → anything; gateway →
+// {federation, cluster, mcp, store}; federation → {cluster, mcp, store};
+// cluster → store; mcp and store are leaves. So federation never imports
+// the gateway (nor Gin), and nothing below the gateway imports federation.
 var importLayers = map[string]layerRule{
-	"cmd":     {anything: true, gin: true},
-	"gateway": {mayImport: []string{"cluster", "mcp", "store"}, gin: true},
-	"cluster": {mayImport: []string{"store"}},
-	"mcp":     {},
-	"store":   {},
+	"cmd":        {anything: true, gin: true},
+	"gateway":    {mayImport: []string{"federation", "cluster", "mcp", "store"}, gin: true},
+	"federation": {mayImport: []string{"cluster", "mcp", "store"}},
+	"cluster":    {mayImport: []string{"store"}},
+	"mcp":        {},
+	"store":      {},
 }
 
 // listedPackage is the part of `go list -json` the check reads.
@@ -117,7 +121,7 @@ func TestImportDirection(t *testing.T) {
 		layer, _ := layerOf(module, p.ImportPath)
 		seen[layer] = true
 	}
-	for _, want := range []string{"mcp", "store"} {
+	for _, want := range []string{"gateway", "federation", "cluster", "mcp", "store"} {
 		if !seen[want] {
 			t.Fatalf("go list found no package of layer %q in %s; the check would be vacuous", want, root)
 		}
@@ -208,6 +212,15 @@ func TestViolations(t *testing.T) {
 		{"cluster imports gin", pkg("cluster", ginPath), "depends on github.com/gin-gonic/gin"},
 		{"gateway imports its allowed layers and gin", pkg("gateway", m+"/cluster", m+"/mcp", m+"/store/memstore", ginPath), ""},
 		{"gateway imports cmd", pkg("gateway", m+"/cmd/mcpmesh"), "imports example.com/mesh/cmd/mcpmesh (layer cmd)"},
+		{"gateway imports federation", pkg("gateway", m+"/federation", m+"/cluster"), ""},
+		{"federation imports its allowed layers", pkg("federation", m+"/cluster", m+"/mcp", m+"/store", "github.com/golang-jwt/jwt/v5"), ""},
+		{"federation test helpers import federation", pkg("federation/federationtest", m+"/federation"), ""},
+		{"federation imports gateway", pkg("federation", m+"/gateway"), "federation may import only [cluster mcp store]"},
+		{"federation imports gin", pkg("federation", ginPath), "(layer federation) depends on github.com/gin-gonic/gin"},
+		{"federation depends on gin transitively", listedPackage{ImportPath: m + "/federation", Deps: []string{"github.com/gin-gonic/gin"}}, "only gateway and cmd may use Gin"},
+		{"federation imports cmd", pkg("federation", m+"/cmd/mcpmesh"), "(layer cmd)"},
+		{"mcp imports federation", pkg("mcp", m+"/federation"), "(layer mcp) imports example.com/mesh/federation"},
+		{"cluster imports federation", pkg("cluster", m+"/federation"), "cluster may import only [store]"},
 		{"cmd imports anything", pkg("cmd/mcpmesh", m+"/gateway", m+"/cluster", m+"/mcp", m+"/store", ginPath), ""},
 		{"unknown layer", pkg("internal/util", "fmt"), `layer "internal" has no import rule`},
 		{"look-alike module is not ours", listedPackage{ImportPath: m + "-other/store", Imports: []string{m + "/mcp", ginPath}}, ""},

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 // pass through), a sessionless caller by one plain POST, which costs far
 // less (BenchmarkForward). A POST that cannot reach the peer fails with
 // mcp.ErrUnreachable like a session call, so forward reconnects the link.
-func (f *Federation) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
+func (f *Engine) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	if needsWayBack(req) {
 		l.awaitUp(ctx)
 		return l.up.Call(ctx, req)
@@ -59,7 +59,7 @@ func hasProgressToken(params json.RawMessage) bool {
 // no way back for progress, logs or server requests, so the link's session
 // would add nothing but cost. Cancelling ctx aborts the POST, which cancels
 // the request on the peer.
-func (f *Federation) postCall(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
+func (f *Engine) postCall(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	body, err := json.Marshal(mcp.Message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: req.Method, Params: req.Params})
 	if err != nil {
 		return nil, err
@@ -69,11 +69,11 @@ func (f *Federation) postCall(ctx context.Context, l *peerLink, req *mcp.Request
 	}
 	var status int
 	var raw []byte
-	member, limit := l.record().Member, f.cfg.Bounds.MaxResultBytes
+	member, limit := l.record().Member, f.cfg.MaxResultBytes
 	if l.inline {
 		status, raw, err = f.inline.post(ctx, l.endpoint, member, body, limit)
 	} else {
-		status, raw, err = f.postHTTP(toNode(ctx, member), l.endpoint, body, limit)
+		status, raw, err = f.postHTTP(ToNode(ctx, member), l.endpoint, body, limit)
 	}
 	if errors.Is(err, mcp.ErrResultTooLarge) {
 		return nil, err
@@ -86,7 +86,7 @@ func (f *Federation) postCall(ctx context.Context, l *peerLink, req *mcp.Request
 
 // postHTTP POSTs body to u with net/http (https peers, proxies) and reads
 // at most limit bytes of the answer (more is mcp.ErrResultTooLarge).
-func (f *Federation) postHTTP(ctx context.Context, u *url.URL, body []byte, limit int64) (int, []byte, error) {
+func (f *Engine) postHTTP(ctx context.Context, u *url.URL, body []byte, limit int64) (int, []byte, error) {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, err

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"fmt"
@@ -22,7 +22,7 @@ import (
 
 // peerNamed describes the peer called name, a live record or an
 // auto-trusted member: the catalog's reserved names.
-func (f *Federation) peerNamed(name string) (string, bool) {
+func (f *Engine) peerNamed(name string) (string, bool) {
 	rec, ok := f.peerRecord(name)
 	if !ok {
 		return "", false
@@ -32,7 +32,7 @@ func (f *Federation) peerNamed(name string) (string, bool) {
 
 // checkPeerNameFree refuses, with the status to answer, a peer name that a
 // local entry holds.
-func (f *Federation) checkPeerNameFree(name string) (int, error) {
+func (f *Engine) checkPeerNameFree(name string) (int, error) {
 	if holder, ok := f.cfg.Local.Holder(name); ok {
 		return http.StatusConflict, fmt.Errorf("%w: peer name %q is taken on this node by %s: the peer's entries %s__<name> would be shadowed; choose another name",
 			mcp.ErrConflict, name, holder, name)
@@ -42,7 +42,7 @@ func (f *Federation) checkPeerNameFree(name string) (int, error) {
 
 // shadowedBy reports the local entry that holds peer's name, noting (and
 // logging, once per change) the conflict.
-func (f *Federation) shadowedBy(peer string) (string, bool) {
+func (f *Engine) shadowedBy(peer string) (string, bool) {
 	holder, ok := f.cfg.Local.Holder(peer)
 	f.shadows.note(f, peer, holder)
 	return holder, ok
@@ -59,7 +59,7 @@ type shadowNotes struct {
 	holders map[string]string // peer → local holder
 }
 
-func (s *shadowNotes) note(f *Federation, peer, holder string) {
+func (s *shadowNotes) note(f *Engine, peer, holder string) {
 	s.mu.Lock()
 	prev := s.holders[peer]
 	if s.holders == nil {

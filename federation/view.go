@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"context"
@@ -34,7 +34,7 @@ type fedRoute struct {
 }
 
 // currentView returns the cached view, rebuilding it after a change.
-func (f *Federation) currentView(ctx context.Context) *fedView {
+func (f *Engine) currentView(ctx context.Context) *fedView {
 	gen := f.gen.Load()
 	if v := f.view.Load(); v != nil && v.gen == gen && time.Since(v.built) < viewTTL {
 		return v
@@ -44,7 +44,7 @@ func (f *Federation) currentView(ctx context.Context) *fedView {
 	return v
 }
 
-func (f *Federation) buildView(ctx context.Context, gen uint64) *fedView {
+func (f *Engine) buildView(ctx context.Context, gen uint64) *fedView {
 	v := &fedView{gen: gen, built: time.Now(), tools: map[string]fedRoute{}, prompts: map[string]fedRoute{}}
 	for k := range v.lists {
 		if l, err := f.cfg.Local.List(ctx, mcp.Kind(k), mcp.ListOptions{}); err == nil {
@@ -54,7 +54,7 @@ func (f *Federation) buildView(ctx context.Context, gen uint64) *fedView {
 	links := f.linkList()
 	slices.SortFunc(links, func(a, b *peerLink) int { return strings.Compare(a.record().Name, b.record().Name) })
 	for _, l := range links {
-		if _, shadowed := f.shadowedBy(l.record().Name); shadowed { // the local entries win (names.go)
+		if _, shadowed := f.shadowedBy(l.record().Name); shadowed { // the local entries win (shadow.go)
 			v.missing = append(v.missing, l.record().Name)
 			continue
 		}
@@ -91,7 +91,7 @@ func (v *fedView) add(l *peerLink, status string) {
 
 // List implements mcp.Backend: local entries, plus the listed peers' when
 // federation is asked for and the request was not forwarded to us.
-func (f *Federation) List(ctx context.Context, kind mcp.Kind, opts mcp.ListOptions) (*mcp.List, error) {
+func (f *Engine) List(ctx context.Context, kind mcp.Kind, opts mcp.ListOptions) (*mcp.List, error) {
 	if !opts.IncludeFederated || isForwarded(ctx) {
 		return f.cfg.Local.List(ctx, kind, opts)
 	}

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"context"
@@ -21,13 +21,13 @@ const (
 	ErrNotTrusted  = "peer_not_trusted"
 	// ErrResultTooLarge: the peer's answer was over --max-result-bytes.
 	ErrResultTooLarge = mcp.ErrKindResultTooLarge
-	metaPeer          = "mcpmesh/peer"
+	MetaPeer          = "mcpmesh/peer"
 )
 
 // Call implements mcp.Backend: local entries are served here, a listed
 // peer's are forwarded to it one hop. A request forwarded to us is served
 // locally only.
-func (f *Federation) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, error) {
+func (f *Engine) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, error) {
 	if isForwarded(ctx) {
 		return f.cfg.Local.Call(ctx, req)
 	}
@@ -44,7 +44,7 @@ func (f *Federation) Call(ctx context.Context, req *mcp.Request) (json.RawMessag
 
 // route finds the peer that serves a request, and the request's params as
 // that peer names things; ok is false when the request is not a peer's.
-func (f *Federation) route(ctx context.Context, req *mcp.Request) (fedRoute, json.RawMessage, bool) {
+func (f *Engine) route(ctx context.Context, req *mcp.Request) (fedRoute, json.RawMessage, bool) {
 	var p struct {
 		Name string `json:"name"`
 		URI  string `json:"uri"`
@@ -69,7 +69,7 @@ func (f *Federation) route(ctx context.Context, req *mcp.Request) (fedRoute, jso
 	return f.resourceRoute(v, p.URI, req.Params)
 }
 
-func (v *fedView) named(f *Federation, routes map[string]fedRoute, kind mcp.Kind, name string, params json.RawMessage, outer, inner string) (fedRoute, json.RawMessage, bool) {
+func (v *fedView) named(f *Engine, routes map[string]fedRoute, kind mcp.Kind, name string, params json.RawMessage, outer, inner string) (fedRoute, json.RawMessage, bool) {
 	if f.cfg.Local.Has(kind, name) {
 		return fedRoute{}, nil, false
 	}
@@ -85,7 +85,7 @@ func (v *fedView) named(f *Federation, routes map[string]fedRoute, kind mcp.Kind
 }
 
 // prefixRoute routes "<peer>__<name>" to a linked peer by its prefix alone.
-func (f *Federation) prefixRoute(name string) (fedRoute, bool) {
+func (f *Engine) prefixRoute(name string) (fedRoute, bool) {
 	peer, rest, ok := splitFederated(name)
 	if !ok {
 		return fedRoute{}, false
@@ -98,7 +98,7 @@ func (f *Federation) prefixRoute(name string) (fedRoute, bool) {
 }
 
 // resourceRoute finds the listed peer serving uri; the local catalog wins.
-func (f *Federation) resourceRoute(v *fedView, uri string, params json.RawMessage) (fedRoute, json.RawMessage, bool) {
+func (f *Engine) resourceRoute(v *fedView, uri string, params json.RawMessage) (fedRoute, json.RawMessage, bool) {
 	if uri == "" || f.cfg.Local.Has(mcp.KindResource, uri) {
 		return fedRoute{}, nil, false
 	}
@@ -119,11 +119,11 @@ func (f *Federation) resourceRoute(v *fedView, uri string, params json.RawMessag
 
 // forward sends a request to a peer and counts, times and (when it fails
 // for federation reasons) logs it.
-func (f *Federation) forward(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
+func (f *Engine) forward(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	start := time.Now()
 	res, outcome, err := f.forwardOnce(ctx, l, req)
 	peer := l.record().Name
-	f.cfg.Metrics.observe(peer, req.Method, outcome, time.Since(start))
+	f.cfg.Metrics.Forwarded(peer, req.Method, outcome, time.Since(start))
 	if strings.HasPrefix(outcome, "peer_") || outcome == ErrResultTooLarge {
 		f.log.Warn("forward failed", "peer", peer, "member", l.record().Member, "method", req.Method, "outcome", outcome)
 	}
@@ -133,7 +133,7 @@ func (f *Federation) forward(ctx context.Context, l *peerLink, req *mcp.Request)
 // forwardOnce sends a request to a peer, within --peer-timeout, and turns a
 // failure of federation into an answer that names the peer and the reason.
 // outcome is ok, tool_error, error, or the federation failure.
-func (f *Federation) forwardOnce(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, string, error) {
+func (f *Engine) forwardOnce(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, string, error) {
 	rec := l.record()
 	fail := func(kind, msg string) (json.RawMessage, string, error) {
 		res, err := fedFailure(req.Method, rec.Name, kind, msg)
@@ -152,9 +152,9 @@ func (f *Federation) forwardOnce(ctx context.Context, l *peerLink, req *mcp.Requ
 	case err == nil:
 		return res, resultOutcome(res), nil
 	case errors.Is(err, mcp.ErrResultTooLarge):
-		f.cfg.Bounded.over(rec.Name)
+		f.cfg.Metrics.ResultTooLarge(rec.Name)
 		return fail(ErrResultTooLarge, fmt.Sprintf("peer %q answered with more than %d bytes, not read further (the bound set by --max-result-bytes)",
-			rec.Name, f.cfg.Bounds.MaxResultBytes))
+			rec.Name, f.cfg.MaxResultBytes))
 	case errors.Is(err, mcp.ErrUnreachable):
 		l.up.Reconnect() // the link says offline until it is back
 		return fail(ErrPeerOffline, fmt.Sprintf("peer %q cannot be reached: %v", rec.Name, err))
@@ -175,7 +175,7 @@ func resultOutcome(res json.RawMessage) string {
 	return "ok"
 }
 
-func (f *Federation) offlineReason(l *peerLink, status string) string {
+func (f *Engine) offlineReason(l *peerLink, status string) string {
 	switch {
 	case status == StatusLeft:
 		return "it left the ring"
@@ -193,7 +193,7 @@ func (f *Federation) offlineReason(l *peerLink, status string) string {
 // fedFailure is a federation failure: an isError result for tools/call,
 // a JSON-RPC error for the other methods; both carry the kind in _meta.
 func fedFailure(method, peer, kind, msg string) (json.RawMessage, error) {
-	meta := map[string]any{MetaError: kind, metaPeer: peer}
+	meta := map[string]any{MetaError: kind, MetaPeer: peer}
 	if method != "tools/call" {
 		return nil, &mcp.Error{Code: mcp.CodeInternalError, Message: msg, Data: meta}
 	}
@@ -207,7 +207,7 @@ func fedFailure(method, peer, kind, msg string) (json.RawMessage, error) {
 // untrusted finds the "none" peer that a "<peer>__<name>" tool or prompt
 // names, when no local entry has that name: such a call is refused as
 // peer_not_trusted rather than as an unknown tool.
-func (f *Federation) untrusted(req *mcp.Request) (cluster.PeerRecord, bool) {
+func (f *Engine) untrusted(req *mcp.Request) (cluster.PeerRecord, bool) {
 	kind := mcp.KindTool
 	switch req.Method {
 	case "tools/call":

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"crypto/sha256"
@@ -9,11 +9,11 @@ import (
 // maxToolName is the longest name a federated tool or prompt gets.
 const maxToolName = 64
 
-// federatedName is how a peer's entry is listed here: "<peer>__<name>",
+// FederatedName is how a peer's entry is listed here: "<peer>__<name>",
 // only [A-Za-z0-9_.-], at most 64 characters. A name that must be changed
 // to fit gets a deterministic short hash of the original, so two entries
 // never collide by being cut the same way.
-func federatedName(peer, name string) string {
+func FederatedName(peer, name string) string {
 	full := peer + "__" + name
 	clean := strings.Map(func(r rune) rune {
 		if r < 128 && (r == '_' || r == '.' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"context"
@@ -25,38 +25,45 @@ import (
 // and says so. Tools of a mesh node are federated by peering, not as an
 // upstream.
 
-// errMeshURL marks an upstream URL refused because it points at the mesh.
-var errMeshURL = errors.New("upstream url points at the mesh")
+// ErrMeshURL marks an upstream URL refused because it points at the mesh.
+var ErrMeshURL = errors.New("upstream url points at the mesh")
 
-// checkNotMesh refuses an upstream whose URL points at this node or at a
-// ring member, naming which.
-func (g *Gateway) checkNotMesh(ctx context.Context, cfg serverConfig) error {
-	if cfg.URL == "" {
+// Self is where this node serves MCP: its name, its advertised URL and the
+// address its HTTP listener is bound to.
+type Self struct {
+	Name, URL, Listen string
+}
+
+// CheckNotMesh refuses the upstream server whose URL points at this node
+// (self) or at a member of ring (nil: no ring), naming which. A URL that
+// does not resolve passes.
+func CheckNotMesh(ctx context.Context, self Self, ring *cluster.Node, server, rawURL string) error {
+	if rawURL == "" {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
-	target, err := resolveURL(ctx, cfg.URL)
+	target, err := resolveURL(ctx, rawURL)
 	if err != nil {
 		return nil
 	}
-	if g.isSelf(ctx, target) {
+	if self.isSelf(ctx, target) {
 		return fmt.Errorf("%w: server %q: url %s points at this node (%s, %s): a mesh node's tools are federated by peering, not as an upstream",
-			errMeshURL, cfg.Name, cfg.URL, g.name, g.url)
+			ErrMeshURL, server, rawURL, self.Name, self.URL)
 	}
-	if m, ok := g.memberAt(ctx, target); ok {
+	if m, ok := memberAt(ctx, self, ring, target); ok {
 		return fmt.Errorf("%w: server %q: url %s points at ring member %s (%s): a mesh node's tools are federated by peering, not as an upstream",
-			errMeshURL, cfg.Name, cfg.URL, m.Name, m.Meta.URL)
+			ErrMeshURL, server, rawURL, m.Name, m.Meta.URL)
 	}
 	return nil
 }
 
 // isSelf reports whether target is this node's listener or advertised URL.
-func (g *Gateway) isSelf(ctx context.Context, target endpoint) bool {
-	if adv, err := resolveURL(ctx, g.url); err == nil && target.sameMachine(adv) {
+func (s Self) isSelf(ctx context.Context, target endpoint) bool {
+	if adv, err := resolveURL(ctx, s.URL); err == nil && target.sameMachine(adv) {
 		return true
 	}
-	host, port, err := net.SplitHostPort(g.listen)
+	host, port, err := net.SplitHostPort(s.Listen)
 	if err != nil || port != target.port {
 		return false
 	}
@@ -69,12 +76,12 @@ func (g *Gateway) isSelf(ctx context.Context, target endpoint) bool {
 
 // memberAt finds the ring member, other than this node, whose gossiped URL
 // is target.
-func (g *Gateway) memberAt(ctx context.Context, target endpoint) (cluster.Member, bool) {
-	if g.node == nil {
+func memberAt(ctx context.Context, self Self, ring *cluster.Node, target endpoint) (cluster.Member, bool) {
+	if ring == nil {
 		return cluster.Member{}, false
 	}
-	for _, m := range g.node.Members() {
-		if m.Name == g.name || m.Meta.URL == "" || m.State == cluster.StateLeft {
+	for _, m := range ring.Members() {
+		if m.Name == self.Name || m.Meta.URL == "" || m.State == cluster.StateLeft {
 			continue
 		}
 		if ep, err := resolveURL(ctx, m.Meta.URL); err == nil && target.sameMachine(ep) {

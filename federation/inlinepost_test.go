@@ -1,7 +1,8 @@
-package gateway
+package federation
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -13,11 +14,13 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 func testPoster(t *testing.T) *inlinePoster {
 	t.Helper()
-	p := newInlinePoster(newNodeTokens([]byte(testSecret), "a", ScopeMCP), "a", 2)
+	p := newInlinePoster(newNodeTokens([]byte(testSecret), "a", scopeMCP), "a", 2)
 	t.Cleanup(p.close)
 	return p
 }
@@ -37,8 +40,8 @@ func TestInlinePostRequest(t *testing.T) {
 	var conns atomic.Int32
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		claims, err := ParseToken([]byte(testSecret), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
-		if r.Method != http.MethodPost || r.URL.Path != "/mcp" || err != nil || claims.Subject != "node:a" ||
+		claims := parseNodeToken(t, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if r.Method != http.MethodPost || r.URL.Path != "/mcp" || claims.Subject != "node:a" ||
 			r.Header.Get(HeaderForwarded) != "a" || r.Header.Get("Content-Type") != "application/json" || string(body) != `{"x":1}` {
 			http.Error(w, "bad request "+r.Method+" "+r.URL.Path+" "+string(body), http.StatusTeapot)
 			return
@@ -141,5 +144,48 @@ func TestInlinePostLimits(t *testing.T) {
 	p.close()
 	if _, _, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), "b", []byte(`{}`), 1<<20); err == nil {
 		t.Fatal("a post after close succeeded")
+	}
+}
+
+// countingConn counts the bytes read from a connection.
+type countingConn struct {
+	net.Conn
+	n atomic.Int64
+}
+
+func (c *countingConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// TestInlinePostReadsAtMostTheBound: a forwarded POST whose answer is 32 MiB
+// reads no more than the bound and a buffer of it, and says it was too large.
+func TestInlinePostReadsAtMostTheBound(t *testing.T) {
+	const bound, answer = 256 << 10, 32 << 20
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		chunk := bytes.Repeat([]byte("x"), 64<<10)
+		for range answer / len(chunk) {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	t.Cleanup(srv.Close)
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc := &countingConn{Conn: nc}
+	t.Cleanup(func() { _ = cc.Close() })
+	c := &inlineConn{nc: cc, br: bufio.NewReaderSize(cc, 16<<10), bw: bufio.NewWriterSize(cc, 16<<10)}
+	head := "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
+	_, _, _, err = c.exchange(head, []byte("{}"), bound)
+	if !errors.Is(err, mcp.ErrResultTooLarge) {
+		t.Fatalf("err = %v, want mcp.ErrResultTooLarge", err)
+	}
+	if read := cc.n.Load(); read > bound+64<<10 {
+		t.Errorf("read %d bytes of a %d-byte answer; the bound is %d", read, answer, bound)
 	}
 }

@@ -1,4 +1,10 @@
-package gateway
+// Package federation is mcpmesh's federation engine: the node's view of
+// the ring's catalogs (its own plus its trusted peers'), the names a peer's
+// entries are listed under, the routing of calls to the peer that serves
+// them, the links and node-to-node requests that reach peers, and the node
+// tokens those requests carry. It is an mcp.Backend; the gateway serves it
+// over HTTP. It imports cluster, mcp and store, never Gin or the gateway.
+package federation
 
 import (
 	"context"
@@ -23,8 +29,10 @@ const DefaultPeerTimeout = 30 * time.Second
 
 type forwardedKey struct{}
 
-// withForwarded marks ctx as serving a request forwarded by node from.
-func withForwarded(ctx context.Context, from string) context.Context {
+// WithForwarded marks ctx as serving a request forwarded by node from (the
+// HeaderForwarded of the request): it is served from the local catalog
+// only.
+func WithForwarded(ctx context.Context, from string) context.Context {
 	return context.WithValue(ctx, forwardedKey{}, from)
 }
 
@@ -33,8 +41,8 @@ func isForwarded(ctx context.Context) bool {
 	return from != ""
 }
 
-// FederationConfig configures a Federation.
-type FederationConfig struct {
+// Config configures an Engine. Node, Local and Secret are required.
+type Config struct {
 	Node        *cluster.Node
 	Local       *mcp.Catalog
 	Secret      []byte // mints the node tokens peers accept
@@ -44,26 +52,28 @@ type FederationConfig struct {
 	OnChange func()
 	// LinkBackoff bounds the reconnection delay of peer links (default 2 s).
 	LinkBackoff time.Duration
-	// Metrics counts and times forwarded calls (nil: none).
-	Metrics *forwardMetrics
+	// Metrics counts ring events, catalog pulls, forwarded calls and what
+	// the byte bounds cut (nil: none).
+	Metrics Metrics
 	// AutoTrust, if set, makes every ring member without a peer record a
 	// peer at that level (--auto-trust), named after the member.
 	AutoTrust string
-	// Bounds bound in bytes each peer's catalog and each answer of a peer;
-	// Bounded counts what they cut (nil: not counted).
-	Bounds  Bounds
-	Bounded *boundMetrics
+	// MaxCatalogBytes and MaxResultBytes bound in bytes each peer's catalog
+	// and each answer of a peer (--max-catalog-bytes, --max-result-bytes);
+	// zero takes mcp's defaults.
+	MaxCatalogBytes int64
+	MaxResultBytes  int64
 	// Store keeps each linked peer's catalog (keys "catalogs/"), so a
 	// restarted node lists its peers at once; nil keeps them in memory only.
 	Store store.Store
 }
 
-// Federation is the node's mcp.Backend: its local catalog plus the local
+// Engine is the node's mcp.Backend: its local catalog plus the local
 // catalogs of its trusted peers, each reached through one MCP session (a
 // link) that also keeps that peer's catalog cached. Listing never waits on
 // a peer; calls to a peer's entries are forwarded one hop.
-type Federation struct {
-	cfg    FederationConfig
+type Engine struct {
+	cfg    Config
 	self   string
 	log    *slog.Logger
 	tokens *nodeTokens
@@ -80,18 +90,27 @@ type Federation struct {
 	gen  atomic.Uint64 // bumped on every change that may alter the view
 	view atomic.Pointer[fedView]
 
-	shadows shadowNotes // peers whose name a local entry holds (names.go)
+	shadows shadowNotes // peers whose name a local entry holds (shadow.go)
 
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-var _ mcp.Backend = (*Federation)(nil)
+var _ mcp.Backend = (*Engine)(nil)
 
-// NewFederation builds the federation; Start runs it.
-func NewFederation(cfg FederationConfig) *Federation {
-	cfg.Bounds = cfg.Bounds.withDefaults()
+// New builds the engine; Start runs it. It reserves the peers' names in
+// the local catalog (see shadow.go) and follows the catalog's changes.
+func New(cfg Config) *Engine {
+	if cfg.MaxCatalogBytes <= 0 {
+		cfg.MaxCatalogBytes = mcp.DefaultMaxCatalogBytes
+	}
+	if cfg.MaxResultBytes <= 0 {
+		cfg.MaxResultBytes = mcp.DefaultMaxResultBytes
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
+	}
 	if cfg.PeerTimeout <= 0 {
 		cfg.PeerTimeout = DefaultPeerTimeout
 	}
@@ -102,17 +121,18 @@ func NewFederation(cfg FederationConfig) *Federation {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &Federation{cfg: cfg, self: cfg.Node.Name(), log: cfg.Logger, links: map[string]*peerLink{},
+	f := &Engine{cfg: cfg, self: cfg.Node.Name(), log: cfg.Logger, links: map[string]*peerLink{},
 		ctx: ctx, cancel: cancel}
-	f.tokens = newNodeTokens(cfg.Secret, f.self, ScopeMCP)
+	f.tokens = newNodeTokens(cfg.Secret, f.self, scopeMCP)
 	f.tokens.where = f.gossipedURL
 	f.base = peerTransport()
 	f.client = &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, base: f.base}}
-	admin := newNodeTokens(cfg.Secret, f.self, ScopeAdmin)
+	admin := newNodeTokens(cfg.Secret, f.self, scopeAdmin)
 	admin.where = f.gossipedURL
 	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: f.base}}
 	f.inline = newInlinePoster(f.tokens, f.self, peerIdleConns)
 	cfg.Local.OnChange(f.changed)
+	cfg.Local.SetReserved(f.peerNamed) // shadow.go
 	return f
 }
 
@@ -131,14 +151,14 @@ func peerTransport() *http.Transport {
 }
 
 // Start follows the ring's events and links the trusted peers.
-func (f *Federation) Start() {
+func (f *Engine) Start() {
 	f.reconcile()
 	f.wg.Add(1)
 	go f.follow()
 }
 
 // Close ends every peer link and the event loop.
-func (f *Federation) Close() {
+func (f *Engine) Close() {
 	f.cancel()
 	f.wg.Wait()
 	f.mu.Lock()
@@ -152,12 +172,18 @@ func (f *Federation) Close() {
 	f.inline.close()
 }
 
-// HTTPClient is the client nodes use to reach each other: it carries a
-// node token and the forwarded mark.
-func (f *Federation) HTTPClient() *http.Client { return f.client }
+// HTTPClient is the client nodes use to reach each other: it carries an
+// mcp-scoped node token and the forwarded mark. A request's context names
+// the node it is for (ToNode); without it, the token is good for
+// GET /api/federation/info only.
+func (f *Engine) HTTPClient() *http.Client { return f.client }
+
+// AdminClient is HTTPClient with an admin-scoped node token, for the
+// keyring fan-out only.
+func (f *Engine) AdminClient() *http.Client { return f.adminClient }
 
 // follow reacts to ring events until Close.
-func (f *Federation) follow() {
+func (f *Engine) follow() {
 	defer f.wg.Done()
 	for {
 		select {
@@ -172,10 +198,10 @@ func (f *Federation) follow() {
 	}
 }
 
-func (f *Federation) onEvent(ev cluster.Event) {
+func (f *Engine) onEvent(ev cluster.Event) {
 	f.logEvent(ev)
 	if ev.Type != cluster.MemberUpdate {
-		f.cfg.Metrics.event(ev.Type.String())
+		f.cfg.Metrics.RingEvent(ev.Type.String())
 	}
 	switch {
 	case ev.Type == cluster.RegistryChanged:
@@ -195,7 +221,7 @@ func (f *Federation) onEvent(ev cluster.Event) {
 
 // logEvent logs every membership and peer change once, with the fields an
 // operator greps for; meta updates (catalog digests) only at debug.
-func (f *Federation) logEvent(ev cluster.Event) {
+func (f *Engine) logEvent(ev cluster.Event) {
 	switch ev.Type {
 	case cluster.RegistryChanged:
 		p := ev.Peer
@@ -211,7 +237,7 @@ func (f *Federation) logEvent(ev cluster.Event) {
 }
 
 // changed invalidates the cached view and tells sessions.
-func (f *Federation) changed() {
+func (f *Engine) changed() {
 	f.gen.Add(1)
 	if f.cfg.OnChange != nil {
 		f.cfg.OnChange()
@@ -219,12 +245,12 @@ func (f *Federation) changed() {
 }
 
 // urlMoved reports whether a linked member now gossips another URL.
-func (f *Federation) urlMoved(m cluster.Member) bool {
+func (f *Engine) urlMoved(m cluster.Member) bool {
 	l := f.linkForMember(m.Name)
 	return l != nil && m.Meta.URL != "" && m.Meta.URL != l.record().URL
 }
 
-func (f *Federation) linkForMember(member string) *peerLink {
+func (f *Engine) linkForMember(member string) *peerLink {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, l := range f.links {
@@ -237,7 +263,7 @@ func (f *Federation) linkForMember(member string) *peerLink {
 
 // reconcile makes the links match the registry: one per peer trusted at
 // full or discover, none for "none" peers, removed or renamed ones.
-func (f *Federation) reconcile() {
+func (f *Engine) reconcile() {
 	want := map[string]cluster.PeerRecord{}
 	auto := f.autoPeers()
 	for _, rec := range append(f.cfg.Node.Registry().List(), mapValues(auto)...) {
@@ -283,26 +309,26 @@ func (f *Federation) reconcile() {
 // here yet, or gossiping no URL, gets a link with no URL, which does not
 // connect until the member is known. The record keeps the URL the admin
 // gave.
-func (f *Federation) followURL(rec cluster.PeerRecord) cluster.PeerRecord {
+func (f *Engine) followURL(rec cluster.PeerRecord) cluster.PeerRecord {
 	rec.URL, _ = f.gossipedURL(rec.Member)
 	return rec
 }
 
 // gossipedURL returns the URL member gossips in its meta, if it is known
 // and gossips one.
-func (f *Federation) gossipedURL(member string) (string, bool) {
+func (f *Engine) gossipedURL(member string) (string, bool) {
 	m, ok := f.cfg.Node.Member(member)
 	return m.Meta.URL, ok && m.Meta.URL != ""
 }
 
 // link returns the link of the peer called name, if any.
-func (f *Federation) link(name string) *peerLink {
+func (f *Engine) link(name string) *peerLink {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.links[name]
 }
 
-func (f *Federation) linkList() []*peerLink {
+func (f *Engine) linkList() []*peerLink {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make([]*peerLink, 0, len(f.links))
@@ -315,7 +341,7 @@ func (f *Federation) linkList() []*peerLink {
 // WaitLinked waits (bounded by ctx) until the peer's link has its first
 // catalog or has failed, so a freshly added peer is answered with a status
 // that means something.
-func (f *Federation) WaitLinked(ctx context.Context, name string) {
+func (f *Engine) WaitLinked(ctx context.Context, name string) {
 	if l := f.link(name); l != nil && !l.noURL {
 		_ = l.up.WaitReady(ctx)
 		l.rebuild()

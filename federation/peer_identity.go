@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"context"
@@ -21,7 +21,7 @@ import (
 // joined) alive in the ring and gossip peerURL's address. It returns the
 // HTTP status of the refusal: 502 for a URL that is not a ring member at
 // all, 409 for a URL that claims a member gossiping another address.
-func (f *Federation) provePeer(ctx context.Context, peerURL string, info nodeInfo) (int, error) {
+func (f *Engine) provePeer(ctx context.Context, peerURL string, info NodeInfo) (int, error) {
 	if err := f.ensureMember(info); err != nil {
 		return http.StatusBadGateway, fmt.Errorf("cannot join %s (gossip %s): %w", peerURL, info.GossipAddress, err)
 	}
@@ -46,7 +46,7 @@ func (f *Federation) provePeer(ctx context.Context, peerURL string, info nodeInf
 }
 
 // ensureMember joins the node's gossip address unless it is an alive member.
-func (f *Federation) ensureMember(info nodeInfo) error {
+func (f *Engine) ensureMember(info NodeInfo) error {
 	if m, ok := f.cfg.Node.Member(info.Name); ok && m.State == cluster.StateAlive {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"context"
@@ -17,8 +17,22 @@ import (
 // nodeTokenTTL is the life of the tokens nodes mint for each other.
 const nodeTokenTTL = time.Hour
 
-// nodeSubjectPrefix starts the subject of every node token ("node:<name>").
-const nodeSubjectPrefix = "node:"
+// NodeSubjectPrefix starts the subject of every node token ("node:<name>").
+const NodeSubjectPrefix = "node:"
+
+// The scopes of node tokens: the token scopes of the gateway's auth
+// (gateway.ScopeMCP, gateway.ScopeAdmin), which checks them.
+const (
+	scopeMCP   = "mcp"
+	scopeAdmin = "admin"
+)
+
+// nodeClaims are the claims of a node token: the JWT claims the gateway
+// reads (gateway.Claims), minted here from the ring's shared secret.
+type nodeClaims struct {
+	Scope string `json:"scope,omitempty"`
+	jwt.RegisteredClaims
+}
 
 // audInfo is the audience of a node token sent where the node it reaches
 // is not known yet (asking a URL who it is): it is good for
@@ -34,7 +48,7 @@ const audInfo = "mcpmesh:info"
 type nodeTokens struct {
 	secret  []byte
 	subject string
-	scope   string // ScopeMCP or ScopeAdmin
+	scope   string // scopeMCP or scopeAdmin
 	// where returns the URL a member gossips: a token naming a member is
 	// sent there only (forNode). nil checks nothing (tests).
 	where func(member string) (string, bool)
@@ -49,7 +63,7 @@ type mintedToken struct {
 }
 
 func newNodeTokens(secret []byte, self, scope string) *nodeTokens {
-	return &nodeTokens{secret: secret, subject: nodeSubjectPrefix + self, scope: scope, minted: map[string]mintedToken{}}
+	return &nodeTokens{secret: secret, subject: NodeSubjectPrefix + self, scope: scope, minted: map[string]mintedToken{}}
 }
 
 // get returns the token for the node named aud (or audInfo).
@@ -60,7 +74,7 @@ func (t *nodeTokens) get(aud string) (string, error) {
 		return m.token, nil
 	}
 	now := time.Now()
-	claims := Claims{Scope: t.scope, RegisteredClaims: jwt.RegisteredClaims{
+	claims := nodeClaims{Scope: t.scope, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: t.subject, Audience: jwt.ClaimStrings{aud},
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(nodeTokenTTL)),
 	}}
@@ -109,30 +123,33 @@ func sameOrigin(a, b *url.URL) bool {
 	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && urlPort(a) == urlPort(b)
 }
 
-// checkNodeAudience refuses a node token that is not for this node: its
-// aud must name this node, or be audInfo on GET /api/federation/info.
-// Other tokens (people's, from `mcpmesh token`) carry no such claim.
-func checkNodeAudience(claims *Claims, self, route string) error {
-	if !strings.HasPrefix(claims.Subject, nodeSubjectPrefix) {
+// CheckNodeAudience refuses a node token (subject "node:<name>") that is
+// not for this node, self: its audience must name this node, or be audInfo
+// on GET /api/federation/info (route). Other tokens (people's, from
+// `mcpmesh token`) carry no such claim and pass.
+func CheckNodeAudience(subject string, audience []string, self, route string) error {
+	if !strings.HasPrefix(subject, NodeSubjectPrefix) {
 		return nil
 	}
-	if slices.Contains(claims.Audience, self) || (slices.Contains(claims.Audience, audInfo) && route == "/api/federation/info") {
+	if slices.Contains(audience, self) || (slices.Contains(audience, audInfo) && route == "/api/federation/info") {
 		return nil
 	}
-	return fmt.Errorf("node token of %s is for %s, not for this node (%s) and this route", claims.Subject,
-		strings.Join(claims.Audience, ","), self)
+	return fmt.Errorf("node token of %s is for %s, not for this node (%s) and this route", subject,
+		strings.Join(audience, ","), self)
 }
 
 // audienceKey carries, in a request's context, the node it is sent to.
 type audienceKey struct{}
 
-// toNode marks ctx's requests as sent to the node named member.
-func toNode(ctx context.Context, member string) context.Context {
+// ToNode marks ctx's requests (through HTTPClient or AdminClient) as sent
+// to the node named member: they carry a token for that node, and only to
+// the address it gossips.
+func ToNode(ctx context.Context, member string) context.Context {
 	return context.WithValue(ctx, audienceKey{}, member)
 }
 
 // tokenTransport adds this node's token for the request's target node (the
-// context's toNode, else aud, else audInfo) and the forwarded mark.
+// context's ToNode, else aud, else audInfo) and the forwarded mark.
 type tokenTransport struct {
 	tokens *nodeTokens
 	from   string

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"regexp"
@@ -20,19 +20,19 @@ func TestFederatedName(t *testing.T) {
 	}
 	seen := map[string]string{}
 	for _, tt := range tests {
-		got := federatedName(tt.peer, tt.name)
+		got := FederatedName(tt.peer, tt.name)
 		if tt.want != "" && got != tt.want {
-			t.Errorf("federatedName(%q, %q) = %q, want %q", tt.peer, tt.name, got, tt.want)
+			t.Errorf("FederatedName(%q, %q) = %q, want %q", tt.peer, tt.name, got, tt.want)
 		}
 		if !valid.MatchString(got) || !strings.HasPrefix(got, tt.peer+"__") {
-			t.Errorf("federatedName(%q, %q) = %q: not a valid federated name", tt.peer, tt.name, got)
+			t.Errorf("FederatedName(%q, %q) = %q: not a valid federated name", tt.peer, tt.name, got)
 		}
 		if other, dup := seen[got]; dup {
 			t.Errorf("%q and %q both became %q", other, tt.name, got)
 		}
 		seen[got] = tt.name
-		if federatedName(tt.peer, tt.name) != got {
-			t.Errorf("federatedName is not deterministic for %q", tt.name)
+		if FederatedName(tt.peer, tt.name) != got {
+			t.Errorf("FederatedName is not deterministic for %q", tt.name)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"context"
@@ -20,9 +20,9 @@ import (
 // link's session, and the link takes a moment to open a new one.
 const linkGrace = 2 * time.Second
 
-// maxPeerEntries bounds what one peer may add to the listing, so a hostile
+// MaxPeerEntries bounds what one peer may add to the listing, so a hostile
 // or broken peer cannot exhaust this node.
-const maxPeerEntries = 20000
+const MaxPeerEntries = 20000
 
 // Peer statuses as the REST API and metrics report them.
 const (
@@ -38,7 +38,7 @@ const (
 // peerLink is this node's MCP session to one trusted peer: it forwards
 // calls and keeps the peer's local catalog, renamed for listing here.
 type peerLink struct {
-	f  *Federation
+	f  *Engine
 	up *mcp.Upstream
 
 	mu          sync.Mutex
@@ -64,18 +64,19 @@ type linkEntries struct {
 	prompts   map[string]string
 	resources map[string]bool
 	templates []string
-	cut       int // entries past maxPeerEntries, left out
+	cut       int // entries past MaxPeerEntries, left out
 }
 
-func (f *Federation) newLink(rec cluster.PeerRecord) *peerLink {
+func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
 	l := &peerLink{f: f, rec: rec, saveKick: make(chan struct{}, 1),
 		done: make(chan struct{}), saved: make(chan struct{})}
 	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
 	l.endpoint, l.endpointErr = url.Parse(cfg.URL) // a link's URL never changes: a new URL is a new link
 	l.inline = l.endpointErr == nil && f.inline.usable(l.endpoint)
 	cached := f.loadCatalog(rec)
-	opts := f.cfg.Bounded.upstreamOptions(rec.Name, f.cfg.Bounds)
-	opts.OnTooLarge = nil // counted by forward, which knows the peer
+	opts := mcp.UpstreamOptions{MaxCatalogBytes: f.cfg.MaxCatalogBytes, MaxResultBytes: f.cfg.MaxResultBytes,
+		OnTruncate: func(t mcp.Truncation) { f.cfg.Metrics.CatalogCut(rec.Name, t.Reason) }}
+	// no OnTooLarge: an answer over the bound is counted by forward, which knows the peer
 	opts.Logger, opts.OnChange, opts.HTTPClient = f.log.With("peer", rec.Name), l.relisted, f.linkClient(rec.Member)
 	opts.MinBackoff, opts.MaxBackoff, opts.ConnectTimeout = 100*time.Millisecond, f.cfg.LinkBackoff, 10*time.Second
 	opts.UnreachableErrors, opts.StaleOnListError, opts.Initial = true, true, cached
@@ -103,7 +104,7 @@ func (l *peerLink) close() {
 
 // linkClient is the HTTP client of a link to member: its tokens are for
 // that node only.
-func (f *Federation) linkClient(member string) *http.Client {
+func (f *Engine) linkClient(member string) *http.Client {
 	return &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, aud: member, base: f.base}}
 }
 
@@ -131,12 +132,12 @@ func (l *peerLink) refresh(m cluster.Member) {
 }
 
 // relisted takes a new listing of the peer, and logs and counts what
-// maxPeerEntries cut of it (once per listing).
+// MaxPeerEntries cut of it (once per listing).
 func (l *peerLink) relisted() {
 	if e := l.rebuild(); e.cut > 0 {
 		name := l.record().Name
-		l.f.log.Warn("peer catalog cut", "peer", name, "reason", mcp.CutCount, "entries_cut", e.cut, "max_entries_per_kind", maxPeerEntries)
-		l.f.cfg.Bounded.cut(name, mcp.CutCount)
+		l.f.log.Warn("peer catalog cut", "peer", name, "reason", mcp.CutCount, "entries_cut", e.cut, "max_entries_per_kind", MaxPeerEntries)
+		l.f.cfg.Metrics.CatalogCut(name, mcp.CutCount)
 	}
 }
 
@@ -150,7 +151,7 @@ func (l *peerLink) rebuild() *linkEntries {
 	l.mu.Lock()
 	l.pulled = time.Now()
 	l.mu.Unlock()
-	l.f.cfg.Metrics.pulled(rec.Name)
+	l.f.cfg.Metrics.CatalogPulled(rec.Name)
 	l.f.changed()
 	kick(l.saveKick)
 	return e
@@ -187,9 +188,9 @@ func buildEntries(peer string, defs mcp.Definitions) *linkEntries {
 	return e
 }
 
-// capped is defs up to maxPeerEntries; e counts the rest as cut.
+// capped is defs up to MaxPeerEntries; e counts the rest as cut.
 func (e *linkEntries) capped(defs []json.RawMessage) []json.RawMessage {
-	n := min(len(defs), maxPeerEntries)
+	n := min(len(defs), MaxPeerEntries)
 	e.cut += len(defs) - n
 	return defs[:n]
 }
@@ -197,7 +198,7 @@ func (e *linkEntries) capped(defs []json.RawMessage) []json.RawMessage {
 func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage, routes map[string]string) {
 	for _, def := range e.capped(defs) {
 		orig := mcp.StringField(def, "name")
-		listed := federatedName(peer, orig)
+		listed := FederatedName(peer, orig)
 		if _, dup := routes[listed]; dup || orig == "" {
 			continue
 		}

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"encoding/json"
@@ -9,8 +9,8 @@ import (
 	"github.com/mcpmesh/mcpmesh/store"
 )
 
-// catalogKeyPrefix prefixes the store keys of peers' cached catalogs.
-const catalogKeyPrefix = "catalogs/"
+// CatalogKeyPrefix prefixes the store keys of peers' cached catalogs.
+const CatalogKeyPrefix = "catalogs/"
 
 // cacheSlack is what the encoding of a cached catalog may add to the
 // catalog bound: a catalog within the bound is always cached.
@@ -26,11 +26,11 @@ type cachedCatalog struct {
 
 // loadCatalog returns the cached catalog of rec's peer, if it was listed
 // from the same member; anything unreadable counts as no cache.
-func (f *Federation) loadCatalog(rec cluster.PeerRecord) mcp.Definitions {
+func (f *Engine) loadCatalog(rec cluster.PeerRecord) mcp.Definitions {
 	if f.cfg.Store == nil {
 		return mcp.Definitions{}
 	}
-	b, err := f.cfg.Store.Get(catalogKeyPrefix + rec.Name)
+	b, err := f.cfg.Store.Get(CatalogKeyPrefix + rec.Name)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			f.log.Warn("cannot read a peer's cached catalog", "peer", rec.Name, "err", err)
@@ -45,26 +45,26 @@ func (f *Federation) loadCatalog(rec cluster.PeerRecord) mcp.Definitions {
 }
 
 // saveCatalog caches defs as rec's peer's catalog.
-func (f *Federation) saveCatalog(rec cluster.PeerRecord, defs mcp.Definitions) {
+func (f *Engine) saveCatalog(rec cluster.PeerRecord, defs mcp.Definitions) {
 	if f.cfg.Store == nil {
 		return
 	}
 	b, err := json.Marshal(cachedCatalog{Member: rec.Member, Defs: defs})
-	if err != nil || int64(len(b)) > f.cfg.Bounds.MaxCatalogBytes+cacheSlack {
+	if err != nil || int64(len(b)) > f.cfg.MaxCatalogBytes+cacheSlack {
 		f.dropCatalog(rec.Name) // an older, smaller one would be stale
 		return
 	}
-	if err := f.cfg.Store.Put(catalogKeyPrefix+rec.Name, b); err != nil {
+	if err := f.cfg.Store.Put(CatalogKeyPrefix+rec.Name, b); err != nil {
 		f.log.Warn("cannot cache a peer's catalog", "peer", rec.Name, "err", err)
 	}
 }
 
 // dropCatalog forgets the cached catalog of the peer name.
-func (f *Federation) dropCatalog(name string) {
+func (f *Engine) dropCatalog(name string) {
 	if f.cfg.Store == nil {
 		return
 	}
-	if err := f.cfg.Store.Delete(catalogKeyPrefix + name); err != nil {
+	if err := f.cfg.Store.Delete(CatalogKeyPrefix + name); err != nil {
 		f.log.Warn("cannot drop a peer's cached catalog", "peer", name, "err", err)
 	}
 }

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"slices"
@@ -7,14 +7,14 @@ import (
 	"github.com/mcpmesh/mcpmesh/cluster"
 )
 
-// autoTrustWriter marks the records --auto-trust makes up: they live on
+// AutoTrustWriter marks the records --auto-trust makes up: they live on
 // this node only and are never written to the registry.
-const autoTrustWriter = "auto-trust"
+const AutoTrustWriter = "auto-trust"
 
 // autoPeers are the peers --auto-trust makes of the ring's members that
 // have no peer record: every member (holding the ring's key, or it could
 // not be a member) that has not left, named after itself.
-func (f *Federation) autoPeers() map[string]cluster.PeerRecord {
+func (f *Engine) autoPeers() map[string]cluster.PeerRecord {
 	out := map[string]cluster.PeerRecord{}
 	if f.cfg.AutoTrust == "" {
 		return out
@@ -29,7 +29,7 @@ func (f *Federation) autoPeers() map[string]cluster.PeerRecord {
 			continue
 		}
 		out[name] = cluster.PeerRecord{Name: name, Member: m.Name, URL: m.Meta.URL,
-			TrustLevel: f.cfg.AutoTrust, Writer: autoTrustWriter}
+			TrustLevel: f.cfg.AutoTrust, Writer: AutoTrustWriter}
 	}
 	return out
 }
@@ -41,7 +41,7 @@ func autoPeerName(member string) string {
 }
 
 // peerRecords are the registry's live records plus the auto-trusted ones.
-func (f *Federation) peerRecords() []cluster.PeerRecord {
+func (f *Engine) peerRecords() []cluster.PeerRecord {
 	recs := f.cfg.Node.Registry().List()
 	f.mu.Lock()
 	auto := mapValues(f.auto)
@@ -51,7 +51,7 @@ func (f *Federation) peerRecords() []cluster.PeerRecord {
 }
 
 // peerRecord finds a live record or an auto-trusted one by name.
-func (f *Federation) peerRecord(name string) (cluster.PeerRecord, bool) {
+func (f *Engine) peerRecord(name string) (cluster.PeerRecord, bool) {
 	if rec, ok := f.cfg.Node.Registry().Get(name); ok {
 		return rec, true
 	}

@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"context"
@@ -18,8 +18,8 @@ import (
 // maxInfoBytes bounds an answer to GET /api/federation/info.
 const maxInfoBytes = 64 << 10
 
-// nodeInfo is GET /api/federation/info.
-type nodeInfo struct {
+// NodeInfo is GET /api/federation/info.
+type NodeInfo struct {
 	Name           string `json:"name"`
 	Version        string `json:"version"`
 	GossipAddress  string `json:"gossip_address"`
@@ -33,49 +33,49 @@ type nodeInfo struct {
 // FetchInfo asks the node at base for its /api/federation/info. The
 // request carries a token good for that route only (audInfo): who answers
 // is not known yet.
-func (f *Federation) FetchInfo(ctx context.Context, base string) (nodeInfo, error) {
+func (f *Engine) FetchInfo(ctx context.Context, base string) (NodeInfo, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/api/federation/info", nil)
 	if err != nil {
-		return nodeInfo{}, err
+		return NodeInfo{}, err
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return nodeInfo{}, err
+		return NodeInfo{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nodeInfo{}, fmt.Errorf("GET /api/federation/info answered %s", resp.Status)
+		return NodeInfo{}, fmt.Errorf("GET /api/federation/info answered %s", resp.Status)
 	}
 	info, err := parseInfo(resp.Body)
 	if err != nil {
-		return nodeInfo{}, fmt.Errorf("GET /api/federation/info did not answer as an mcpmesh node: %w", err)
+		return NodeInfo{}, fmt.Errorf("GET /api/federation/info did not answer as an mcpmesh node: %w", err)
 	}
 	return info, nil
 }
 
 // parseInfo reads and checks an answer to GET /api/federation/info: one
 // JSON object of at most maxInfoBytes whose fields a node could have sent.
-// Whatever it is given, it returns a checked nodeInfo or an error naming
+// Whatever it is given, it returns a checked NodeInfo or an error naming
 // what was wrong; it never panics.
-func parseInfo(r io.Reader) (nodeInfo, error) {
+func parseInfo(r io.Reader) (NodeInfo, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxInfoBytes+1))
 	switch {
 	case err != nil:
-		return nodeInfo{}, fmt.Errorf("read the answer: %w", err)
+		return NodeInfo{}, fmt.Errorf("read the answer: %w", err)
 	case len(b) > maxInfoBytes:
-		return nodeInfo{}, fmt.Errorf("the answer is larger than %d bytes", maxInfoBytes)
+		return NodeInfo{}, fmt.Errorf("the answer is larger than %d bytes", maxInfoBytes)
 	}
-	var info nodeInfo
+	var info NodeInfo
 	if err := json.Unmarshal(b, &info); err != nil {
-		return nodeInfo{}, fmt.Errorf("the answer is not the JSON object of a node: %w", err)
+		return NodeInfo{}, fmt.Errorf("the answer is not the JSON object of a node: %w", err)
 	}
 	return info, info.check()
 }
 
 // check refuses an info whose fields no node would send.
-func (i nodeInfo) check() error {
+func (i NodeInfo) check() error {
 	if err := cluster.CheckNodeName(i.Name); err != nil {
 		return fmt.Errorf("name: %w", err)
 	}

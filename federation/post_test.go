@@ -1,4 +1,4 @@
-package gateway
+package federation
 
 import (
 	"context"
