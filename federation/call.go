@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
@@ -177,7 +178,7 @@ func resultOutcome(res json.RawMessage) string {
 
 func (f *Engine) offlineReason(l *peerLink, status string) string {
 	switch {
-	case status == StatusLeft:
+	case status == api.PeerLeft:
 		return "it left the ring"
 	case l.noURL:
 		return "its member gossips no url here, and node calls go nowhere else"

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
@@ -23,17 +24,6 @@ const linkGrace = 2 * time.Second
 // MaxPeerEntries bounds what one peer may add to the listing, so a hostile
 // or broken peer cannot exhaust this node.
 const MaxPeerEntries = 20000
-
-// Peer statuses as the REST API and metrics report them.
-const (
-	StatusOnline  = "online"
-	StatusSuspect = "suspect"
-	// StatusStale: alive, but its catalog could not be refreshed; the
-	// cached one is served and the peer is named in missing_peers.
-	StatusStale   = "stale"
-	StatusOffline = "offline"
-	StatusLeft    = "left"
-)
 
 // peerLink is this node's MCP session to one trusted peer: it forwards
 // calls and keeps the peer's local catalog, renamed for listing here.
@@ -232,17 +222,17 @@ func (l *peerLink) status() string {
 	m, ok := l.f.cfg.Node.Member(l.record().Member)
 	switch {
 	case ok && m.State == cluster.StateLeft:
-		return StatusLeft
+		return api.PeerLeft
 	case !ok || m.State == cluster.StateDead || l.noURL:
-		return StatusOffline
+		return api.PeerOffline
 	case l.down():
-		return StatusOffline
+		return api.PeerOffline
 	case m.State == cluster.StateSuspect:
-		return StatusSuspect
+		return api.PeerSuspect
 	case l.up.Status().ListError != "":
-		return StatusStale
+		return api.PeerStale
 	}
-	return StatusOnline
+	return api.PeerOnline
 }
 
 // down reports whether the link has been down for longer than linkGrace,
@@ -274,5 +264,5 @@ func (l *peerLink) awaitUp(ctx context.Context) {
 // listed reports whether the peer's entries belong in a listing (a stale
 // peer's cached ones do, and it is named as missing too).
 func listed(status string) bool {
-	return status == StatusOnline || status == StatusSuspect || status == StatusStale
+	return status == api.PeerOnline || status == api.PeerSuspect || status == api.PeerStale
 }

@@ -12,70 +12,59 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 )
 
 // maxInfoBytes bounds an answer to GET /api/federation/info.
 const maxInfoBytes = 64 << 10
 
-// NodeInfo is GET /api/federation/info.
-type NodeInfo struct {
-	Name           string `json:"name"`
-	Version        string `json:"version"`
-	GossipAddress  string `json:"gossip_address"`
-	URL            string `json:"url"`
-	CatalogDigest  string `json:"catalog_digest"`
-	RegistryDigest string `json:"registry_digest"`
-	Members        int    `json:"members"`
-	Peers          int    `json:"peers"`
-}
-
 // FetchInfo asks the node at base for its /api/federation/info. The
 // request carries a token good for that route only (audInfo): who answers
 // is not known yet.
-func (f *Engine) FetchInfo(ctx context.Context, base string) (NodeInfo, error) {
+func (f *Engine) FetchInfo(ctx context.Context, base string) (api.Info, error) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/api/federation/info", nil)
 	if err != nil {
-		return NodeInfo{}, err
+		return api.Info{}, err
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return NodeInfo{}, err
+		return api.Info{}, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return NodeInfo{}, fmt.Errorf("GET /api/federation/info answered %s", resp.Status)
+		return api.Info{}, fmt.Errorf("GET /api/federation/info answered %s", resp.Status)
 	}
 	info, err := parseInfo(resp.Body)
 	if err != nil {
-		return NodeInfo{}, fmt.Errorf("GET /api/federation/info did not answer as an mcpmesh node: %w", err)
+		return api.Info{}, fmt.Errorf("GET /api/federation/info did not answer as an mcpmesh node: %w", err)
 	}
 	return info, nil
 }
 
 // parseInfo reads and checks an answer to GET /api/federation/info: one
 // JSON object of at most maxInfoBytes whose fields a node could have sent.
-// Whatever it is given, it returns a checked NodeInfo or an error naming
+// Whatever it is given, it returns a checked api.Info or an error naming
 // what was wrong; it never panics.
-func parseInfo(r io.Reader) (NodeInfo, error) {
+func parseInfo(r io.Reader) (api.Info, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxInfoBytes+1))
 	switch {
 	case err != nil:
-		return NodeInfo{}, fmt.Errorf("read the answer: %w", err)
+		return api.Info{}, fmt.Errorf("read the answer: %w", err)
 	case len(b) > maxInfoBytes:
-		return NodeInfo{}, fmt.Errorf("the answer is larger than %d bytes", maxInfoBytes)
+		return api.Info{}, fmt.Errorf("the answer is larger than %d bytes", maxInfoBytes)
 	}
-	var info NodeInfo
+	var info api.Info
 	if err := json.Unmarshal(b, &info); err != nil {
-		return NodeInfo{}, fmt.Errorf("the answer is not the JSON object of a node: %w", err)
+		return api.Info{}, fmt.Errorf("the answer is not the JSON object of a node: %w", err)
 	}
-	return info, info.check()
+	return info, checkInfo(info)
 }
 
-// check refuses an info whose fields no node would send.
-func (i NodeInfo) check() error {
+// checkInfo refuses an info whose fields no node would send.
+func checkInfo(i api.Info) error {
 	if err := cluster.CheckNodeName(i.Name); err != nil {
 		return fmt.Errorf("name: %w", err)
 	}

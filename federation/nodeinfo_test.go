@@ -61,7 +61,7 @@ func FuzzParseInfo(f *testing.F) {
 			}
 			return
 		}
-		if info.check() != nil || info.Name == "" || info.GossipAddress == "" {
+		if checkInfo(info) != nil || info.Name == "" || info.GossipAddress == "" {
 			t.Fatalf("accepted an info that fails its checks: %+v", info)
 		}
 	})

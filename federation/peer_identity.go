@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 )
 
@@ -21,7 +22,7 @@ import (
 // joined) alive in the ring and gossip peerURL's address. It returns the
 // HTTP status of the refusal: 502 for a URL that is not a ring member at
 // all, 409 for a URL that claims a member gossiping another address.
-func (f *Engine) provePeer(ctx context.Context, peerURL string, info NodeInfo) (int, error) {
+func (f *Engine) provePeer(ctx context.Context, peerURL string, info api.Info) (int, error) {
 	if err := f.ensureMember(info); err != nil {
 		return http.StatusBadGateway, fmt.Errorf("cannot join %s (gossip %s): %w", peerURL, info.GossipAddress, err)
 	}
@@ -46,7 +47,7 @@ func (f *Engine) provePeer(ctx context.Context, peerURL string, info NodeInfo) (
 }
 
 // ensureMember joins the node's gossip address unless it is an alive member.
-func (f *Engine) ensureMember(info NodeInfo) error {
+func (f *Engine) ensureMember(info api.Info) error {
 	if m, ok := f.cfg.Node.Member(info.Name); ok && m.State == cluster.StateAlive {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 )
 
@@ -14,26 +15,10 @@ import (
 // catalog.
 const addPeerWait = 10 * time.Second
 
-// PeerView is a peer as the REST API shows it.
-type PeerView struct {
-	Name          string     `json:"name"`
-	URL           string     `json:"url"`
-	Member        string     `json:"member"`
-	TrustLevel    string     `json:"trust_level"`
-	Status        string     `json:"status"`
-	Tools         int        `json:"tools"`
-	LastSeen      *time.Time `json:"last_seen"`
-	CatalogDigest string     `json:"catalog_digest,omitempty"`
-	Error         string     `json:"error,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
-	UpdatedAt     time.Time  `json:"updated_at"`
-	UpdatedBy     string     `json:"updated_by"`
-}
-
 // Peers describes every peer, the registry's and the auto-trusted ones,
 // with its health as this node sees it.
-func (f *Engine) Peers() []PeerView {
-	out := []PeerView{}
+func (f *Engine) Peers() []api.Peer {
+	out := []api.Peer{}
 	for _, rec := range f.peerRecords() {
 		out = append(out, f.peerView(rec))
 	}
@@ -41,18 +26,18 @@ func (f *Engine) Peers() []PeerView {
 }
 
 // Peer describes the peer called name, if there is one.
-func (f *Engine) Peer(name string) (PeerView, bool) {
+func (f *Engine) Peer(name string) (api.Peer, bool) {
 	rec, ok := f.peerRecord(name)
 	if !ok {
-		return PeerView{}, false
+		return api.Peer{}, false
 	}
 	return f.peerView(rec), true
 }
 
 // peerView describes rec with its health as this node sees it.
-func (f *Engine) peerView(rec cluster.PeerRecord) PeerView {
-	v := PeerView{Name: rec.Name, URL: rec.URL, Member: rec.Member, TrustLevel: rec.TrustLevel,
-		CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt, UpdatedBy: rec.Writer, Status: StatusOffline}
+func (f *Engine) peerView(rec cluster.PeerRecord) api.Peer {
+	v := api.Peer{Name: rec.Name, URL: rec.URL, Member: rec.Member, TrustLevel: rec.TrustLevel,
+		CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt, UpdatedBy: rec.Writer, Status: api.PeerOffline}
 	m, known := f.cfg.Node.Member(rec.Member)
 	if known {
 		v.CatalogDigest = m.Meta.CatalogDigest
@@ -69,7 +54,7 @@ func (f *Engine) peerView(rec cluster.PeerRecord) PeerView {
 		st := l.up.Status()
 		v.Error = st.Error
 		switch {
-		case v.Status == StatusStale:
+		case v.Status == api.PeerStale:
 			v.Error = "its catalog could not be refreshed: " + st.ListError
 		case l.noURL:
 			v.Error = f.offlineReason(l, v.Status)
@@ -87,13 +72,13 @@ func (f *Engine) peerView(rec cluster.PeerRecord) PeerView {
 func memberStatus(state string) string {
 	switch state {
 	case cluster.StateAlive:
-		return StatusOnline
+		return api.PeerOnline
 	case cluster.StateSuspect:
-		return StatusSuspect
+		return api.PeerSuspect
 	case cluster.StateLeft:
-		return StatusLeft
+		return api.PeerLeft
 	}
-	return StatusOffline
+	return api.PeerOffline
 }
 
 // RegistryStatus maps a registry error to its HTTP status.
@@ -111,10 +96,10 @@ func RegistryStatus(err error) int {
 
 // SetTrust writes the peer's new trust level to the registry and links or
 // unlinks it accordingly.
-func (f *Engine) SetTrust(name, level string) (PeerView, error) {
+func (f *Engine) SetTrust(name, level string) (api.Peer, error) {
 	rec, err := f.cfg.Node.Registry().SetTrust(name, level)
 	if err != nil {
-		return PeerView{}, err
+		return api.Peer{}, err
 	}
 	f.reconcile()
 	return f.peerView(rec), nil
@@ -134,26 +119,26 @@ func (f *Engine) DeletePeer(name string) error {
 // gossips url's address (provePeer), writes the record and waits (bounded)
 // for the peer's first catalog. It returns the HTTP status to
 // answer with when it fails; nothing is written then.
-func (f *Engine) AddPeer(ctx context.Context, peerURL, name, trust string) (PeerView, int, error) {
+func (f *Engine) AddPeer(ctx context.Context, peerURL, name, trust string) (api.Peer, int, error) {
 	info, err := f.FetchInfo(ctx, peerURL)
 	if err != nil {
-		return PeerView{}, http.StatusBadGateway, fmt.Errorf("cannot reach %s: %w", peerURL, err)
+		return api.Peer{}, http.StatusBadGateway, fmt.Errorf("cannot reach %s: %w", peerURL, err)
 	}
 	if info.Name == f.self {
-		return PeerView{}, http.StatusBadRequest, fmt.Errorf("url %s is this node (%s) itself", peerURL, f.self)
+		return api.Peer{}, http.StatusBadRequest, fmt.Errorf("url %s is this node (%s) itself", peerURL, f.self)
 	}
 	if status, err := f.provePeer(ctx, peerURL, info); err != nil {
-		return PeerView{}, status, err
+		return api.Peer{}, status, err
 	}
 	if name == "" {
 		name = info.Name
 	}
 	if status, err := f.checkPeerNameFree(name); err != nil {
-		return PeerView{}, status, err
+		return api.Peer{}, status, err
 	}
 	rec, err := f.cfg.Node.Registry().Add(cluster.PeerRecord{Name: name, Member: info.Name, URL: peerURL, TrustLevel: trust})
 	if err != nil {
-		return PeerView{}, RegistryStatus(err), err
+		return api.Peer{}, RegistryStatus(err), err
 	}
 	f.reconcile()
 	wctx, cancel := context.WithTimeout(ctx, addPeerWait)

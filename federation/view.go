@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -70,7 +71,7 @@ func (f *Engine) buildView(ctx context.Context, gen uint64) *fedView {
 func (v *fedView) add(l *peerLink, status string) {
 	e := l.entries.Load()
 	show := listed(status)
-	if !show || status == StatusStale {
+	if !show || status == api.PeerStale {
 		v.missing = append(v.missing, l.record().Name)
 	}
 	for k := range v.lists {

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // refuseLinger bounds answering a refused connection: writing the 429 and
@@ -38,7 +40,7 @@ func (c *connCap) refuse(nc net.Conn, host string) {
 
 // refusal is the raw HTTP answer to a refused connection.
 func refusal(host string, max int) string {
-	body, _ := json.Marshal(errorBody{Error: fmt.Sprintf(
+	body, _ := json.Marshal(api.Error{Error: fmt.Sprintf(
 		"too many connections from %s that have not authenticated (limit %d): send a bearer token, or open fewer connections", host, max)})
 	return fmt.Sprintf("HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nRetry-After: 1\r\n"+
 		"Connection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)

@@ -11,16 +11,13 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-)
 
-// errorBody is every error answer: {"error": "<what was wrong>"}.
-type errorBody struct {
-	Error string `json:"error"`
-}
+	"github.com/mcpmesh/mcpmesh/api"
+)
 
 // abortJSON answers status with {"error": err} and stops the chain.
 func abortJSON(c *gin.Context, status int, err error) {
-	c.AbortWithStatusJSON(status, errorBody{Error: err.Error()})
+	c.AbortWithStatusJSON(status, api.Error{Error: err.Error()})
 }
 
 func (g *Gateway) noRoute(c *gin.Context) {

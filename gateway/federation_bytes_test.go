@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
@@ -149,7 +150,7 @@ func TestFederationResultTooLarge(t *testing.T) {
 			if res := a.call(t, "b__whoami"); res.IsError || res.text() != "gw-b" {
 				t.Errorf("b__whoami after: %+v; want gw-b", res)
 			}
-			if p := a.peer(t, "b"); p.Status != federation.StatusOnline {
+			if p := a.peer(t, "b"); p.Status != api.PeerOnline {
 				t.Errorf("peer b is %q after an oversized answer, want online", p.Status)
 			}
 		})
@@ -182,7 +183,7 @@ func TestFederationCatalogBytes(t *testing.T) {
 
 	src.set(describedTools("u", 100, 64<<10)) // one page of 6.5 MB
 	b.cat.Changed()
-	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == federation.StatusStale },
+	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == api.PeerStale },
 		"b to be stale once its catalog cannot be pulled")
 	if p := a.peer(t, "b"); !strings.Contains(p.Error, "--max-catalog-bytes") {
 		t.Errorf("peer b's error %q, want the bound's flag named", p.Error)
@@ -198,7 +199,7 @@ func TestFederationCatalogBytes(t *testing.T) {
 
 	src.set(describedTools("v", 5, 10))
 	b.cat.Changed()
-	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == federation.StatusOnline && a.list(t).has("b__v0004") },
+	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == api.PeerOnline && a.list(t).has("b__v0004") },
 		"b to be online again, with its new tools, after a successful pull")
 	if l := a.list(t); l.Meta[federation.MetaMissingPeers] != nil {
 		t.Errorf("after the pull: want nothing missing, got _meta %v", l.Meta)

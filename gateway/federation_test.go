@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
@@ -268,7 +269,7 @@ func TestFederationPortRefuses(t *testing.T) {
 	t.Run("reported offline", func(t *testing.T) {
 		clustertest.WaitFor(t, 5*time.Second, func() bool { return missingB(t, a) },
 			"gw-a to name b missing after a call found its port refusing (gossip still says alive)")
-		if p := a.peer(t, "b"); p.Status != federation.StatusOffline {
+		if p := a.peer(t, "b"); p.Status != api.PeerOffline {
 			t.Errorf("peer b's status %q, want offline", p.Status)
 		}
 	})
@@ -286,13 +287,13 @@ func missingB(t testing.TB, a *fedNode) bool {
 	return len(missing) == 1 && missing[0] == "b" && !l.has("b__whoami")
 }
 
-func (n *fedNode) peer(t testing.TB, name string) federation.PeerView {
+func (n *fedNode) peer(t testing.TB, name string) api.Peer {
 	t.Helper()
 	r := n.do(t, http.MethodGet, "/api/federation/peers/"+name, n.admin, "")
 	if r.code != http.StatusOK {
 		t.Fatalf("GET peer %s on %s: %d %s", name, n.name, r.code, r.body)
 	}
-	return decode[federation.PeerView](t, r.body)
+	return decode[api.Peer](t, r.body)
 }
 
 // rawSource serves fixed, possibly malformed, definitions.

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/mcp"
 	"github.com/mcpmesh/mcpmesh/store"
 	"github.com/mcpmesh/mcpmesh/store/badgerstore"
@@ -127,9 +128,7 @@ type response struct {
 
 func (r response) errorText(t testing.TB) string {
 	t.Helper()
-	var e struct {
-		Error string `json:"error"`
-	}
+	var e api.Error
 	if err := json.Unmarshal(r.body, &e); err != nil || e.Error == "" {
 		t.Fatalf("want a JSON {\"error\": ...} body, got %d %q", r.code, r.body)
 	}

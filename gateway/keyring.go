@@ -11,50 +11,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 )
-
-// keyringResult is the answer of every /api/federation/keyring route: what
-// each member asked answered, and how many of them hold each key.
-type keyringResult struct {
-	Op        string          `json:"op"`
-	Error     string          `json:"error,omitempty"`
-	NumNodes  int             `json:"num_nodes"`
-	NumOK     int             `json:"num_ok"`
-	NumFailed int             `json:"num_failed"`
-	Keys      []keyCount      `json:"keys"`
-	Nodes     []nodeKeyResult `json:"nodes"`
-	Skipped   []skippedMember `json:"skipped"`
-}
-
-// keyCount is one key: how many of the nodes that answered hold it, and
-// how many encrypt with it (primary).
-type keyCount struct {
-	Key     string `json:"key"`
-	Nodes   int    `json:"nodes"`
-	Primary int    `json:"primary"`
-}
-
-// nodeKeyResult is one member's answer.
-type nodeKeyResult struct {
-	Name       string   `json:"name"`
-	OK         bool     `json:"ok"`
-	Error      string   `json:"error,omitempty"`
-	PrimaryKey string   `json:"primary_key,omitempty"`
-	Keys       []string `json:"keys,omitempty"`
-}
-
-// skippedMember is a member not asked: dead or left, it cannot answer. It
-// must be given the ring's keys (--gossip-key) before it can rejoin.
-type skippedMember struct {
-	Name   string `json:"name"`
-	Status string `json:"status"`
-}
-
-// keyringBody is the body of POST, PUT and DELETE /api/federation/keyring.
-type keyringBody struct {
-	Key string `json:"key"`
-}
 
 func (g *Gateway) listKeyring(c *gin.Context) {
 	g.answerKeyring(c, g.fanOutKeyOp(c.Request.Context(), keyOpList, ""))
@@ -70,7 +29,7 @@ func (g *Gateway) installKey(c *gin.Context) {
 // holds it: a member without it would be cut off the ring.
 func (g *Gateway) useKey(c *gin.Context) {
 	key, ok := keyFromBody(c)
-	if !ok || !g.keyPrecheck(c, key, func(n nodeKeyResult) bool { return !slices.Contains(n.Keys, key) },
+	if !ok || !g.keyPrecheck(c, key, func(n api.NodeKeyResult) bool { return !slices.Contains(n.Keys, key) },
 		"key is not installed on %s: install it first (POST /api/federation/keyring)") {
 		return
 	}
@@ -81,7 +40,7 @@ func (g *Gateway) useKey(c *gin.Context) {
 // it: the others could not read that member any more.
 func (g *Gateway) removeKey(c *gin.Context) {
 	key, ok := keyFromBody(c)
-	if !ok || !g.keyPrecheck(c, key, func(n nodeKeyResult) bool { return n.PrimaryKey == key },
+	if !ok || !g.keyPrecheck(c, key, func(n api.NodeKeyResult) bool { return n.PrimaryKey == key },
 		"key is the primary key on %s: make another key primary first (PUT /api/federation/keyring)") {
 		return
 	}
@@ -90,7 +49,7 @@ func (g *Gateway) removeKey(c *gin.Context) {
 
 // keyPrecheck lists the ring's keyrings and refuses (409, nothing changed)
 // when bad holds for any member, or (502) when a member cannot be asked.
-func (g *Gateway) keyPrecheck(c *gin.Context, key string, bad func(nodeKeyResult) bool, msg string) bool {
+func (g *Gateway) keyPrecheck(c *gin.Context, key string, bad func(api.NodeKeyResult) bool, msg string) bool {
 	res := g.fanOutKeyOp(c.Request.Context(), keyOpList, "")
 	if res.NumFailed > 0 {
 		res.Error = "nothing changed: cannot read the keyring of " + failedNodes(res)
@@ -113,7 +72,7 @@ func (g *Gateway) keyPrecheck(c *gin.Context, key string, bad func(nodeKeyResult
 
 // keyFromBody reads {"key": "<base64>"} (or ?key= on DELETE) and checks it.
 func keyFromBody(c *gin.Context) (string, bool) {
-	var body keyringBody
+	var body api.KeyRequest
 	if q := c.Query("key"); q != "" && c.Request.Method == http.MethodDelete && c.Request.ContentLength <= 0 {
 		body.Key = q
 	} else if err := decodeStrict(c.Request.Body, &body, "key"); err != nil {
@@ -134,7 +93,7 @@ func keyFromBody(c *gin.Context) (string, bool) {
 
 // answerKeyring writes res: 200 when every member asked succeeded, else
 // 502 with an error naming the members that failed and why.
-func (g *Gateway) answerKeyring(c *gin.Context, res keyringResult) {
+func (g *Gateway) answerKeyring(c *gin.Context, res api.KeyringResult) {
 	if res.NumFailed == 0 {
 		c.JSON(http.StatusOK, res)
 		return
@@ -143,7 +102,7 @@ func (g *Gateway) answerKeyring(c *gin.Context, res keyringResult) {
 	c.JSON(http.StatusBadGateway, res)
 }
 
-func failedNodes(res keyringResult) string {
+func failedNodes(res api.KeyringResult) string {
 	var parts []string
 	for _, n := range res.Nodes {
 		if !n.OK {
@@ -156,28 +115,28 @@ func failedNodes(res keyringResult) string {
 // fanOutKeyOp applies op to every alive or suspect member at once, this
 // node directly and the others through keyringNodePath, and tallies the
 // answers. Dead and left members are reported as skipped.
-func (g *Gateway) fanOutKeyOp(ctx context.Context, op, key string) keyringResult {
-	res := keyringResult{Op: op, Keys: []keyCount{}, Skipped: []skippedMember{}}
+func (g *Gateway) fanOutKeyOp(ctx context.Context, op, key string) api.KeyringResult {
+	res := api.KeyringResult{Op: op, Keys: []api.KeyCount{}, Skipped: []api.SkippedMember{}}
 	var targets []cluster.Member
 	for _, m := range g.node.Members() {
 		if m.State == cluster.StateAlive || m.State == cluster.StateSuspect {
 			targets = append(targets, m)
 		} else {
-			res.Skipped = append(res.Skipped, skippedMember{Name: m.Name, Status: m.State})
+			res.Skipped = append(res.Skipped, api.SkippedMember{Name: m.Name, Status: m.State})
 		}
 	}
-	res.Nodes = make([]nodeKeyResult, len(targets))
+	res.Nodes = make([]api.NodeKeyResult, len(targets))
 	var wg sync.WaitGroup
 	for i, m := range targets {
 		wg.Go(func() { res.Nodes[i] = g.memberKeyOp(ctx, m, op, key) })
 	}
 	wg.Wait()
-	res.tally()
+	tally(&res)
 	return res
 }
 
 // memberKeyOp applies op on one member and reports its answer.
-func (g *Gateway) memberKeyOp(ctx context.Context, m cluster.Member, op, key string) nodeKeyResult {
+func (g *Gateway) memberKeyOp(ctx context.Context, m cluster.Member, op, key string) api.NodeKeyResult {
 	var st cluster.KeyringState
 	var err error
 	switch {
@@ -191,15 +150,15 @@ func (g *Gateway) memberKeyOp(ctx context.Context, m cluster.Member, op, key str
 	}
 	if err != nil {
 		g.log.Warn("keyring operation failed on a member", "op", op, "member", m.Name, "err", err)
-		return nodeKeyResult{Name: m.Name, Error: err.Error()}
+		return api.NodeKeyResult{Name: m.Name, Error: err.Error()}
 	}
-	return nodeKeyResult{Name: m.Name, OK: true, PrimaryKey: st.Primary, Keys: st.Keys}
+	return api.NodeKeyResult{Name: m.Name, OK: true, PrimaryKey: st.Primary, Keys: st.Keys}
 }
 
 // tally counts the answers and the nodes holding each key, the keys in
 // order of how many nodes hold them, then of how many use them.
-func (r *keyringResult) tally() {
-	counts := map[string]*keyCount{}
+func tally(r *api.KeyringResult) {
+	counts := map[string]*api.KeyCount{}
 	for _, n := range r.Nodes {
 		r.NumNodes++
 		if !n.OK {
@@ -209,7 +168,7 @@ func (r *keyringResult) tally() {
 		r.NumOK++
 		for _, k := range n.Keys {
 			if counts[k] == nil {
-				counts[k] = &keyCount{Key: k}
+				counts[k] = &api.KeyCount{Key: k}
 			}
 			counts[k].Nodes++
 			if k == n.PrimaryKey {
@@ -220,7 +179,7 @@ func (r *keyringResult) tally() {
 	for _, kc := range counts {
 		r.Keys = append(r.Keys, *kc)
 	}
-	slices.SortFunc(r.Keys, func(a, b keyCount) int {
+	slices.SortFunc(r.Keys, func(a, b api.KeyCount) int {
 		if a.Primary != b.Primary {
 			return b.Primary - a.Primary
 		}

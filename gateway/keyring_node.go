@@ -13,6 +13,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/federation"
 )
@@ -130,7 +131,7 @@ func (g *Gateway) remoteKeyOp(ctx context.Context, member, base, op, key string)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode != http.StatusOK {
-		var e errorBody
+		var e api.Error
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
 			return cluster.KeyringState{}, errors.New(e.Error)
 		}

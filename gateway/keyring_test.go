@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 )
@@ -27,10 +28,10 @@ func keyRing(t *testing.T) []*fedNode {
 	return nodes
 }
 
-func (n *fedNode) keyring(t *testing.T, method, body string) (keyringResult, response) {
+func (n *fedNode) keyring(t *testing.T, method, body string) (api.KeyringResult, response) {
 	t.Helper()
 	r := n.do(t, method, "/api/federation/keyring", n.admin, body)
-	var res keyringResult
+	var res api.KeyringResult
 	if err := json.Unmarshal(r.body, &res); err != nil {
 		t.Fatalf("%s /api/federation/keyring: %d %q is not a keyring answer", method, r.code, r.body)
 	}
@@ -40,7 +41,7 @@ func (n *fedNode) keyring(t *testing.T, method, body string) (keyringResult, res
 func keyBody(key []byte) string { return `{"key":"` + cluster.EncodeKey(key) + `"}` }
 
 // count is how many nodes hold key and use it as primary, per res.
-func count(res keyringResult, key []byte) (nodes, primary int) {
+func count(res api.KeyringResult, key []byte) (nodes, primary int) {
 	for _, k := range res.Keys {
 		if k.Key == cluster.EncodeKey(key) {
 			return k.Nodes, k.Primary

@@ -2,32 +2,19 @@ package gateway
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/federation"
 )
 
-// memberView is a ring member as GET /api/federation/members shows it.
-type memberView struct {
-	Name          string    `json:"name"`
-	Address       string    `json:"address"`
-	URL           string    `json:"url"`
-	Status        string    `json:"status"`
-	Peer          *string   `json:"peer"`
-	Version       string    `json:"version"`
-	CatalogDigest string    `json:"catalog_digest"`
-	Since         time.Time `json:"since"`
-	Self          bool      `json:"self"`
-}
-
 func (g *Gateway) listMembers(c *gin.Context) {
 	reg := g.node.Registry()
-	out := []memberView{}
+	out := []api.Member{}
 	for _, m := range g.node.Members() {
-		v := memberView{Name: m.Name, Address: m.Addr, URL: m.Meta.URL, Status: m.State,
+		v := api.Member{Name: m.Name, Address: m.Addr, URL: m.Meta.URL, Status: m.State,
 			Version: m.Meta.Version, CatalogDigest: m.Meta.CatalogDigest, Since: m.Since.UTC(), Self: m.Name == g.name}
 		if rec, ok := reg.ByMember(m.Name); ok {
 			v.Peer = &rec.Name
@@ -39,7 +26,7 @@ func (g *Gateway) listMembers(c *gin.Context) {
 
 // info is GET /api/federation/info: who this node is.
 func (g *Gateway) info(c *gin.Context) {
-	c.JSON(http.StatusOK, federation.NodeInfo{
+	c.JSON(http.StatusOK, api.Info{
 		Name: g.name, Version: g.version, GossipAddress: g.node.GossipAddr(), URL: g.url,
 		CatalogDigest: g.catalog.Digest(), RegistryDigest: g.node.Registry().Digest(),
 		Members: countAlive(g.node.Members()), Peers: len(g.node.Registry().List()),

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
@@ -126,7 +127,7 @@ func TestConfigServerCannotShadowPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	views := decode[[]serverView](t, n.do(t, http.MethodGet, "/api/servers", n.admin, "").body)
+	views := decode[[]api.Server](t, n.do(t, http.MethodGet, "/api/servers", n.admin, "").body)
 	if len(views) != 1 || views[0].Status != "failed" || !strings.Contains(views[0].Error, `peer "gb"`) || !strings.Contains(views[0].Error, `"cfg-gb"`) {
 		t.Fatalf("servers %+v; want cfg-gb failed, naming peer gb", views)
 	}
@@ -159,13 +160,13 @@ func TestConcurrentPeerRecordsOneListed(t *testing.T) {
 	clustertest.WaitAllAlive(t, nodes, 10*time.Second)
 	clustertest.WaitConverged(t, nodes, 10*time.Second)
 	for _, n := range []*fedNode{a, b} {
-		peers := decode[[]federation.PeerView](t, n.do(t, http.MethodGet, "/api/federation/peers", n.admin, "").body)
+		peers := decode[[]api.Peer](t, n.do(t, http.MethodGet, "/api/federation/peers", n.admin, "").body)
 		if len(peers) != 1 || peers[0].Name != "c-two" {
 			t.Errorf("%s lists peers %+v; want only c-two", n.name, peers)
 		}
 		clustertest.WaitFor(t, 10*time.Second, func() bool { l := n.list(t); return l.has("c-two__whoami") && !l.has("c-one__whoami") },
 			"%s to list c-two__whoami and not c-one__whoami", n.name)
-		for _, m := range decode[[]memberView](t, n.do(t, http.MethodGet, "/api/federation/members", n.admin, "").body) {
+		for _, m := range decode[[]api.Member](t, n.do(t, http.MethodGet, "/api/federation/members", n.admin, "").body) {
 			if m.Name == "gw-c" && (m.Peer == nil || *m.Peer != "c-two") {
 				t.Errorf("%s: member gw-c's peer is %v; want c-two", n.name, m.Peer)
 			}

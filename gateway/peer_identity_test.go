@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
@@ -51,7 +52,7 @@ func startFakeNode(t *testing.T, claim string) *fakeNode {
 
 // claimInfo is an info answer claiming to be member name at gossip.
 func claimInfo(name, gossip, url string) string {
-	b, _ := json.Marshal(federation.NodeInfo{Name: name, Version: "test", GossipAddress: gossip, URL: url})
+	b, _ := json.Marshal(api.Info{Name: name, Version: "test", GossipAddress: gossip, URL: url})
 	return string(b)
 }
 
@@ -144,7 +145,7 @@ func TestAddPeerSameAddressOtherForm(t *testing.T) {
 	if r.code != http.StatusCreated {
 		t.Fatalf("add %s for a node gossiping %s: %d %s; want 201", local, b.url, r.code, r.body)
 	}
-	if p := decode[federation.PeerView](t, r.body); p.URL != local || p.Member != "gw-b" {
+	if p := decode[api.Peer](t, r.body); p.URL != local || p.Member != "gw-b" {
 		t.Errorf("record %+v; want url %s (the admin's) and member gw-b", p, local)
 	}
 	if res := a.call(t, "b__whoami"); res.IsError || res.text() != "gw-b" {
@@ -204,10 +205,10 @@ func TestNodeTokensOnlyToGossipedURL(t *testing.T) {
 		}
 	}
 	fake.checkNoMemberToken(t)
-	if p := a.peer(t, "bee"); p.URL != fake.url || p.Status != federation.StatusOnline {
+	if p := a.peer(t, "bee"); p.URL != fake.url || p.Status != api.PeerOnline {
 		t.Errorf("peer bee %+v; want the record's url kept and status online (its link follows gw-b)", p)
 	}
-	if p := a.peer(t, "ghost"); p.Status != federation.StatusOffline || !strings.Contains(p.Error, "gossips no url") {
+	if p := a.peer(t, "ghost"); p.Status != api.PeerOffline || !strings.Contains(p.Error, "gossips no url") {
 		t.Errorf("peer ghost %+v; want offline with the reason (its member gossips no url)", p)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/federation"
 )
@@ -28,14 +29,8 @@ func (g *Gateway) getPeer(c *gin.Context) {
 	c.JSON(http.StatusOK, v)
 }
 
-type addPeerBody struct {
-	URL        string `json:"url"`
-	Name       string `json:"name"`
-	TrustLevel string `json:"trust_level"`
-}
-
 func (g *Gateway) addPeer(c *gin.Context) {
-	var body addPeerBody
+	var body api.AddPeerRequest
 	if err := decodeStrict(c.Request.Body, &body, "url, name, trust_level"); err != nil {
 		abortJSON(c, http.StatusBadRequest, err)
 		return
@@ -54,7 +49,7 @@ func (g *Gateway) addPeer(c *gin.Context) {
 }
 
 // checkPeerBody validates the fields of a new peer, filling defaults.
-func checkPeerBody(b *addPeerBody) (string, error) {
+func checkPeerBody(b *api.AddPeerRequest) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(b.URL))
 	if b.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
 		return "", fmt.Errorf("url %q must be an absolute http or https URL of a node, such as http://127.0.0.1:8001", b.URL)
@@ -73,12 +68,8 @@ func checkPeerBody(b *addPeerBody) (string, error) {
 	return strings.TrimRight(u.String(), "/"), nil
 }
 
-type patchPeerBody struct {
-	TrustLevel string `json:"trust_level"`
-}
-
 func (g *Gateway) patchPeer(c *gin.Context) {
-	var body patchPeerBody
+	var body api.TrustRequest
 	if err := decodeStrict(c.Request.Body, &body, "trust_level"); err != nil {
 		abortJSON(c, http.StatusBadRequest, err)
 		return

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // Bad input on /api/federation/*: every bad request gets a clear 4xx (or
@@ -22,7 +22,7 @@ func registryState(t *testing.T, n *fedNode) string {
 		t.Fatalf("GET peers: %d %s", r.code, r.body)
 	}
 	var b strings.Builder
-	for _, p := range decode[[]federation.PeerView](t, r.body) {
+	for _, p := range decode[[]api.Peer](t, r.body) {
 		fmt.Fprintf(&b, "%s %s %s %s %s; ", p.Name, p.URL, p.Member, p.TrustLevel, p.UpdatedAt)
 	}
 	return b.String() + n.node.Registry().Digest()

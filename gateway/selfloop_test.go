@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
@@ -49,7 +50,7 @@ func TestConfigServerPointsAtNode(t *testing.T) {
 	n := startFedNodeWith(t, "gw-a", func(cfg *Config) {
 		cfg.Servers = []serverConfig{{Name: "loop", URL: cfg.URL + "/mcp"}}
 	})
-	views := decode[[]serverView](t, n.do(t, http.MethodGet, "/api/servers", n.admin, "").body)
+	views := decode[[]api.Server](t, n.do(t, http.MethodGet, "/api/servers", n.admin, "").body)
 	if len(views) != 1 || views[0].Status != "failed" || !strings.Contains(views[0].Error, "points at this node") {
 		t.Fatalf("servers %+v; want loop failed, saying it points at this node", views)
 	}

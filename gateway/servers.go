@@ -10,13 +10,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // listServers is GET /api/servers: a bare array of upstreams with status.
 func (g *Gateway) listServers(c *gin.Context) {
 	entries := g.servers.list()
-	out := make([]serverView, len(entries))
+	out := make([]api.Server, len(entries))
 	for i, e := range entries {
 		out[i] = e.view()
 	}

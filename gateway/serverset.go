@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -24,24 +25,25 @@ type serverEntry struct {
 	refused error // set when the catalog refused it at boot (a clash)
 }
 
-// serverView is how /api/servers shows an upstream: its status plus where
-// its entry comes from. Status repeats State under the name the contract
-// uses. Headers and env are never shown (they hold secrets).
-type serverView struct {
-	upstreamStatus
-	Status string `json:"status"`
-	Prefix string `json:"prefix"`
-	Origin string `json:"origin"`
-}
-
-func (e *serverEntry) view() serverView {
+// view is how /api/servers shows e: its upstream's status plus where its
+// entry comes from.
+func (e *serverEntry) view() api.Server {
 	st := e.up.Status()
 	st.Name = e.cfg.Name
 	if e.refused != nil {
 		st.State, st.Error = "failed", e.refused.Error()
 		st.Tools, st.Prompts, st.Resources = 0, 0, 0
 	}
-	return serverView{upstreamStatus: st, Status: st.State, Prefix: e.cfg.Prefix, Origin: e.origin}
+	return serverView(st, e.cfg.Prefix, e.origin)
+}
+
+// serverView is st as the REST API shows it. Status repeats State under
+// the name the contract uses.
+func serverView(st upstreamStatus, prefix, origin string) api.Server {
+	return api.Server{Name: st.Name, Transport: st.Transport, State: st.State, Error: st.Error,
+		ListError: st.ListError, ProtocolVersion: st.ProtocolVersion, Tools: st.Tools, Prompts: st.Prompts,
+		Resources: st.Resources, ResourceTemplates: st.ResourceTemplates, Restarts: st.Restarts,
+		Since: st.Since, PID: st.PID, Status: st.State, Prefix: prefix, Origin: origin}
 }
 
 // serverSet holds the node's upstreams by name, and the names and prefixes

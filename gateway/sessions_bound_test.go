@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // TestSessionBoundEvictsIdle: a principal that initializes past its bound
@@ -120,7 +120,7 @@ func TestSessionBoundSparesLinks(t *testing.T) {
 	check503(t, mcpDo(t, a.url, a.admin, mcpRequest{http.MethodPost, initializeBody, nil}), "max-sessions")
 	addFedPeer(t, b, a, "a", "full")
 	waitFor(t, "b to list a's tools through its link", func() bool { return b.list(t).has("a__whoami") })
-	if p := b.peer(t, "a"); p.Status != federation.StatusOnline || p.Tools == 0 || p.Error != "" {
+	if p := b.peer(t, "a"); p.Status != api.PeerOnline || p.Tools == 0 || p.Error != "" {
 		t.Errorf("b's peer a: status %s, %d tools, error %q; want online with tools", p.Status, p.Tools, p.Error)
 	}
 	if res := b.call(t, "a__whoami"); res.IsError || res.text() != "gw-a" {

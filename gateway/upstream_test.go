@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // startUpstream serves a real go-sdk MCP server over Streamable HTTP on
@@ -30,13 +32,13 @@ func startUpstream(t *testing.T, tools ...string) string {
 	return srv.URL
 }
 
-func register(t *testing.T, n *testNode, body string) serverView {
+func register(t *testing.T, n *testNode, body string) api.Server {
 	t.Helper()
 	r := n.do(t, "POST", "/api/servers", n.admin, body)
 	if r.code != http.StatusCreated {
 		t.Fatalf("POST /api/servers %s = %d %s, want 201", body, r.code, r.body)
 	}
-	return decode[serverView](t, r.body)
+	return decode[api.Server](t, r.body)
 }
 
 func toolNames(t *testing.T, n *testNode) []string {
@@ -103,7 +105,7 @@ func testConflicts(t *testing.T, n *testNode, url string) {
 			}
 		})
 	}
-	views := decode[[]serverView](t, n.do(t, "GET", "/api/servers", n.admin, "").body)
+	views := decode[[]api.Server](t, n.do(t, "GET", "/api/servers", n.admin, "").body)
 	if len(views) != 1 || views[0].Name != "up" {
 		t.Fatalf("after refused registrations: %+v, want only up", views)
 	}
@@ -132,7 +134,7 @@ func TestUnreachableUpstream(t *testing.T) {
 func TestConfigServers(t *testing.T) {
 	url := startUpstream(t, "greet")
 	n := startNode(t, nodeOptions{servers: []serverConfig{{Name: "cfg", URL: url, Prefix: "c"}}})
-	views := decode[[]serverView](t, n.do(t, "GET", "/api/servers", n.admin, "").body)
+	views := decode[[]api.Server](t, n.do(t, "GET", "/api/servers", n.admin, "").body)
 	if len(views) != 1 || views[0].Origin != originConfig || views[0].Tools != 1 {
 		t.Fatalf("servers %+v, want the config file's server with 1 tool", views)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
@@ -82,28 +83,28 @@ func (g *Gateway) checkNotMesh(ctx context.Context, cfg serverConfig) error {
 // register starts an upstream from an API request, waits (bounded) until it
 // connects or fails, adds it to the catalog and persists it. On any error
 // nothing is left behind.
-func (g *Gateway) register(ctx context.Context, cfg serverConfig) (serverView, error) {
+func (g *Gateway) register(ctx context.Context, cfg serverConfig) (api.Server, error) {
 	if err := g.catalog.CheckReserved(cfg.Name, cfg.Prefix, mcp.Definitions{}); err != nil {
-		return serverView{}, err // its prefix is a peer's name (federation's shadow.go)
+		return api.Server{}, err // its prefix is a peer's name (federation's shadow.go)
 	}
 	if err := g.servers.reserve(cfg, g.catalog.Names()); err != nil {
-		return serverView{}, err
+		return api.Server{}, err
 	}
 	defer g.servers.release(cfg.Name)
 	e := g.launch(ctx, cfg, originAPI)
 	if err := g.catalog.Add(cfg.Name, cfg.Prefix, e.up); err != nil {
 		_ = e.up.Close()
-		return serverView{}, err
+		return api.Server{}, err
 	}
 	if err := g.persist(cfg); err != nil {
 		g.catalog.Remove(cfg.Name)
 		_ = e.up.Close()
-		return serverView{}, err
+		return api.Server{}, err
 	}
 	if !g.servers.put(e) {
 		g.catalog.Remove(cfg.Name)
 		_ = e.up.Close()
-		return serverView{}, errClosing
+		return api.Server{}, errClosing
 	}
 	g.log.Info("upstream server registered", "server", cfg.Name, "state", e.up.Status().State)
 	return e.view(), nil

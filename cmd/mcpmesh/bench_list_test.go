@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/jsonschema-go/jsonschema"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // benchBigCatalog is the number of tools of the listing benchmark's
@@ -71,7 +73,7 @@ func benchRegister(b *testing.B, n *node, url string, want int) {
 		b.Fatalf("POST %s/api/servers: status %d, body %s; want 201", n.url, r.status, r.body)
 	}
 	eventually(b, benchRingTimeout, n.name+" serving the upstream's tools", func() bool {
-		var list []serverInfo
+		var list []api.Server
 		r := n.do(b, http.MethodGet, "/api/servers", nil, nil)
 		if json.Unmarshal(r.body, &list) != nil {
 			return false
@@ -83,17 +85,13 @@ func benchRegister(b *testing.B, n *node, url string, want int) {
 // benchPeerTools is the tool count n's /api/federation/peers gives the
 // online peer called name (-1 if none).
 func benchPeerTools(b *testing.B, n *node, name string) int {
-	var peers []struct {
-		Name   string `json:"name"`
-		Status string `json:"status"`
-		Tools  int    `json:"tools"`
-	}
+	var peers []api.Peer
 	r := n.do(b, http.MethodGet, "/api/federation/peers", nil, nil)
 	if json.Unmarshal(r.body, &peers) != nil {
 		return -1
 	}
 	for _, p := range peers {
-		if p.Name == name && p.Status == "online" {
+		if p.Name == name && p.Status == api.PeerOnline {
 			return p.Tools
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 const keyringPath = "/api/federation/keyring"
@@ -61,34 +63,12 @@ func runKeyring(args []string, env verbEnv) int {
 		}, nil)
 	case "install", "use", "remove":
 		return runVerb(specs[sub], 1, 1, args[1:], env, func(c *client, pos []string) error {
-			raw, err := c.do(methods[sub], keyringPath, map[string]string{"key": pos[0]})
+			raw, err := c.do(methods[sub], keyringPath, api.KeyRequest{Key: pos[0]})
 			return c.printKeyring(raw, err, sub)
 		}, nil)
 	}
 	fmt.Fprintf(env.stderr, "mcpmesh keyring: unknown subcommand %q\n\n%s", args[0], keyringUsage)
 	return 2
-}
-
-// keyringJSON is the answer of the keyring routes.
-type keyringJSON struct {
-	Op        string `json:"op"`
-	NumNodes  int    `json:"num_nodes"`
-	NumOK     int    `json:"num_ok"`
-	NumFailed int    `json:"num_failed"`
-	Keys      []struct {
-		Key     string `json:"key"`
-		Nodes   int    `json:"nodes"`
-		Primary int    `json:"primary"`
-	} `json:"keys"`
-	Nodes []struct {
-		Name  string `json:"name"`
-		OK    bool   `json:"ok"`
-		Error string `json:"error"`
-	} `json:"nodes"`
-	Skipped []struct {
-		Name   string `json:"name"`
-		Status string `json:"status"`
-	} `json:"skipped"`
 }
 
 var keyDone = map[string]string{"install": "Key installed on", "use": "Key made primary on", "remove": "Key removed from"}
@@ -108,15 +88,15 @@ func (c *client) printKeyring(raw json.RawMessage, err error, op string) error {
 		}
 		return err
 	}
-	var k keyringJSON
+	var k api.KeyringResult
 	if jerr := json.Unmarshal(raw, &k); jerr != nil {
 		return errors.Join(err, fmt.Errorf("answer is not a keyring: %w", jerr))
 	}
-	k.write(c.stdout, op)
+	writeKeyring(c.stdout, k, op)
 	return err
 }
 
-func (k keyringJSON) write(w io.Writer, op string) {
+func writeKeyring(w io.Writer, k api.KeyringResult, op string) {
 	if op != "" && k.Op == op { // else a refusal that changed nothing: the keys as they are
 		fmt.Fprintf(w, "%s %d of %d nodes\n\n", keyDone[op], k.NumOK, k.NumNodes)
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"unicode"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // runClient runs a client verb and returns its exit status.
@@ -41,16 +43,8 @@ var (
 		example: "mcpmesh tools --local"}
 )
 
-type memberJSON struct {
-	Name    string  `json:"name"`
-	Address string  `json:"address"`
-	URL     string  `json:"url"`
-	Status  string  `json:"status"`
-	Peer    *string `json:"peer"`
-}
-
 func runMembers(c *client, _ []string) error {
-	var members []memberJSON
+	var members []api.Member
 	raw, err := c.getJSON("/api/federation/members", &members)
 	if err != nil || c.output == "json" {
 		return c.orJSON(raw, err)
@@ -66,14 +60,8 @@ func runMembers(c *client, _ []string) error {
 	return c.table(rows)
 }
 
-type toolJSON struct {
-	Name        string `json:"name"`
-	Description string `json:"description"`
-	Source      string `json:"source"`
-}
-
 func runTools(c *client, local bool) error {
-	var tools []toolJSON
+	var tools []api.Tool
 	path := "/api/tools?include_federated=" + strconv.FormatBool(!local)
 	raw, err := c.getJSON(path, &tools)
 	if err != nil || c.output == "json" {
@@ -143,48 +131,33 @@ func runPeers(args []string, env verbEnv) int {
 	return 2
 }
 
-type peerJSON struct {
-	Name       string `json:"name"`
-	URL        string `json:"url"`
-	Member     string `json:"member"`
-	TrustLevel string `json:"trust_level"`
-	Status     string `json:"status"`
-	Tools      int    `json:"tools"`
-}
-
 var peerHeader = []string{"NAME", "URL", "MEMBER", "TRUST", "STATUS", "TOOLS"}
 
-func (p peerJSON) row() []string {
+func peerRow(p api.Peer) []string {
 	return []string{p.Name, p.URL, p.Member, p.TrustLevel, p.Status, strconv.Itoa(p.Tools)}
 }
 
 func runPeersList(c *client, _ []string) error {
-	var peers []peerJSON
+	var peers []api.Peer
 	raw, err := c.getJSON("/api/federation/peers", &peers)
 	if err != nil || c.output == "json" {
 		return c.orJSON(raw, err)
 	}
 	rows := [][]string{peerHeader}
 	for _, p := range peers {
-		rows = append(rows, p.row())
+		rows = append(rows, peerRow(p))
 	}
 	return c.table(rows)
 }
 
 func runPeersAdd(c *client, peerURL, name, trust string) error {
-	body := map[string]string{"url": peerURL}
-	if name != "" {
-		body["name"] = name
-	}
-	if trust != "" {
-		body["trust_level"] = trust
-	}
+	body := api.AddPeerRequest{URL: peerURL, Name: name, TrustLevel: trust}
 	raw, err := c.do(http.MethodPost, "/api/federation/peers", body)
 	return c.printPeer(raw, err)
 }
 
 func runPeersSetTrust(c *client, pos []string) error {
-	raw, err := c.do(http.MethodPatch, peerPath(pos[0]), map[string]string{"trust_level": pos[1]})
+	raw, err := c.do(http.MethodPatch, peerPath(pos[0]), api.TrustRequest{TrustLevel: pos[1]})
 	return c.printPeer(raw, err)
 }
 
@@ -205,11 +178,11 @@ func (c *client) printPeer(raw json.RawMessage, err error) error {
 	if err != nil || c.output == "json" {
 		return c.orJSON(raw, err)
 	}
-	var p peerJSON
+	var p api.Peer
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return fmt.Errorf("answer is not a peer record: %w", err)
 	}
-	return c.table([][]string{peerHeader, p.row()})
+	return c.table([][]string{peerHeader, peerRow(p)})
 }
 
 // output helpers

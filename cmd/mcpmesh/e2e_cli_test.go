@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // The client verbs (members, peers, tools, call) run as the built binary
@@ -148,7 +150,7 @@ func checkCLIMembers(t *testing.T, a *node) {
 	if !slices.Equal(column(rows, 3), []string{"-", "pb"}) || !strings.HasPrefix(rows[1][1], "127.0.0.1:") {
 		t.Errorf("members rows %q, want peer - for cli-a, pb for cli-b, and gossip addresses", rows)
 	}
-	var members []ringMemberJSON
+	var members []api.Member
 	cliJSON(t, a, &members, "members")
 	if len(members) != 2 {
 		t.Errorf("members -o json: %+v, want two members", members)
@@ -161,7 +163,7 @@ func checkCLIPeersList(t *testing.T, a, b *node) {
 	if len(rows) != 1 || !slices.Equal(rows[0], want) {
 		t.Errorf("peers list rows %q, want [%q]", rows, want)
 	}
-	var peers []ringPeerJSON
+	var peers []api.Peer
 	cliJSON(t, a, &peers, "peers", "list")
 	if len(peers) != 1 || peers[0].Name != "pb" || peers[0].TrustLevel != "full" || peers[0].Tools != 4 {
 		t.Errorf("peers list -o json: %+v, want pb with trust full and 4 tools", peers)
@@ -231,7 +233,7 @@ func checkCLICall(t *testing.T, a *node) {
 // message on stderr and nothing on stdout.
 func checkCLIErrors(t *testing.T, a *node) {
 	badToken := a.do(t, http.MethodGet, "/api/federation/members", nil, map[string]string{"Authorization": "Bearer not-a-jwt"})
-	var refusal struct{ Error string }
+	var refusal api.Error
 	if badToken.status != http.StatusUnauthorized || json.Unmarshal(badToken.body, &refusal) != nil || refusal.Error == "" {
 		t.Fatalf("GET members with a bad token: %d %s, want 401 with an error", badToken.status, badToken.body)
 	}
@@ -312,7 +314,7 @@ func checkCLITrustRemove(t *testing.T, a *node) {
 	if len(rows) != 1 || rows[0][3] != "discover" {
 		t.Errorf("set-trust printed %q, want pb with trust discover", rows)
 	}
-	var peers []ringPeerJSON
+	var peers []api.Peer
 	cliJSON(t, a, &peers, "peers", "list")
 	if len(peers) != 1 || peers[0].TrustLevel != "discover" {
 		t.Errorf("after set-trust: peers %+v, want pb at discover", peers)

@@ -11,21 +11,12 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // The gossip keyring rotated with `mcpmesh keyring` on three real nodes
 // while calls flow through the ring.
-
-type cliKeyring struct {
-	Op       string `json:"op"`
-	NumNodes int    `json:"num_nodes"`
-	NumOK    int    `json:"num_ok"`
-	Keys     []struct {
-		Key     string `json:"key"`
-		Nodes   int    `json:"nodes"`
-		Primary int    `json:"primary"`
-	} `json:"keys"`
-}
 
 // TestKeyringRotationCLI rotates a three-node ring from its key to a new
 // one (install, use, remove) with the CLI while a calls b's tools:
@@ -33,7 +24,7 @@ type cliKeyring struct {
 // and a node holding only the old key is refused.
 func TestKeyringRotationCLI(t *testing.T) {
 	a, b, c := keyringRing(t)
-	var before cliKeyring
+	var before api.KeyringResult
 	cliJSON(t, a, &before, "keyring", "list")
 	if len(before.Keys) != 1 || before.Keys[0].Nodes != 3 || before.Keys[0].Primary != 3 {
 		t.Fatalf("keyring before the rotation: %+v", before)
@@ -114,9 +105,9 @@ func checkStaleRefused(t *testing.T, a, c *node) {
 		return strings.Count(stale.proc.out.String(), "mcpmesh keyring list") >= 2
 	})
 	for _, n := range []*node{a, c} {
-		var members []ringMemberJSON
+		var members []api.Member
 		ringGet(t, n, "/api/federation/members", &members)
-		if slices.ContainsFunc(members, func(m ringMemberJSON) bool { return m.Name == stale.name }) {
+		if slices.ContainsFunc(members, func(m api.Member) bool { return m.Name == stale.name }) {
 			t.Fatalf("%s lists the node holding only the old key: %+v", n.name, members)
 		}
 	}

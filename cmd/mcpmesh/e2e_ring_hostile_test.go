@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // A hostile peer cannot hurt a node: B serves (through an upstream) a
@@ -108,7 +110,7 @@ func checkRingBadUpstreams(t *testing.T, a, b *node, upstream string) {
 		t.Run(tc.name, func(t *testing.T) {
 			servers, peers := serverNames(t, tc.n), len(ringPeers(t, tc.n))
 			r := tc.n.do(t, http.MethodPost, tc.path, mustJSON(tc.body), nil)
-			var e struct{ Error string }
+			var e api.Error
 			if r.status != tc.status || json.Unmarshal(r.body, &e) != nil {
 				t.Fatalf("status %d, body %s; want %d", r.status, r.body, tc.status)
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
 // Rings of real processes joined with --join: the replicated peer
@@ -24,29 +26,6 @@ func startMeshNode(t testing.TB, name string, extra ...string) *node {
 	return startNode(t, nodeOptions{name: name, demo: true, extra: append([]string{"--gossip", "127.0.0.1:0"}, extra...)})
 }
 
-type ringInfoJSON struct {
-	Name           string `json:"name"`
-	GossipAddress  string `json:"gossip_address"`
-	URL            string `json:"url"`
-	CatalogDigest  string `json:"catalog_digest"`
-	RegistryDigest string `json:"registry_digest"`
-}
-
-type ringMemberJSON struct {
-	Name   string  `json:"name"`
-	Status string  `json:"status"`
-	Peer   *string `json:"peer"`
-}
-
-type ringPeerJSON struct {
-	Name       string `json:"name"`
-	URL        string `json:"url"`
-	Member     string `json:"member"`
-	TrustLevel string `json:"trust_level"`
-	Status     string `json:"status"`
-	Tools      int    `json:"tools"`
-}
-
 // ringGet GETs path and decodes a 200 answer into v.
 func ringGet(t testing.TB, n *node, path string, v any) {
 	t.Helper()
@@ -56,16 +35,16 @@ func ringGet(t testing.TB, n *node, path string, v any) {
 	}
 }
 
-func ringInfo(t testing.TB, n *node) ringInfoJSON {
+func ringInfo(t testing.TB, n *node) api.Info {
 	t.Helper()
-	var info ringInfoJSON
+	var info api.Info
 	ringGet(t, n, "/api/federation/info", &info)
 	return info
 }
 
-func ringPeers(t testing.TB, n *node) []ringPeerJSON {
+func ringPeers(t testing.TB, n *node) []api.Peer {
 	t.Helper()
-	var peers []ringPeerJSON
+	var peers []api.Peer
 	ringGet(t, n, "/api/federation/peers", &peers)
 	return peers
 }
@@ -73,7 +52,7 @@ func ringPeers(t testing.TB, n *node) []ringPeerJSON {
 // ringAlive names the members n sees alive, sorted.
 func ringAlive(t testing.TB, n *node) []string {
 	t.Helper()
-	var members []ringMemberJSON
+	var members []api.Member
 	ringGet(t, n, "/api/federation/members", &members)
 	var alive []string
 	for _, m := range members {
@@ -86,11 +65,11 @@ func ringAlive(t testing.TB, n *node) []string {
 }
 
 // ringAddPeer POSTs a peer to n and fails unless it answers 201.
-func ringAddPeer(t testing.TB, n *node, url, name, trust string) ringPeerJSON {
+func ringAddPeer(t testing.TB, n *node, url, name, trust string) api.Peer {
 	t.Helper()
-	body := mustJSON(map[string]string{"url": url, "name": name, "trust_level": trust})
+	body := mustJSON(api.AddPeerRequest{URL: url, Name: name, TrustLevel: trust})
 	r := n.do(t, http.MethodPost, "/api/federation/peers", body, nil)
-	var p ringPeerJSON
+	var p api.Peer
 	if r.status != http.StatusCreated || json.Unmarshal(r.body, &p) != nil || p.Name != name {
 		t.Fatalf("POST peer %s (%s) on %s: status %d, body %s; want 201 with the record", name, url, n.name, r.status, r.body)
 	}

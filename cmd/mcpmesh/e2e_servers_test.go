@@ -9,21 +9,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/api"
 )
 
-// serverInfo is one entry of GET /api/servers.
-type serverInfo struct {
-	Name     string `json:"name"`
-	State    string `json:"state"`
-	Tools    int    `json:"tools"`
-	Restarts int    `json:"restarts"`
-	PID      int    `json:"pid"`
-}
-
-func listServers(t *testing.T, n *node) []serverInfo {
+func listServers(t *testing.T, n *node) []api.Server {
 	t.Helper()
 	r := n.do(t, http.MethodGet, "/api/servers", nil, nil)
-	var list []serverInfo
+	var list []api.Server
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &list) != nil {
 		t.Fatalf("GET /api/servers: status %d, body %s; want 200 with a JSON array", r.status, r.body)
 	}
@@ -80,7 +73,7 @@ func TestServersRegisterPersistRemove(t *testing.T) {
 func checkServer(t *testing.T, n *node, name string, want bool) {
 	t.Helper()
 	servers := listServers(t, n)
-	i := slices.IndexFunc(servers, func(s serverInfo) bool { return s.Name == name })
+	i := slices.IndexFunc(servers, func(s api.Server) bool { return s.Name == name })
 	tool := name + "__test_simple_text"
 	if listed := slices.Contains(toolNames(t, n), tool); (i >= 0) != want || listed != want {
 		t.Fatalf("server %q in /api/servers: %v, tool %q listed: %v; want %v", name, i >= 0, tool, listed, want)
@@ -125,7 +118,7 @@ func testBadRegistrations(t *testing.T, n *node, ev string) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			r := n.do(t, http.MethodPost, "/api/servers", []byte(tc.body), nil)
-			var e struct{ Error string }
+			var e api.Error
 			if r.status != tc.status || json.Unmarshal(r.body, &e) != nil || e.Error == "" {
 				t.Errorf("status %d, body %s; want %d with {\"error\": ...}", r.status, r.body, tc.status)
 			}
@@ -153,7 +146,7 @@ func TestUpstreamRestart(t *testing.T) {
 	if err := syscall.Kill(before[0].PID, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill the upstream process %d: %v", before[0].PID, err)
 	}
-	var now serverInfo
+	var now api.Server
 	eventually(t, 30*time.Second, "the upstream to come back with a new process", func() bool {
 		now = listServers(t, n)[0]
 		return now.State == "ready" && now.PID != before[0].PID

@@ -22,23 +22,27 @@ const ginPath = "github.com/gin-gonic/gin"
 // layerRule says which other layers a layer's packages may import. A
 // package may always import packages of its own layer.
 type layerRule struct {
-	mayImport []string // other module layers it may import
-	anything  bool     // may import any module package
-	gin       bool     // may depend on Gin
+	mayImport  []string // other module layers it may import
+	anything   bool     // may import any module package
+	gin        bool     // may depend on Gin
+	stdlibOnly bool     // may import nothing but the standard library
 }
 
 // importLayers is the one-way import graph of docs/architecture.md, keyed by
 // the first path element under the module: cmd → anything; gateway →
-// {federation, cluster, mcp, store}; federation → {cluster, mcp, store};
-// cluster → store; mcp and store are leaves. So federation never imports
-// the gateway (nor Gin), and nothing below the gateway imports federation.
+// {api, federation, cluster, mcp, store}; federation → {api, cluster, mcp,
+// store}; cluster → store; mcp and store are leaves; api (the REST API's
+// wire types) is a leaf of the standard library only. So federation never
+// imports the gateway (nor Gin), and nothing below the gateway imports
+// federation.
 var importLayers = map[string]layerRule{
 	"cmd":        {anything: true, gin: true},
-	"gateway":    {mayImport: []string{"federation", "cluster", "mcp", "store"}, gin: true},
-	"federation": {mayImport: []string{"cluster", "mcp", "store"}},
+	"gateway":    {mayImport: []string{"api", "federation", "cluster", "mcp", "store"}, gin: true},
+	"federation": {mayImport: []string{"api", "cluster", "mcp", "store"}},
 	"cluster":    {mayImport: []string{"store"}},
 	"mcp":        {},
 	"store":      {},
+	"api":        {stdlibOnly: true},
 }
 
 // listedPackage is the part of `go list -json` the check reads.
@@ -75,6 +79,27 @@ func violations(module string, pkgs []listedPackage) []string {
 		}
 		out = append(out, moduleViolations(module, p, layer, rule)...)
 		out = append(out, ginViolations(p, layer, rule)...)
+		out = append(out, stdlibViolations(module, p, layer, rule)...)
+	}
+	return out
+}
+
+// stdlibViolations names the imports of a stdlibOnly layer that are not of
+// the standard library (whose paths have no dot in their first element).
+// The module's own packages and Gin are left to the other two rules, so
+// that each bad import is named once.
+func stdlibViolations(module string, p listedPackage, layer string, rule layerRule) []string {
+	if !rule.stdlibOnly {
+		return nil
+	}
+	var out []string
+	for _, imp := range p.Imports {
+		first, _, _ := strings.Cut(imp, "/")
+		_, ours := layerOf(module, imp)
+		if ours || !strings.Contains(first, ".") || imp == ginPath || strings.HasPrefix(imp, ginPath+"/") {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s (layer %s) imports %s; %s may import only the standard library", p.ImportPath, layer, imp, layer))
 	}
 	return out
 }
@@ -121,7 +146,7 @@ func TestImportDirection(t *testing.T) {
 		layer, _ := layerOf(module, p.ImportPath)
 		seen[layer] = true
 	}
-	for _, want := range []string{"gateway", "federation", "cluster", "mcp", "store"} {
+	for _, want := range []string{"gateway", "federation", "cluster", "mcp", "store", "api"} {
 		if !seen[want] {
 			t.Fatalf("go list found no package of layer %q in %s; the check would be vacuous", want, root)
 		}
@@ -215,13 +240,22 @@ func TestViolations(t *testing.T) {
 		{"gateway imports federation", pkg("gateway", m+"/federation", m+"/cluster"), ""},
 		{"federation imports its allowed layers", pkg("federation", m+"/cluster", m+"/mcp", m+"/store", "github.com/golang-jwt/jwt/v5"), ""},
 		{"federation test helpers import federation", pkg("federation/federationtest", m+"/federation"), ""},
-		{"federation imports gateway", pkg("federation", m+"/gateway"), "federation may import only [cluster mcp store]"},
+		{"federation imports gateway", pkg("federation", m+"/gateway"), "federation may import only [api cluster mcp store]"},
 		{"federation imports gin", pkg("federation", ginPath), "(layer federation) depends on github.com/gin-gonic/gin"},
 		{"federation depends on gin transitively", listedPackage{ImportPath: m + "/federation", Deps: []string{"github.com/gin-gonic/gin"}}, "only gateway and cmd may use Gin"},
 		{"federation imports cmd", pkg("federation", m+"/cmd/mcpmesh"), "(layer cmd)"},
 		{"mcp imports federation", pkg("mcp", m+"/federation"), "(layer mcp) imports example.com/mesh/federation"},
 		{"cluster imports federation", pkg("cluster", m+"/federation"), "cluster may import only [store]"},
 		{"cmd imports anything", pkg("cmd/mcpmesh", m+"/gateway", m+"/cluster", m+"/mcp", m+"/store", ginPath), ""},
+		{"api imports the standard library", pkg("api", "time", "encoding/json"), ""},
+		{"api imports cluster", pkg("api", "time", m+"/cluster"), "api may import only []"},
+		{"api imports a third-party module", pkg("api", "github.com/golang-jwt/jwt/v5"), "api may import only the standard library"},
+		{"api imports gin", pkg("api", ginPath), "only gateway and cmd may use Gin"},
+		{"gateway imports api", pkg("gateway", m+"/api", ginPath), ""},
+		{"federation imports api", pkg("federation", m+"/api", m+"/cluster"), ""},
+		{"cmd imports api", pkg("cmd/mcpmesh", m+"/api"), ""},
+		{"cluster imports api", pkg("cluster", m+"/api"), "cluster may import only [store]"},
+		{"mcp imports api", pkg("mcp", m+"/api"), "(layer mcp) imports example.com/mesh/api"},
 		{"unknown layer", pkg("internal/util", "fmt"), `layer "internal" has no import rule`},
 		{"look-alike module is not ours", listedPackage{ImportPath: m + "-other/store", Imports: []string{m + "/mcp", ginPath}}, ""},
 	}
