@@ -121,3 +121,32 @@ func checkServed(t *testing.T, srv *Server, method, params string, h http.Header
 		t.Fatalf("%s %s answered %d: %s", method, params, rec.Code, rec.Body)
 	}
 }
+
+// FuzzParamHeaders: no inputSchema, arguments or Mcp-Param value panics the
+// x-mcp-header check; it accepts a present argument only with a header
+// that decodes to it, and refuses with -32020 and a message.
+func FuzzParamHeaders(f *testing.F) {
+	f.Add(`{"properties":{"region":{"type":"string","x-mcp-header":"Region"}}}`, `{"region":"us"}`, "us")
+	f.Add(`{"properties":{"region":{"type":"string","x-mcp-header":"Region"}}}`, `{"region":"Hello"}`, "=?base64?SGVsbG8?=")
+	f.Add(`{"properties":{"n":{"type":"integer","x-mcp-header":"N"}}}`, `{"n":42}`, "42.0")
+	f.Add(`{"properties":{"o":{"properties":{"m":{"x-mcp-header":"M"}}}}}`, `{"o":{"m":true}}`, "")
+	f.Add(`{"x-mcp-header":"Root","properties":[]}`, `[1]`, "\x7f")
+	f.Fuzz(func(t *testing.T, schema, args, value string) {
+		for _, hp := range schemaParams(json.RawMessage(schema), nil) {
+			h := http.Header{}
+			if value != "" {
+				h.Set("Mcp-Param-"+hp.header, value)
+			}
+			v := argAt(json.RawMessage(args), hp.path)
+			err := checkParamHeader(h, hp, v)
+			if err != nil && (err.Code != CodeHeaderMismatch || err.Message == "") {
+				t.Fatalf("refused with %d %q", err.Code, err.Message)
+			}
+			if err == nil && v != nil {
+				if got, ok := decodeHeaderValue(h.Get("Mcp-Param-" + hp.header)); !ok || !sameArg(got, argText(v), v) {
+					t.Fatalf("accepted header %q for argument %s", value, v)
+				}
+			}
+		}
+	})
+}

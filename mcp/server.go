@@ -78,7 +78,8 @@ type Server struct {
 	table  sessionTable
 	closed bool
 
-	listeners listeners // open subscriptions/listen streams
+	listeners listeners  // open subscriptions/listen streams
+	params    paramIndex // the tools' x-mcp-header annotations
 
 	stop chan struct{}
 	wg   sync.WaitGroup

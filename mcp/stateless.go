@@ -25,6 +25,9 @@ const (
 // come first, as an SSE stream.
 func (s *Server) serveStateless(w http.ResponseWriter, r *http.Request, m *Message) {
 	rm, err := checkStateless(r.Header, m)
+	if err == nil && m.Method == "tools/call" {
+		err = s.checkParamHeaders(r.Context(), r.Header, m)
+	}
 	if err != nil {
 		writeMessage(w, http.StatusBadRequest, NewErrorResponse(m.ID, err))
 		return
