@@ -47,7 +47,12 @@ func (l *listener) send(method string, params map[string]any) {
 	if params == nil {
 		params = map[string]any{}
 	}
-	params["_meta"] = map[string]any{MetaSubscriptionID: l.id}
+	meta, _ := params["_meta"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{}
+	}
+	meta[MetaSubscriptionID] = l.id
+	params["_meta"] = meta
 	m, err := NewNotification(method, params)
 	if err != nil {
 		return

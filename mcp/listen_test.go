@@ -110,3 +110,38 @@ func TestListenNeedsAFilter(t *testing.T) {
 		t.Errorf("listen without notifications: %d %+v, want 400 -32602", resp.StatusCode, m.Error)
 	}
 }
+
+// watchedSource has one resource, test://watched; a subscription to it
+// hands the subscriber's Peer to subscribed.
+type watchedSource struct{ subscribed chan mcp.Peer }
+
+func (watchedSource) Snapshot() mcp.Definitions {
+	return mcp.Definitions{Resources: []json.RawMessage{json.RawMessage(`{"uri":"test://watched","name":"watched"}`)}}
+}
+
+func (w watchedSource) Call(_ context.Context, req *mcp.Request) (json.RawMessage, error) {
+	if req.Method == "resources/subscribe" {
+		w.subscribed <- req.Client
+	}
+	return json.RawMessage(`{}`), nil
+}
+
+func TestListenResourceSubscriptions(t *testing.T) {
+	hs, cat, _ := newTestServer(t, mcp.ServerOptions{})
+	src := watchedSource{subscribed: make(chan mcp.Peer, 1)}
+	if err := cat.Add("w", "", src); err != nil {
+		t.Fatal(err)
+	}
+	s := openListen(t, hs.URL, map[string]any{"resourceSubscriptions": []string{"test://watched", "test://none"}})
+	ack, _ := s.next()
+	if !strings.Contains(string(ack.Params), `"resourceSubscriptions":["test://watched"]`) {
+		t.Fatalf("acknowledged %s, want only test://watched (test://none does not exist)", ack.Params)
+	}
+	peer := <-src.subscribed
+	_ = peer.Notify(context.Background(), "notifications/progress", map[string]any{"progress": 1})
+	_ = peer.Notify(context.Background(), "notifications/resources/updated", map[string]any{"uri": "test://watched"})
+	if m, _ := s.next(); m.Method != "notifications/resources/updated" || subscriptionID(m) != "9" ||
+		!strings.Contains(string(m.Params), `"uri":"test://watched"`) {
+		t.Errorf("got %s %s, want resources/updated of test://watched tagged 9 (and no progress)", m.Method, m.Params)
+	}
+}
