@@ -237,7 +237,7 @@ func newGateway(cfg Config) *Gateway {
 
 func (g *Gateway) serverOptions() mcp.ServerOptions {
 	opts := mcp.ServerOptions{
-		Name: "mcpmesh", Version: g.version, Logger: g.log,
+		Name: "mcpmesh", NodeName: g.name, Version: g.version, Logger: g.log,
 		AllowedOrigins: g.origins, OnCall: g.onCall,
 		MaxSessions: g.maxSessions[0], MaxSessionsPerPrincipal: g.maxSessions[1],
 		OnSessionBound: g.sessionMetrics.sessionBound,

@@ -70,7 +70,9 @@ type Request struct {
 // stream; afterwards (a subscription's updates) on the session's GET stream.
 // A sessionless caller has no way back: Notify drops, Request fails.
 type Peer interface {
-	// SessionID is the Mcp-Session-Id, or "" for a sessionless call.
+	// SessionID is the Mcp-Session-Id, or "" for a sessionless call; for a
+	// 2026-07-28 request (no session) it names that request's response
+	// stream, the way back while the request lasts.
 	SessionID() string
 	Notify(ctx context.Context, method string, params any) error
 	Request(ctx context.Context, method string, params any) (json.RawMessage, error)

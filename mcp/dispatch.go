@@ -157,20 +157,25 @@ func callMeta(source, errKind string) map[string]any {
 func (s *Server) initializeResult(version string) json.RawMessage {
 	res := map[string]any{
 		"protocolVersion": version,
-		"capabilities": map[string]any{
-			"tools":       map[string]any{"listChanged": true},
-			"prompts":     map[string]any{"listChanged": true},
-			"resources":   map[string]any{"listChanged": true, "subscribe": true},
-			"logging":     map[string]any{},
-			"completions": map[string]any{},
-		},
-		"serverInfo": map[string]any{"name": s.opts.Name, "version": s.opts.Version},
+		"capabilities":    s.capabilities(),
+		"serverInfo":      map[string]any{"name": s.opts.Name, "version": s.opts.Version},
 	}
 	if s.opts.Instructions != "" {
 		res["instructions"] = s.opts.Instructions
 	}
 	b, _ := json.Marshal(res)
 	return b
+}
+
+// capabilities are the node's server capabilities, in every version.
+func (s *Server) capabilities() map[string]any {
+	return map[string]any{
+		"tools":       map[string]any{"listChanged": true},
+		"prompts":     map[string]any{"listChanged": true},
+		"resources":   map[string]any{"listChanged": true, "subscribe": true},
+		"logging":     map[string]any{},
+		"completions": map[string]any{},
+	}
 }
 
 // negotiate picks the version for a client that offered v.

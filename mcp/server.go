@@ -26,7 +26,10 @@ type CallInfo struct {
 
 // ServerOptions configure a Server. Zero values take the defaults.
 type ServerOptions struct {
-	Name         string // serverInfo.name (default "mcpmesh")
+	Name string // serverInfo.name of initialize (default "mcpmesh")
+	// NodeName is the name in the serverInfo of 2026-07-28 results: the
+	// node's name (default Name).
+	NodeName     string
 	Version      string // serverInfo.version
 	Instructions string
 	Logger       *slog.Logger
@@ -75,6 +78,9 @@ type Server struct {
 	table  sessionTable
 	closed bool
 
+	listeners listeners  // open subscriptions/listen streams
+	params    paramIndex // the tools' x-mcp-header annotations
+
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
@@ -83,6 +89,9 @@ type Server struct {
 func NewServer(backend Backend, opts ServerOptions) *Server {
 	if opts.Name == "" {
 		opts.Name = "mcpmesh"
+	}
+	if opts.NodeName == "" {
+		opts.NodeName = opts.Name
 	}
 	if opts.PageSize <= 0 {
 		opts.PageSize = 100
@@ -107,12 +116,14 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 // Handler is the Streamable HTTP endpoint (POST, GET and DELETE).
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
-// NotifyListChanged tells every open session that the list of kind changed.
+// NotifyListChanged tells every open session, and every subscriptions/listen
+// stream that opted in, that the list of kind changed.
 func (s *Server) NotifyListChanged(kind Kind) {
 	method := map[Kind]string{
 		KindTool: "notifications/tools/list_changed", KindPrompt: "notifications/prompts/list_changed",
 		KindResource: "notifications/resources/list_changed", KindResourceTemplate: "notifications/resources/list_changed",
 	}[kind]
+	s.listeners.listChanged(kind, method)
 	m := &Message{JSONRPC: "2.0", Method: method}
 	for _, sess := range s.sessionList() {
 		sess.standalone().send(m)

@@ -30,10 +30,16 @@ func newTestServer(t *testing.T, opts mcp.ServerOptions) (*httptest.Server, *mcp
 
 func connect(t *testing.T, url string, opts *sdk.ClientOptions) *sdk.ClientSession {
 	t.Helper()
+	return connectVersion(t, url, opts, "")
+}
+
+// connectVersion connects offering version ("": the SDK's newest).
+func connectVersion(t *testing.T, url string, opts *sdk.ClientOptions, version string) *sdk.ClientSession {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "1"}, opts)
-	cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: url}, nil)
+	cs, err := c.Connect(ctx, &sdk.StreamableClientTransport{Endpoint: url}, &sdk.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		t.Fatalf("connect: %v", err)
 	}
@@ -41,12 +47,21 @@ func connect(t *testing.T, url string, opts *sdk.ClientOptions) *sdk.ClientSessi
 	return cs
 }
 
+// TestGoSDKClientSession: the go-sdk client negotiates the stateless
+// revision by default (server/discover), and a session version when it
+// offers one; either way it lists over pages and calls.
 func TestGoSDKClientSession(t *testing.T) {
-	hs, _, _ := newTestServer(t, mcp.ServerOptions{PageSize: 2})
-	cs := connect(t, hs.URL, nil)
+	for _, v := range []struct{ offer, want string }{{"", "2026-07-28"}, {"2025-11-25", "2025-11-25"}, {"2025-06-18", "2025-06-18"}} {
+		t.Run("offer="+v.offer, func(t *testing.T) { checkGoSDKClient(t, v.offer, v.want) })
+	}
+}
+
+func checkGoSDKClient(t *testing.T, offer, want string) {
+	hs, _, _ := newTestServer(t, mcp.ServerOptions{PageSize: 2, NodeName: "n1"})
+	cs := connectVersion(t, hs.URL, nil, offer)
 	ctx := context.Background()
-	if v := cs.InitializeResult().ProtocolVersion; v != "2025-11-25" {
-		t.Errorf("negotiated %q, want 2025-11-25", v)
+	if v := cs.InitializeResult().ProtocolVersion; v != want {
+		t.Errorf("negotiated %q, want %s", v, want)
 	}
 	var names []string
 	for tool, err := range cs.Tools(ctx, nil) {
@@ -64,12 +79,22 @@ func TestGoSDKClientSession(t *testing.T) {
 	}
 }
 
-func TestProgressAndCancel(t *testing.T) {
+// bothGenerations runs check with a go-sdk client of the stateless revision
+// and with one of a session version.
+func bothGenerations(t *testing.T, check func(t *testing.T, version string)) {
+	for _, v := range []string{"2026-07-28", "2025-11-25"} {
+		t.Run(v, func(t *testing.T) { check(t, v) })
+	}
+}
+
+func TestProgressAndCancel(t *testing.T) { bothGenerations(t, checkProgressAndCancel) }
+
+func checkProgressAndCancel(t *testing.T, version string) {
 	hs, _, _ := newTestServer(t, mcp.ServerOptions{})
 	var progress atomic.Int32
-	cs := connect(t, hs.URL, &sdk.ClientOptions{
+	cs := connectVersion(t, hs.URL, &sdk.ClientOptions{
 		ProgressNotificationHandler: func(context.Context, *sdk.ProgressNotificationClientRequest) { progress.Add(1) },
-	})
+	}, version)
 	params := &sdk.CallToolParams{Name: "sleep", Arguments: map[string]any{"ms": 350}}
 	params.SetProgressToken("tok")
 	if _, err := cs.CallTool(context.Background(), params); err != nil {
@@ -95,12 +120,14 @@ func TestProgressAndCancel(t *testing.T) {
 	}
 }
 
-func TestListChangedReachesSession(t *testing.T) {
+func TestListChangedReachesSession(t *testing.T) { bothGenerations(t, checkListChanged) }
+
+func checkListChanged(t *testing.T, version string) {
 	hs, cat, _ := newTestServer(t, mcp.ServerOptions{})
 	changed := make(chan struct{}, 4)
-	cs := connect(t, hs.URL, &sdk.ClientOptions{
+	cs := connectVersion(t, hs.URL, &sdk.ClientOptions{
 		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) { changed <- struct{}{} },
-	})
+	}, version)
 	_ = cs
 	// The client opens its GET stream asynchronously; re-add until notified.
 	deadline := time.After(10 * time.Second)

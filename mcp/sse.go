@@ -74,6 +74,12 @@ func (s *sseWriter) event(id string, data []byte) error {
 	return s.write("event", "id: %s\nevent: message\ndata: %s\n\n", id, data)
 }
 
+// message writes one "message" event without an id (2026-07-28 streams
+// are not resumable).
+func (s *sseWriter) message(data []byte) error {
+	return s.write("event", "event: message\ndata: %s\n\n", data)
+}
+
 // comment writes an SSE comment line (a keep-alive the client ignores).
 func (s *sseWriter) comment(text string) error {
 	return s.write("comment", ": %s\n\n", text)

@@ -58,6 +58,8 @@ func (s *Server) servePOST(w http.ResponseWriter, r *http.Request) {
 	}
 	sid := r.Header.Get(headerSession)
 	switch {
+	case isStateless(r, m):
+		s.serveStateless(w, r, m)
 	case m.Method == "initialize" && m.IsRequest():
 		s.initialize(w, r, m, sid)
 	case sid == "":

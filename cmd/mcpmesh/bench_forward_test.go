@@ -101,14 +101,15 @@ func benchCalls(b *testing.B, target benchTarget, args map[string]any, kind stri
 	return benchRun(b, callers)
 }
 
-// benchSession opens one go-sdk session to target's node over hc (closed
-// when the benchmark ends).
+// benchSession opens one go-sdk session (legacyVersion) to target's node
+// over hc (closed when the benchmark ends).
 func benchSession(b *testing.B, target benchTarget, hc *http.Client) *mcp.ClientSession {
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcpmesh-bench", Version: "0"}, nil)
 	authed := &http.Client{Transport: bearer{target.n.token, hc.Transport}}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: target.n.mcpURL(), HTTPClient: authed, MaxRetries: -1}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: target.n.mcpURL(), HTTPClient: authed, MaxRetries: -1},
+		&mcp.ClientSessionOptions{ProtocolVersion: legacyVersion})
 	if err != nil {
 		b.Fatalf("go-sdk connect %s: %v", target.n.mcpURL(), err)
 	}

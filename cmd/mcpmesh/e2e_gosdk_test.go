@@ -25,9 +25,20 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 	return b.base.RoundTrip(r)
 }
 
-// connectGoSDK opens a go-sdk client session to url (a token if not "");
-// it is closed when the test ends.
+// legacyVersion is the session version the go-sdk client is made to offer
+// where a test is about sessions: left alone, it negotiates the stateless
+// 2026-07-28 (see TestGoSDKClient2026).
+const legacyVersion = "2025-11-25"
+
+// connectGoSDK opens a go-sdk client session (legacyVersion) to url (a
+// token if not ""); it is closed when the test ends.
 func connectGoSDK(t testing.TB, url, token string, opts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
+	return connectGoSDKVersion(t, url, token, opts, legacyVersion)
+}
+
+// connectGoSDKVersion connects offering version ("": the SDK's newest).
+func connectGoSDKVersion(t testing.TB, url, token string, opts *mcp.ClientOptions, version string) *mcp.ClientSession {
 	t.Helper()
 	hc := &http.Client{Transport: bearer{token, http.DefaultTransport}}
 	if token == "" {
@@ -36,7 +47,8 @@ func connectGoSDK(t testing.TB, url, token string, opts *mcp.ClientOptions) *mcp
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcpmesh-e2e", Version: "0"}, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url, HTTPClient: hc, MaxRetries: -1}, nil)
+	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url, HTTPClient: hc, MaxRetries: -1},
+		&mcp.ClientSessionOptions{ProtocolVersion: version})
 	if err != nil {
 		t.Fatalf("go-sdk connect %s: %v", url, err)
 	}

@@ -1,0 +1,230 @@
+package mcp
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// StatelessVersion is the stateless protocol revision: requests carry their
+// version, capabilities and client in params._meta and need no session.
+const StatelessVersion = "2026-07-28"
+
+// The error codes the stateless revision defines.
+const (
+	CodeHeaderMismatch             = -32020
+	CodeMissingRequiredCapability  = -32021
+	CodeUnsupportedProtocolVersion = -32022
+	// CodeResourceNotFound is the legacy versions' code for a missing
+	// resource; 2026-07-28 callers get CodeInvalidParams instead.
+	CodeResourceNotFound = -32002
+)
+
+// The _meta keys of the stateless revision.
+const (
+	MetaProtocolVersion    = "io.modelcontextprotocol/protocolVersion"
+	MetaClientInfo         = "io.modelcontextprotocol/clientInfo"
+	MetaClientCapabilities = "io.modelcontextprotocol/clientCapabilities"
+	MetaLogLevel           = "io.modelcontextprotocol/logLevel"
+	MetaServerInfo         = "io.modelcontextprotocol/serverInfo"
+	MetaSubscriptionID     = "io.modelcontextprotocol/subscriptionId"
+)
+
+// The request headers of the stateless revision.
+const (
+	headerProtocolVersion = "Mcp-Protocol-Version"
+	headerMethod          = "Mcp-Method"
+	headerName            = "Mcp-Name"
+)
+
+// AllVersions are the versions server/discover names: the stateless one
+// first, then the session versions.
+var AllVersions = append([]string{StatelessVersion}, SupportedVersions...)
+
+// requestMeta is what a stateless request says about itself in _meta.
+type requestMeta struct {
+	version  string
+	caps     json.RawMessage // the client's capabilities object
+	logLevel string          // "" when the client set none: no log messages
+}
+
+// isStateless tells a 2026-07-28 request from a legacy one: its
+// MCP-Protocol-Version header names the stateless revision, or its _meta
+// names a protocol version that is not one of the session versions. A
+// request with neither is legacy (a session request or a plain POST).
+func isStateless(r *http.Request, m *Message) bool {
+	if !m.IsRequest() {
+		return false
+	}
+	if r.Header.Get(headerProtocolVersion) == StatelessVersion {
+		return true
+	}
+	v, ok := metaVersion(m.Params)
+	return ok && !slices.Contains(SupportedVersions, v)
+}
+
+// metaVersion is params._meta's protocol version, if it has one.
+func metaVersion(params json.RawMessage) (string, bool) {
+	var p struct {
+		Meta map[string]json.RawMessage `json:"_meta"`
+	}
+	if json.Unmarshal(params, &p) != nil || p.Meta[MetaProtocolVersion] == nil {
+		return "", false
+	}
+	var v string
+	if json.Unmarshal(p.Meta[MetaProtocolVersion], &v) != nil {
+		return "", true
+	}
+	return v, true
+}
+
+// checkStateless validates a stateless request's _meta and headers; the
+// error (with the HTTP status it is answered with) names what was wrong.
+func checkStateless(h http.Header, m *Message) (requestMeta, *Error) {
+	rm, err := decodeRequestMeta(m.Params)
+	if err != nil {
+		return rm, err
+	}
+	if err := checkHeaders(h, m, rm.version); err != nil {
+		return rm, err
+	}
+	if rm.version != StatelessVersion {
+		return rm, &Error{Code: CodeUnsupportedProtocolVersion,
+			Message: "unsupported protocol version " + rm.version + ": supported are " + strings.Join(AllVersions, ", "),
+			Data:    map[string]any{"supported": AllVersions, "requested": rm.version}}
+	}
+	return rm, nil
+}
+
+// decodeRequestMeta reads the required protocol version and client
+// capabilities and the optional log level from params._meta.
+func decodeRequestMeta(params json.RawMessage) (requestMeta, *Error) {
+	var p struct {
+		Meta map[string]json.RawMessage `json:"_meta"`
+	}
+	if len(params) == 0 || params[0] != '{' || json.Unmarshal(params, &p) != nil || p.Meta == nil {
+		return requestMeta{}, Errorf(CodeInvalidParams, "invalid params: a %s request needs params._meta", StatelessVersion)
+	}
+	var rm requestMeta
+	if json.Unmarshal(p.Meta[MetaProtocolVersion], &rm.version) != nil || rm.version == "" {
+		return rm, Errorf(CodeInvalidParams, "invalid params: _meta needs %q (a string)", MetaProtocolVersion)
+	}
+	rm.caps = bytes.TrimSpace(p.Meta[MetaClientCapabilities])
+	if len(rm.caps) == 0 || rm.caps[0] != '{' {
+		return rm, Errorf(CodeInvalidParams, "invalid params: _meta needs %q (an object)", MetaClientCapabilities)
+	}
+	if raw, ok := p.Meta[MetaLogLevel]; ok {
+		if json.Unmarshal(raw, &rm.logLevel) != nil || !slices.Contains(logLevels, rm.logLevel) {
+			return rm, Errorf(CodeInvalidParams, "invalid params: _meta %q must be one of %v", MetaLogLevel, logLevels)
+		}
+	}
+	return rm, nil
+}
+
+// checkHeaders compares the MCP-Protocol-Version, Mcp-Method and Mcp-Name
+// headers with the body: each is required, and must say what the body says.
+func checkHeaders(h http.Header, m *Message, version string) *Error {
+	if got := h.Get(headerProtocolVersion); got != version {
+		return headerMismatch(headerProtocolVersion, got, version)
+	}
+	if got := h.Get(headerMethod); got != m.Method {
+		return headerMismatch(headerMethod, got, m.Method)
+	}
+	want, named := nameOf(m)
+	if !named {
+		return nil
+	}
+	raw := h.Get(headerName)
+	got, ok := decodeHeaderValue(raw)
+	if !ok {
+		return &Error{Code: CodeHeaderMismatch, Message: "header mismatch: " + headerName + " value is not valid: " + quoteHeader(raw)}
+	}
+	if raw == "" || got != want {
+		return headerMismatch(headerName, got, want)
+	}
+	return nil
+}
+
+// nameOf is the body value Mcp-Name mirrors: params.name of tools/call and
+// prompts/get, params.uri of resources/read.
+func nameOf(m *Message) (string, bool) {
+	key := map[string]string{"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}[m.Method]
+	if key == "" {
+		return "", false
+	}
+	var p map[string]json.RawMessage
+	_ = json.Unmarshal(m.Params, &p)
+	var v string
+	_ = json.Unmarshal(p[key], &v)
+	return v, true
+}
+
+func headerMismatch(name, got, want string) *Error {
+	if got == "" {
+		return &Error{Code: CodeHeaderMismatch, Message: "header mismatch: the " + name + " header is required and missing (the body says " + quoteHeader(want) + ")"}
+	}
+	return &Error{Code: CodeHeaderMismatch, Message: "header mismatch: " + name + " header value " + quoteHeader(got) + " does not match body value " + quoteHeader(want)}
+}
+
+func quoteHeader(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// decodeHeaderValue decodes a header value that may use the Base64
+// sentinel form =?base64?...?=; it reports false for a value with
+// characters a header may not carry, or a sentinel that is not Base64 of
+// UTF-8.
+func decodeHeaderValue(v string) (string, bool) {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < 0x20 && c != '\t') || c > 0x7e {
+			return "", false
+		}
+	}
+	inner, ok := strings.CutPrefix(v, "=?base64?")
+	if !ok {
+		return v, true
+	}
+	inner, ok = strings.CutSuffix(inner, "?=")
+	if !ok {
+		return v, true
+	}
+	b, err := base64.StdEncoding.DecodeString(inner)
+	if err != nil || !utf8.Valid(b) {
+		return "", false
+	}
+	return string(b), true
+}
+
+// stripRequestMeta removes the stateless revision's per-request keys from
+// params._meta before a request goes to the Backend: the node has read them,
+// and an upstream or peer spoken to in a session version must not mistake
+// the request for a stateless one. Other _meta keys (progressToken, trace
+// context) stay.
+func stripRequestMeta(params json.RawMessage) json.RawMessage {
+	var p map[string]json.RawMessage
+	if json.Unmarshal(params, &p) != nil || p["_meta"] == nil {
+		return params
+	}
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(p["_meta"], &meta) != nil {
+		return params
+	}
+	for _, k := range []string{MetaProtocolVersion, MetaClientInfo, MetaClientCapabilities, MetaLogLevel} {
+		delete(meta, k)
+	}
+	if len(meta) == 0 {
+		delete(p, "_meta")
+	} else {
+		p["_meta"], _ = json.Marshal(meta)
+	}
+	out, err := json.Marshal(p)
+	if err != nil {
+		return params
+	}
+	return out
+}

@@ -1,0 +1,156 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Caching hints on 2026-07-28 results (see docs/mcp-transport.md). Every
+// list and read answer depends on the caller (federated peers, trust, and
+// the per-principal rules to come), so all are "private"; a list stays
+// fresh for ListTTL (a subscriptions/listen stream hears of a change at
+// once), a resource read is immediately stale (its content is the
+// upstream's, whose freshness the node cannot know); server/discover is the
+// same for everyone.
+const (
+	ListTTL     = 30_000 // ms
+	ReadTTL     = 0      // ms
+	DiscoverTTL = 300_000
+)
+
+// serveStateless answers one 2026-07-28 request: no session, the
+// per-request _meta checked, the answer as JSON or, when notifications
+// come first, as an SSE stream.
+func (s *Server) serveStateless(w http.ResponseWriter, r *http.Request, m *Message) {
+	rm, err := checkStateless(r.Header, m)
+	if err == nil && m.Method == "tools/call" {
+		err = s.checkParamHeaders(r.Context(), r.Header, m)
+	}
+	if err != nil {
+		writeMessage(w, http.StatusBadRequest, NewErrorResponse(m.ID, err))
+		return
+	}
+	if m.Method == "subscriptions/listen" {
+		s.serveListen(w, r, m)
+		return
+	}
+	rp := &statelessReply{w: w, s: s, sse: accepts(r, "text/event-stream")}
+	peer := &statelessPeer{reply: rp, meta: rm, id: "request-" + randomHex(), done: r.Context().Done(), start: time.Now()}
+	res, callErr := s.serveModern(r.Context(), peer, m)
+	if callErr != nil && r.Context().Err() != nil {
+		return // the caller went away: that is the cancellation
+	}
+	s.reportCall(m, res, callErr, peer)
+	if callErr != nil {
+		e := modernError(m, asError(callErr))
+		rp.finish(statelessStatus(e.Code), NewErrorResponse(m.ID, e))
+		return
+	}
+	rp.finish(http.StatusOK, NewResponse(m.ID, res))
+}
+
+// reportCall tells OnCall about a finished stateless request.
+func (s *Server) reportCall(m *Message, res json.RawMessage, err error, peer *statelessPeer) {
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(callInfo(m, res, err, peer.elapsed()))
+	}
+}
+
+// serveModern answers a 2026-07-28 method. The methods the revision removed
+// (initialize, ping, logging/setLevel, resources/subscribe and
+// resources/unsubscribe) are unknown to it.
+func (s *Server) serveModern(ctx context.Context, peer Peer, m *Message) (json.RawMessage, error) {
+	var res json.RawMessage
+	var err error
+	switch m.Method {
+	case "server/discover":
+		return s.decorate(s.discoverResult(), DiscoverTTL, "public")
+	case "tools/list", "prompts/list", "resources/list", "resources/templates/list":
+		res, err = s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: stripRequestMeta(m.Params)})
+		return s.decorateCacheable(res, err, ListTTL)
+	case "resources/read":
+		res, err = s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: stripRequestMeta(m.Params)})
+		return s.decorateCacheable(res, err, ReadTTL)
+	case "tools/call", "prompts/get", "completion/complete":
+		res, err = s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: stripRequestMeta(m.Params)})
+		if err != nil {
+			return nil, err
+		}
+		return s.decorate(res, -1, "")
+	}
+	return nil, Errorf(CodeMethodNotFound, "method not found: %s (in protocol version %s)", m.Method, StatelessVersion)
+}
+
+func (s *Server) decorateCacheable(res json.RawMessage, err error, ttl int) (json.RawMessage, error) {
+	if err != nil {
+		return nil, err
+	}
+	return s.decorate(res, ttl, "private")
+}
+
+// decorate adds what every 2026-07-28 result carries: resultType
+// ("complete" unless the result says otherwise), the node's serverInfo in
+// _meta and, for a complete cacheable result (ttl >= 0), ttlMs and
+// cacheScope.
+func (s *Server) decorate(res json.RawMessage, ttl int, scope string) (json.RawMessage, error) {
+	obj := map[string]json.RawMessage{}
+	if len(res) > 0 && string(res) != "null" {
+		if err := json.Unmarshal(res, &obj); err != nil {
+			return nil, Errorf(CodeInternalError, "internal error: a result is not a JSON object: %v", err)
+		}
+	}
+	if obj["resultType"] == nil {
+		obj["resultType"] = json.RawMessage(`"complete"`)
+	}
+	meta := map[string]json.RawMessage{}
+	_ = json.Unmarshal(obj["_meta"], &meta)
+	meta[MetaServerInfo], _ = json.Marshal(s.serverInfo())
+	obj["_meta"], _ = json.Marshal(meta)
+	if ttl >= 0 && string(obj["resultType"]) == `"complete"` {
+		obj["ttlMs"], _ = json.Marshal(ttl)
+		obj["cacheScope"], _ = json.Marshal(scope)
+	}
+	return json.Marshal(obj)
+}
+
+func (s *Server) serverInfo() map[string]string {
+	return map[string]string{"name": s.opts.NodeName, "version": s.opts.Version}
+}
+
+// discoverResult is the answer to server/discover (before decorate).
+func (s *Server) discoverResult() json.RawMessage {
+	res := map[string]any{"supportedVersions": AllVersions, "capabilities": s.capabilities()}
+	if s.opts.Instructions != "" {
+		res["instructions"] = s.opts.Instructions
+	}
+	b, _ := json.Marshal(res)
+	return b
+}
+
+// modernError is e as a 2026-07-28 caller gets it: a missing resource is
+// invalid params (-32602, with the uri in data), not the legacy -32002.
+func modernError(m *Message, e *Error) *Error {
+	if e.Code != CodeResourceNotFound {
+		return e
+	}
+	out := &Error{Code: CodeInvalidParams, Message: e.Message, Data: e.Data}
+	if out.Data == nil {
+		uri, _ := nameOf(m)
+		out.Data = map[string]string{"uri": uri}
+	}
+	return out
+}
+
+// statelessStatus is the HTTP status a 2026-07-28 error is answered with.
+func statelessStatus(code int) int {
+	switch code {
+	case CodeMethodNotFound:
+		return http.StatusNotFound
+	case CodeHeaderMismatch, CodeMissingRequiredCapability, CodeUnsupportedProtocolVersion,
+		CodeInvalidRequest, CodeParseError:
+		return http.StatusBadRequest
+	}
+	return http.StatusOK
+}

@@ -1,0 +1,106 @@
+package mcp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// errNoInputRequired is what a stateless caller's Peer.Request returns: the
+// 2026-07-28 revision sends server-to-client requests as input_required
+// results, which the node does not relay yet.
+var errNoInputRequired = errors.New("the caller speaks protocol version " + StatelessVersion +
+	", which takes server requests as input_required results; this node does not relay them yet")
+
+// statelessReply answers one 2026-07-28 request: one JSON body, or an SSE
+// stream once a notification for the request comes before its answer (and
+// the client accepts text/event-stream). Nothing is sent after the answer.
+type statelessReply struct {
+	w   http.ResponseWriter
+	s   *Server
+	sse bool // the client accepts text/event-stream
+
+	mu   sync.Mutex
+	sw   *sseWriter // set once streaming
+	done bool
+}
+
+// notify sends m on the request's stream, starting it if need be; it is
+// dropped once the answer is sent, or when the client takes JSON only.
+func (rp *statelessReply) notify(m *Message) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	if rp.done || !rp.sse {
+		return nil
+	}
+	if rp.sw == nil {
+		rp.sw = rp.s.startSSE(rp.w, nil)
+	}
+	return rp.sw.message(data)
+}
+
+// finish sends the answer: as the stream's last event, or as JSON.
+func (rp *statelessReply) finish(status int, m *Message) {
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	rp.done = true
+	if rp.sw == nil {
+		writeMessage(rp.w, status, m)
+		return
+	}
+	if data, err := json.Marshal(m); err == nil {
+		_ = rp.sw.message(data)
+	}
+}
+
+// statelessPeer is the way back to a 2026-07-28 caller: the response
+// stream of its request, for that request's progress and (when _meta set a
+// log level) log messages. It has no session.
+type statelessPeer struct {
+	reply *statelessReply
+	meta  requestMeta
+	id    string // names this request's way back (see SessionID)
+	done  <-chan struct{}
+	start time.Time
+}
+
+var _ Peer = (*statelessPeer)(nil)
+
+// SessionID names the request's response stream, which lasts as long as
+// the request: a Backend that needs a way back to the caller for the
+// request (a forward that relays progress and logs) sees one.
+func (p *statelessPeer) SessionID() string             { return p.id }
+func (p *statelessPeer) Capabilities() json.RawMessage { return p.meta.caps }
+func (p *statelessPeer) LogLevel() string              { return p.meta.logLevel }
+func (p *statelessPeer) Done() <-chan struct{}         { return p.done }
+
+// Notify sends the request-scoped notifications (progress, and log
+// messages when the request set a log level) on the request's stream;
+// others (list changes, resource updates) belong on a subscriptions/listen
+// stream and are dropped here.
+func (p *statelessPeer) Notify(_ context.Context, method string, params any) error {
+	switch {
+	case method == "notifications/progress":
+	case method == "notifications/message" && p.meta.logLevel != "":
+	default:
+		return nil
+	}
+	m, err := NewNotification(method, params)
+	if err != nil {
+		return err
+	}
+	return p.reply.notify(m)
+}
+
+func (p *statelessPeer) Request(context.Context, string, any) (json.RawMessage, error) {
+	return nil, errNoInputRequired
+}
+
+func (p *statelessPeer) elapsed() time.Duration { return time.Since(p.start) }
