@@ -36,6 +36,13 @@ var upObject = json.RawMessage(`{"type":"object"}`)
 
 func newUpHTTPServer(t *testing.T, addr string) *upHTTPServer {
 	t.Helper()
+	return newUpHTTPServerConns(t, addr, nil)
+}
+
+// newUpHTTPServerConns is newUpHTTPServer with connState told of every
+// change of state of its connections (if not nil).
+func newUpHTTPServerConns(t *testing.T, addr string, connState func(net.Conn, http.ConnState)) *upHTTPServer {
+	t.Helper()
 	s := &upHTTPServer{started: make(chan struct{}, 8), cancelled: make(chan struct{}, 8),
 		subs: make(chan string, 8), unsubs: make(chan string, 8)}
 	s.srv = sdk.NewServer(&sdk.Implementation{Name: "http-test", Version: "1"}, &sdk.ServerOptions{
@@ -58,6 +65,7 @@ func newUpHTTPServer(t *testing.T, addr string) *upHTTPServer {
 		}
 		s.hs.Listener = l
 	}
+	s.hs.Config.ConnState = connState
 	s.hs.Start()
 	s.url = s.hs.URL + "/mcp"
 	t.Cleanup(s.stop)
