@@ -75,8 +75,9 @@ type Server struct {
 	table  sessionTable
 	closed bool
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop    chan struct{}
+	wg      sync.WaitGroup
+	workers *workers // run the requests answered on SSE streams
 }
 
 // NewServer returns a Server answering from backend. Close it when done.
@@ -99,6 +100,7 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 	opts.defaultBounds()
 	s := &Server{backend: backend, opts: opts, log: opts.Logger,
 		table: newSessionTable(), stop: make(chan struct{})}
+	s.workers = newWorkers(s.stop, &s.wg)
 	s.wg.Add(1)
 	go s.reap()
 	return s

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,9 +15,17 @@ import (
 )
 
 // benchEndpoint is one side of BenchmarkUpstream: an MCP URL, the bearer
-// token it needs ("" for none) and the name its tool has there.
+// token it needs ("" for none), the name its tool has there, and the
+// processes whose CPU time per call is reported.
 type benchEndpoint struct {
 	side, url, token, tool string
+	procs                  []benchProc
+}
+
+// benchProc is a process of a benchmark, reported as <name>_cpu_us/call.
+type benchProc struct {
+	name string
+	p    *proc
 }
 
 // BenchmarkUpstream compares a tools/call of the everything-server's
@@ -22,13 +34,17 @@ type benchEndpoint struct {
 // straight to the upstream, by go-sdk client sessions (one per caller,
 // reused) at 1 and 8 concurrent callers. The via-node side also reports
 // its ratios to the direct side just measured (p50_ratio, p99_ratio,
-// tput_ratio).
+// tput_ratio). On Linux both sides report the CPU time per call of the
+// upstream and the node (upstream_cpu_us/call, node_cpu_us/call): on a
+// shared machine they move less than the rates, and their quotient says
+// whether the hop costs less than the no-op upstream behind it.
 func BenchmarkUpstream(b *testing.B) {
-	upstream := startEverythingHTTP(b)
+	ev, upstream := startEverythingHTTPProc(b)
 	n := benchNode(b, "bench-upstream", false)
 	benchAddUpstream(b, n, "evh", upstream)
-	direct := benchEndpoint{"direct", upstream, "", "test_simple_text"}
-	via := benchEndpoint{"via-node", n.mcpURL(), n.token, "evh__test_simple_text"}
+	procs := []benchProc{{"upstream", ev}, {"node", n.proc}}
+	direct := benchEndpoint{"direct", upstream, "", "test_simple_text", procs[:1]}
+	via := benchEndpoint{"via-node", n.mcpURL(), n.token, "evh__test_simple_text", procs}
 	for _, c := range []int{1, 8} {
 		b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) {
 			var base benchStats
@@ -69,7 +85,49 @@ func benchEndpointCalls(b *testing.B, ep benchEndpoint, c int) benchStats {
 			b.Fatalf("warm-up call of %s at %s: %v", ep.tool, ep.url, err)
 		}
 	}
-	return benchRun(b, callers)
+	before := benchCPUTimes(ep.procs)
+	s := benchRun(b, callers)
+	after := benchCPUTimes(ep.procs)
+	for i, p := range ep.procs {
+		if before[i] >= 0 && after[i] >= 0 && s.calls > 0 {
+			b.ReportMetric(float64((after[i]-before[i]).Microseconds())/float64(s.calls), p.name+"_cpu_us/call")
+		}
+	}
+	return s
+}
+
+// benchCPUTimes are the CPU times (user and system) the processes used so
+// far; -1 each where it cannot be read (not Linux).
+func benchCPUTimes(procs []benchProc) []time.Duration {
+	out := make([]time.Duration, len(procs))
+	for i, p := range procs {
+		out[i] = procCPUTime(p.p.cmd.Process.Pid)
+	}
+	return out
+}
+
+// procCPUTime reads utime+stime of pid from /proc/<pid>/stat (in clock
+// ticks of 1/100 s, as on every Linux platform Go runs on), or -1.
+func procCPUTime(pid int) time.Duration {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name (field 2) may hold spaces: count after its ')'.
+	i := bytes.LastIndexByte(raw, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(raw[i+1:])) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return -1
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return -1
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 // benchConnect opens one go-sdk session to url over hc (with token as a
