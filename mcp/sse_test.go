@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -89,4 +91,32 @@ func TestSSEClientLeavingBeforeTheFirstEventCancels(t *testing.T) {
 	cancel()
 	upRecv(t, errc, "the POST to end")
 	upRecv(t, src.cancelled, "the request to be cancelled")
+}
+
+// TestSSECallAnsweredWhileAnotherWaits: with a stream's headers held until
+// its first event, a go-sdk session still gets the answer to one call while
+// another, quiet one runs on the same session.
+func TestSSECallAnsweredWhileAnotherWaits(t *testing.T) {
+	hs, _, _ := newTestServer(t, mcp.ServerOptions{})
+	cs := connect(t, hs.URL, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slow := make(chan error, 1)
+	go func() {
+		_, err := cs.CallTool(ctx, &sdk.CallToolParams{Name: "sleep", Arguments: map[string]any{"ms": 600000}})
+		slow <- err
+	}()
+	res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "meanwhile"}})
+	if err != nil || res.IsError {
+		t.Fatalf("echo while sleep runs = %+v, %v", res, err)
+	}
+	select {
+	case err := <-slow:
+		t.Fatalf("the sleep ended before it was cancelled: %v", err)
+	default:
+	}
+	cancel()
+	if err := upRecv(t, slow, "the cancelled sleep to return"); err == nil {
+		t.Error("the cancelled sleep returned no error")
+	}
 }
