@@ -45,7 +45,7 @@ conformance: scripts/node_modules ## run both MCP conformance suites (0.1.16 ses
 # `make bench` takes about 3 minutes on 2 cores (bounded well under 10):
 # cluster's in-process rings and the kill -9 of a node in a ring of five
 # processes run a fixed number of ops; everything else BENCHTIME each.
-bench: ## run the benchmarks (forwarded vs direct calls, federated vs local lists, failure detection, registry spread)
+bench: ## run the benchmarks (forwarded vs direct calls, HTTP upstream via a node vs direct, federated vs local lists, failure detection, registry spread)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCH_RING_OPS) -timeout 4m ./cluster/...
 	$(GO) test -run '^$$' -bench '^BenchmarkKillDetect$$' -benchtime $(BENCH_KILL_OPS) -timeout 3m $(E2E)
 	$(GO) test -run '^$$' -bench . -skip '^BenchmarkKillDetect$$' -benchtime $(BENCHTIME) -timeout 5m $(E2E)

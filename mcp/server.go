@@ -80,6 +80,7 @@ type Server struct {
 
 	listeners listeners  // open subscriptions/listen streams
 	params    paramIndex // the tools' x-mcp-header annotations
+	workers   *workers   // run the requests answered on SSE streams
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -108,6 +109,7 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 	opts.defaultBounds()
 	s := &Server{backend: backend, opts: opts, log: opts.Logger,
 		table: newSessionTable(), stop: make(chan struct{})}
+	s.workers = newWorkers(s.stop, &s.wg)
 	s.wg.Add(1)
 	go s.reap()
 	return s

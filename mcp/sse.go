@@ -20,23 +20,30 @@ type sseWriter struct {
 	rc           *http.ResponseController
 	keepAlive    time.Duration // a comment line this often; <= 0: none
 	writeTimeout time.Duration
+	flushed      bool // something (the headers at least) reached the client
 }
 
-// startSSE sends the SSE response headers (status 200).
+// startSSE sends the SSE response headers (status 200) at once: a GET's
+// stream may stay quiet for long.
 func (s *Server) startSSE(w http.ResponseWriter, h http.Header) *sseWriter {
+	sw := s.openSSE(w, h)
+	_ = sw.within(sw.flush)
+	return sw
+}
+
+// openSSE readies an SSE response whose headers (status 200) go out with
+// its first event or keep-alive comment, as go-sdk's server does for a
+// POST's stream: a quick answer is then one write to the client, not two.
+func (s *Server) openSSE(w http.ResponseWriter, h http.Header) *sseWriter {
 	for k, v := range h {
 		w.Header()[k] = v
 	}
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.Header().Set("X-Accel-Buffering", "no")
-	sw := &sseWriter{w: w, rc: http.NewResponseController(w),
+	w.WriteHeader(http.StatusOK) // held in net/http's buffer until the first flush
+	return &sseWriter{w: w, rc: http.NewResponseController(w),
 		keepAlive: s.opts.SSEKeepAlive, writeTimeout: s.opts.WriteTimeout}
-	_ = sw.within(func() error {
-		w.WriteHeader(http.StatusOK)
-		return sw.flush()
-	})
-	return sw
 }
 
 // within runs one write under the write deadline, then lifts it.
@@ -52,6 +59,7 @@ func (s *sseWriter) flush() error {
 	if err := s.rc.Flush(); err != nil && !errors.Is(err, http.ErrNotSupported) {
 		return err
 	}
+	s.flushed = true
 	return nil
 }
 

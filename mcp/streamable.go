@@ -208,13 +208,15 @@ func (s *Server) serveJSONRequest(w http.ResponseWriter, r *http.Request, sess *
 
 // serveSSERequest answers a session request on its own SSE stream. The
 // request runs on the session's context, not the HTTP request's: a client
-// that drops the stream can resume it with GET and Last-Event-ID.
+// that drops the stream can resume it with GET and Last-Event-ID. The
+// headers go out with the first event (see openSSE), so a client that
+// leaves before that cancels the request.
 func (s *Server) serveSSERequest(w http.ResponseWriter, r *http.Request, sess *session, m *Message) {
 	st := sess.newRequestStream()
 	ctx, cancel := context.WithCancel(sess.ctx)
 	untrack := sess.track(m.ID, cancel)
 	s.wg.Add(1)
-	go func() {
+	s.workers.run(func() {
 		defer s.wg.Done()
 		defer cancel()
 		defer untrack()
@@ -222,9 +224,12 @@ func (s *Server) serveSSERequest(w http.ResponseWriter, r *http.Request, sess *s
 			st.send(resp)
 		}
 		st.finish()
-	}()
-	sw := s.startSSE(w, http.Header{headerSession: {sess.id}})
+	})
+	sw := s.openSSE(w, http.Header{headerSession: {sess.id}})
 	_ = st.follow(r.Context(), sw, 0)
+	if !sw.flushed && r.Context().Err() != nil {
+		cancel() // the client left before the stream began: it has no event id to resume it with
+	}
 }
 
 func (s *Server) serveGET(w http.ResponseWriter, r *http.Request) {

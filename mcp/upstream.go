@@ -167,6 +167,7 @@ type Upstream struct {
 	log    *slog.Logger
 	client *sdk.Client
 	http   *http.Client
+	own    *http.Transport // the transport of http, unless opts.HTTPClient brought one
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
@@ -209,7 +210,10 @@ func NewUpstream(cfg ServerConfig, opts UpstreamOptions) *Upstream {
 		status: UpstreamStatus{Name: cfg.Name, Transport: cfg.Transport(), State: UpstreamConnecting, Since: time.Now()},
 		defs:   opts.Initial,
 	}
-	u.http = upHTTPClient(opts.HTTPClient, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes))
+	if opts.HTTPClient == nil || opts.HTTPClient.Transport == nil {
+		u.own = newUpTransport()
+	}
+	u.http = upHTTPClient(opts.HTTPClient, u.own, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes))
 	u.client = u.newClient()
 	return u
 }
@@ -267,6 +271,9 @@ func (u *Upstream) Close() error {
 	u.mu.Unlock()
 	u.cancel()
 	u.wg.Wait()
+	if u.own != nil {
+		u.own.CloseIdleConnections()
+	}
 	if !already {
 		u.stopped() // in case it never started
 	}

@@ -90,8 +90,13 @@ type upBoundedSSE struct {
 	err     error  // the body's error, after out is handed out
 }
 
+// upSSEBuffer is the read buffer of one answer's event stream: most
+// answers are a single small event, and a longer line is read in pieces
+// (bufio.ErrBufferFull), so it need not hold a whole event.
+const upSSEBuffer = 4 << 10
+
 func newUpBoundedSSE(body io.ReadCloser, req *http.Request, limit int64, tap *upTap) *upBoundedSSE {
-	return &upBoundedSSE{body: body, br: bufio.NewReaderSize(body, 32<<10), req: req, limit: limit, tap: tap, atStart: true}
+	return &upBoundedSSE{body: body, br: bufio.NewReaderSize(body, upSSEBuffer), req: req, limit: limit, tap: tap, atStart: true}
 }
 
 func (s *upBoundedSSE) Read(p []byte) (int, error) {

@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,11 +28,11 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 	if sess == nil {
 		return u.notConnected(req.Method)
 	}
-	params, err := upParams(req.Params)
+	params, token, err := upParams(req.Params)
 	if err != nil {
 		return nil, err
 	}
-	c, upTok := u.calls.begin(upPeer(req.Client), upProgressToken(params))
+	c, upTok := u.calls.begin(upPeer(req.Client), token)
 	defer u.calls.end(c, upTok)
 	if params, err = upSwapToken(params, upTok); err != nil {
 		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
@@ -63,10 +64,7 @@ func upPeer(p Peer) Peer {
 func (u *Upstream) dispatch(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, peer Peer) (any, error) {
 	switch method {
 	case "tools/call":
-		return upSend(ctx, params, func(ctx context.Context, p *sdk.CallToolParams) (*sdk.CallToolResult, error) {
-			p.Arguments = upArguments(params) // as sent: no float64 round trip
-			return sess.CallTool(ctx, p)
-		})
+		return upCallTool(ctx, sess, params)
 	case "prompts/get":
 		return upSend(ctx, params, sess.GetPrompt)
 	case "resources/read":
@@ -79,6 +77,20 @@ func (u *Upstream) dispatch(ctx context.Context, sess *sdk.ClientSession, method
 		return u.unsubscribe(ctx, sess, params, peer)
 	}
 	return nil, Errorf(CodeMethodNotFound, "method not found: %s", method)
+}
+
+// upCallTool decodes params into the SDK's type, with the arguments kept
+// as sent (no float64 round trip, no map built), and calls the tool.
+func upCallTool(ctx context.Context, sess *sdk.ClientSession, params json.RawMessage) (any, error) {
+	args := new(json.RawMessage)
+	p := &sdk.CallToolParams{Arguments: args} // json decodes into the pointer it holds
+	if err := json.Unmarshal(params, p); err != nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
+	}
+	if p.Arguments == any(args) && len(*args) == 0 {
+		p.Arguments = nil // none sent
+	}
+	return sess.CallTool(ctx, p)
 }
 
 // upSend decodes params into the SDK's type and makes the call.
@@ -147,16 +159,22 @@ func (u *Upstream) failure(method, format string, args ...any) (json.RawMessage,
 	return nil, &Error{Code: CodeInternalError, Message: msg}
 }
 
-// upParams checks that params is an object ("{}" when absent).
-func upParams(params json.RawMessage) (json.RawMessage, error) {
+// upParams checks that params is an object ("{}" when absent) and returns
+// it with its _meta.progressToken (nil if none), reading it once.
+func upParams(params json.RawMessage) (json.RawMessage, json.RawMessage, error) {
 	if len(params) == 0 || string(params) == "null" {
-		return json.RawMessage("{}"), nil
+		return json.RawMessage("{}"), nil, nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(params, &m); err != nil {
-		return nil, Errorf(CodeInvalidParams, "invalid params: not an object: %v", err)
+	var p struct {
+		Meta json.RawMessage `json:"_meta"`
 	}
-	return params, nil
+	if err := json.Unmarshal(params, &p); err != nil {
+		return nil, nil, Errorf(CodeInvalidParams, "invalid params: not an object: %v", err)
+	}
+	if len(p.Meta) == 0 || !bytes.Contains(params, []byte(`"_meta"`)) { // json matched "_Meta" too
+		return params, nil, nil
+	}
+	return params, upField(p.Meta, "progressToken"), nil
 }
 
 func upField(obj json.RawMessage, field string) json.RawMessage {
@@ -170,11 +188,6 @@ func upField(obj json.RawMessage, field string) json.RawMessage {
 	return nil
 }
 
-// upProgressToken is params._meta.progressToken, or nil.
-func upProgressToken(params json.RawMessage) json.RawMessage {
-	return upField(upField(params, "_meta"), "progressToken")
-}
-
 // upSwapToken sets params._meta.progressToken to tok (if not "").
 func upSwapToken(params json.RawMessage, tok string) (json.RawMessage, error) {
 	if tok == "" {
@@ -186,12 +199,4 @@ func upSwapToken(params json.RawMessage, tok string) (json.RawMessage, error) {
 		return nil, err
 	}
 	return upSetRaw(params, "_meta", meta)
-}
-
-// upArguments is params.arguments exactly as sent, or nil.
-func upArguments(params json.RawMessage) any {
-	if raw := upField(params, "arguments"); raw != nil {
-		return raw
-	}
-	return nil
 }

@@ -36,6 +36,13 @@ var upObject = json.RawMessage(`{"type":"object"}`)
 
 func newUpHTTPServer(t *testing.T, addr string) *upHTTPServer {
 	t.Helper()
+	return newUpHTTPServerConns(t, addr, nil)
+}
+
+// newUpHTTPServerConns is newUpHTTPServer with connState told of every
+// change of state of its connections (if not nil).
+func newUpHTTPServerConns(t *testing.T, addr string, connState func(net.Conn, http.ConnState)) *upHTTPServer {
+	t.Helper()
 	s := &upHTTPServer{started: make(chan struct{}, 8), cancelled: make(chan struct{}, 8),
 		subs: make(chan string, 8), unsubs: make(chan string, 8)}
 	s.srv = sdk.NewServer(&sdk.Implementation{Name: "http-test", Version: "1"}, &sdk.ServerOptions{
@@ -58,6 +65,7 @@ func newUpHTTPServer(t *testing.T, addr string) *upHTTPServer {
 		}
 		s.hs.Listener = l
 	}
+	s.hs.Config.ConnState = connState
 	s.hs.Start()
 	s.url = s.hs.URL + "/mcp"
 	t.Cleanup(s.stop)
@@ -167,10 +175,20 @@ func TestUpstreamHTTPCallCancellationReachesTheServer(t *testing.T) {
 func TestUpstreamHTTPArgumentsPassThroughUnchanged(t *testing.T) {
 	s := newUpHTTPServer(t, "")
 	u := upStart(t, s.config(), mcp.UpstreamOptions{})
-	args := `{"big":12345678901234567890,"f":1.50,"s":"é\u0000"}`
-	raw, err := upCall(t, u, newUpFakePeer("s", `{}`, ""), "tools/call", `{"name":"echo_args","arguments":`+args+`}`)
-	if text, _ := upToolText(t, raw); err != nil || text != args {
-		t.Errorf("the server got %q (%v), want %q", text, err, args)
+	cases := []struct{ name, params, want string }{
+		{"numbers and escapes as sent", `{"name":"echo_args","arguments":{"big":12345678901234567890,"f":1.50,"s":"é\u0000"}}`,
+			`{"big":12345678901234567890,"f":1.50,"s":"é\u0000"}`},
+		{"none", `{"name":"echo_args"}`, "{}"},
+		{"null", `{"name":"echo_args","arguments":null}`, "{}"},
+		{"empty", `{"name":"echo_args","arguments":{}}`, "{}"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			raw, err := upCall(t, u, newUpFakePeer("s", `{}`, ""), "tools/call", c.params)
+			if text, _ := upToolText(t, raw); err != nil || text != c.want {
+				t.Errorf("the server got %q (%v), want %q", text, err, c.want)
+			}
+		})
 	}
 }
 

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
 )
@@ -154,49 +152,4 @@ func (t *upTap) message(raw []byte) {
 	if m.Method == "notifications/message" || m.Method == "notifications/progress" {
 		t.seen()
 	}
-}
-
-// upHTTPTransport adds the configured headers to every request, reads the
-// answers within their byte bound (the request's, else limit) and taps the
-// SSE streams.
-type upHTTPTransport struct {
-	base    http.RoundTripper
-	headers map[string]string
-	seen    func()
-	limit   int64
-}
-
-func (t *upHTTPTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if len(t.headers) > 0 {
-		r = r.Clone(r.Context())
-		for k, v := range t.headers {
-			r.Header.Set(k, v)
-		}
-	}
-	resp, err := t.base.RoundTrip(r)
-	if err != nil {
-		return resp, err
-	}
-	limit := upLimit(r.Context(), t.limit)
-	switch ct := resp.Header.Get("Content-Type"); {
-	case strings.HasPrefix(ct, "text/event-stream"):
-		resp.Body = newUpBoundedSSE(resp.Body, r, limit, &upTap{sse: true, seen: t.seen})
-	case strings.HasPrefix(ct, "application/json"):
-		resp.Body = &upBoundedJSON{body: resp.Body, req: r, limit: limit}
-	}
-	return resp, nil
-}
-
-// upHTTPClient is base (or a plain client) with an upHTTPTransport.
-func upHTTPClient(base *http.Client, headers map[string]string, seen func(), limit int64) *http.Client {
-	if base == nil {
-		base = &http.Client{}
-	}
-	c := *base
-	rt := c.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
-	c.Transport = &upHTTPTransport{base: rt, headers: headers, seen: seen, limit: limit}
-	return &c
 }

@@ -2,15 +2,11 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"testing"
-	"time"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // benchTool is a demo tool and the arguments a benchmark calls it with.
@@ -101,37 +97,10 @@ func benchCalls(b *testing.B, target benchTarget, args map[string]any, kind stri
 	return benchRun(b, callers)
 }
 
-// benchSession opens one go-sdk session (legacyVersion) to target's node
-// over hc (closed when the benchmark ends).
-func benchSession(b *testing.B, target benchTarget, hc *http.Client) *mcp.ClientSession {
-	client := mcp.NewClient(&mcp.Implementation{Name: "mcpmesh-bench", Version: "0"}, nil)
-	authed := &http.Client{Transport: bearer{target.n.token, hc.Transport}}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cs, err := client.Connect(ctx, &mcp.StreamableClientTransport{Endpoint: target.n.mcpURL(), HTTPClient: authed, MaxRetries: -1},
-		&mcp.ClientSessionOptions{ProtocolVersion: legacyVersion})
-	if err != nil {
-		b.Fatalf("go-sdk connect %s: %v", target.n.mcpURL(), err)
-	}
-	b.Cleanup(func() { cs.Close() })
-	return cs
-}
-
 // benchSDKCaller returns a function that calls target's tool on a session
 // of its own.
 func benchSDKCaller(b *testing.B, target benchTarget, args map[string]any, hc *http.Client) func() error {
-	cs := benchSession(b, target, hc)
-	params := &mcp.CallToolParams{Name: target.tool, Arguments: args}
-	return func() error {
-		res, err := cs.CallTool(context.Background(), params)
-		if err != nil {
-			return err
-		}
-		if res.IsError {
-			return fmt.Errorf("%s answered isError: %s", target.tool, contentText(res.Content))
-		}
-		return nil
-	}
+	return benchToolCaller(benchConnect(b, target.n.mcpURL(), target.n.token, hc, legacyVersion), target.tool, args)
 }
 
 // benchBareCaller returns a function that POSTs one sessionless tools/call.

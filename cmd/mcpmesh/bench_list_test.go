@@ -151,7 +151,7 @@ func benchListBare(hc *http.Client, n *node) (int, error) {
 
 // benchSDKLister opens one go-sdk session and lists every page with it.
 func benchSDKLister(b *testing.B, n *node, hc *http.Client) func() (int, error) {
-	cs := benchSession(b, benchTarget{n: n}, hc)
+	cs := benchConnect(b, n.mcpURL(), n.token, hc, legacyVersion)
 	return func() (int, error) {
 		count := 0
 		for _, err := range cs.Tools(context.Background(), nil) {

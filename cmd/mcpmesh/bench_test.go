@@ -2,13 +2,10 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"slices"
 	"testing"
 	"time"
-
-	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Benchmarks through real processes (`make bench`). They report latency
@@ -54,33 +51,4 @@ func BenchmarkToolsCallDemo(b *testing.B) {
 		lat = append(lat, time.Since(start))
 	}
 	reportLatency(b, lat)
-}
-
-// BenchmarkUpstreamVsDirect: the same tool of a Streamable HTTP upstream
-// (the everything-server), called with a go-sdk client session straight
-// at the upstream, and through the node.
-func BenchmarkUpstreamVsDirect(b *testing.B) {
-	upstream := startEverythingHTTP(b)
-	n := startNode(b, nodeOptions{name: "bench-upstream", servers: map[string]serverEntry{"evh": {URL: upstream, Prefix: "evh"}}})
-	cases := []struct{ name, url, token, tool string }{
-		{"direct", upstream, "", "test_simple_text"},
-		{"via-node", n.mcpURL(), n.token, "evh__test_simple_text"},
-	}
-	for _, tc := range cases {
-		b.Run(tc.name, func(b *testing.B) {
-			cs := connectGoSDK(b, tc.url, tc.token, nil)
-			ctx := context.Background()
-			params := &mcp.CallToolParams{Name: tc.tool, Arguments: map[string]any{}}
-			var lat []time.Duration
-			for b.Loop() {
-				start := time.Now()
-				res, err := cs.CallTool(ctx, params)
-				if err != nil || res.IsError {
-					b.Fatalf("call %s: %v %+v", tc.tool, err, res)
-				}
-				lat = append(lat, time.Since(start))
-			}
-			reportLatency(b, lat)
-		})
-	}
 }

@@ -215,13 +215,21 @@ func poll(timeout time.Duration, cond func() bool) bool {
 // HTTP server on a free loopback port and returns its MCP URL.
 func startEverythingHTTP(t testing.TB) string {
 	t.Helper()
+	_, url := startEverythingHTTPProc(t)
+	return url
+}
+
+// startEverythingHTTPProc is startEverythingHTTP that also returns the
+// server's process.
+func startEverythingHTTPProc(t testing.TB) (*proc, string) {
+	t.Helper()
 	bin := buildBinaries(t).everything
 	for attempt := 0; ; attempt++ {
 		addr := freeAddr(t)
 		p := startProc(t, "everything-server "+addr, bin, "-http", addr, "-stateless=false")
 		ok := poll(20*time.Second, func() bool { return p.exited() || dialable(addr) })
 		if ok && !p.exited() {
-			return "http://" + addr + "/mcp"
+			return p, "http://" + addr + "/mcp"
 		}
 		if attempt == 2 || !p.exited() {
 			t.Fatalf("everything-server on %s did not start (%s):\n%s", addr, p.exitText(), p.out.String())

@@ -1,0 +1,68 @@
+package mcp
+
+import (
+	"net/http"
+	"strings"
+)
+
+// upIdleConnsPerHost is how many idle connections an HTTP upstream's
+// transport keeps: enough for the calls a node has in flight to one
+// server at once. net/http's default (2) makes every call beyond the
+// second dial a new connection, and close it after.
+const upIdleConnsPerHost = 64
+
+// newUpTransport is the HTTP transport of an upstream given no client of
+// its own: net/http's defaults (proxy from the environment, HTTP/2 over
+// TLS, timeouts) with upIdleConnsPerHost idle connections.
+func newUpTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = upIdleConnsPerHost
+	t.MaxIdleConns = max(t.MaxIdleConns, upIdleConnsPerHost)
+	return t
+}
+
+// upHTTPTransport adds the configured headers to every request, reads the
+// answers within their byte bound (the request's, else limit) and taps the
+// SSE streams.
+type upHTTPTransport struct {
+	base    http.RoundTripper
+	headers map[string]string
+	seen    func()
+	limit   int64
+}
+
+func (t *upHTTPTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if len(t.headers) > 0 {
+		r = r.Clone(r.Context())
+		for k, v := range t.headers {
+			r.Header.Set(k, v)
+		}
+	}
+	resp, err := t.base.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	limit := upLimit(r.Context(), t.limit)
+	switch ct := resp.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "text/event-stream"):
+		resp.Body = newUpBoundedSSE(resp.Body, r, limit, &upTap{sse: true, seen: t.seen})
+	case strings.HasPrefix(ct, "application/json"):
+		resp.Body = &upBoundedJSON{body: resp.Body, req: r, limit: limit}
+	}
+	return resp, nil
+}
+
+// upHTTPClient is base with an upHTTPTransport; without a base, a client
+// on own (a transport of the upstream's, see newUpTransport).
+func upHTTPClient(base *http.Client, own http.RoundTripper, headers map[string]string, seen func(), limit int64) *http.Client {
+	if base == nil {
+		base = &http.Client{}
+	}
+	c := *base
+	rt := c.Transport
+	if rt == nil {
+		rt = own
+	}
+	c.Transport = &upHTTPTransport{base: rt, headers: headers, seen: seen, limit: limit}
+	return &c
+}
