@@ -78,8 +78,10 @@ type Engine struct {
 	log    *slog.Logger
 	tokens *nodeTokens
 	base   *http.Transport // shared by every client to peers
-	client *http.Client    // mcp-scoped node tokens: forwarded calls, info
-	inline *inlinePoster   // plain POSTs of forwarded calls to http peers
+	client *http.Client    // mcp-scoped node tokens: links, info
+	// hopClient sends forwarded requests (hop.go), which set their own
+	// node token, one per caller.
+	hopClient *http.Client
 	// adminClient carries an admin node token, for the keyring fan-out only.
 	adminClient *http.Client
 
@@ -130,7 +132,7 @@ func New(cfg Config) *Engine {
 	admin := newNodeTokens(cfg.Secret, f.self, scopeAdmin)
 	admin.where = f.gossipedURL
 	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: f.base}}
-	f.inline = newInlinePoster(f.tokens, f.self, peerIdleConns)
+	f.hopClient = &http.Client{Transport: f.base}
 	cfg.Local.OnChange(f.changed)
 	cfg.Local.SetReserved(f.peerNamed) // shadow.go
 	return f
@@ -142,11 +144,14 @@ func New(cfg Config) *Engine {
 const peerIdleConns = 64
 
 // peerTransport is the HTTP transport of node-to-node requests: the
-// default one with enough idle connections per peer for concurrent calls.
+// default one (HTTP/1.1 keep-alive to plain-http peers) with enough idle
+// connections per peer for concurrent calls, and no gzip (a node's
+// answers are not compressed; asking only adds a header).
 func peerTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 4 * peerIdleConns
 	t.MaxIdleConnsPerHost = peerIdleConns
+	t.DisableCompression = true
 	return t
 }
 
@@ -169,7 +174,6 @@ func (f *Engine) Close() {
 		l.close()
 	}
 	f.client.CloseIdleConnections()
-	f.inline.close()
 }
 
 // HTTPClient is the client nodes use to reach each other: it carries an

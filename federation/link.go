@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,9 +37,8 @@ type peerLink struct {
 	digest      string    // the catalog digest last seen gossiped
 	pulled      time.Time // when the catalog last changed here
 	entries     atomic.Pointer[linkEntries]
-	endpoint    *url.URL // the peer's MCP endpoint, for plain POSTs
+	endpoint    *url.URL // the peer's MCP endpoint, for the hop's POSTs
 	endpointErr error
-	inline      bool // POSTs go through f.inline (plain http, no proxy)
 	noURL       bool // the member gossips no URL (yet): the link waits unstarted
 
 	saveKick chan struct{} // a new listing to write to the store
@@ -55,6 +55,22 @@ type linkEntries struct {
 	resources map[string]bool
 	templates []string
 	cut       int // entries past MaxPeerEntries, left out
+	// headed are the input schemas of the tools with x-mcp-header
+	// annotations, by the peer's name: the hop sends their Mcp-Param-*.
+	headed map[string]json.RawMessage
+}
+
+// inputSchema is the input schema of the peer's tool req calls, when it
+// has x-mcp-header annotations (nil otherwise).
+func (l *peerLink) inputSchema(req *mcp.Request) json.RawMessage {
+	if req.Method != "tools/call" {
+		return nil
+	}
+	e := l.entries.Load()
+	if len(e.headed) == 0 {
+		return nil
+	}
+	return e.headed[mcp.StringField(req.Params, "name")]
 }
 
 func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
@@ -62,7 +78,6 @@ func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
 		done: make(chan struct{}), saved: make(chan struct{})}
 	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
 	l.endpoint, l.endpointErr = url.Parse(cfg.URL) // a link's URL never changes: a new URL is a new link
-	l.inline = l.endpointErr == nil && f.inline.usable(l.endpoint)
 	cached := f.loadCatalog(rec)
 	opts := mcp.UpstreamOptions{MaxCatalogBytes: f.cfg.MaxCatalogBytes, MaxResultBytes: f.cfg.MaxResultBytes,
 		OnTruncate: func(t mcp.Truncation) { f.cfg.Metrics.CatalogCut(rec.Name, t.Reason) }}
@@ -194,8 +209,26 @@ func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage
 		}
 		if js, err := mcp.Decorate(def, "name", listed, peer); err == nil {
 			routes[listed] = orig
+			noteHeaders(e, kind, orig, def)
 			e.lists[kind] = append(e.lists[kind], mcp.Item{Key: listed, JSON: js})
 		}
+	}
+}
+
+// noteHeaders keeps the input schema of a tool with x-mcp-header
+// annotations.
+func noteHeaders(e *linkEntries, kind mcp.Kind, name string, def json.RawMessage) {
+	if kind != mcp.KindTool || !bytes.Contains(def, []byte("x-mcp-header")) {
+		return
+	}
+	var t struct {
+		InputSchema json.RawMessage `json:"inputSchema"`
+	}
+	if json.Unmarshal(def, &t) == nil {
+		if e.headed == nil {
+			e.headed = map[string]json.RawMessage{}
+		}
+		e.headed[name] = t.InputSchema
 	}
 }
 
