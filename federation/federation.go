@@ -79,9 +79,11 @@ type Engine struct {
 	tokens *nodeTokens
 	base   *http.Transport // shared by every client to peers
 	client *http.Client    // mcp-scoped node tokens: links, info
-	// hopClient sends forwarded requests (hop.go), which set their own
-	// node token, one per caller.
+	// hopClient sends forwarded requests (hop.go) to https peers and
+	// through proxies, inline to the others; both carry their own node
+	// token, one per caller.
 	hopClient *http.Client
+	inline    *inlinePoster
 	// adminClient carries an admin node token, for the keyring fan-out only.
 	adminClient *http.Client
 
@@ -133,6 +135,7 @@ func New(cfg Config) *Engine {
 	admin.where = f.gossipedURL
 	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: f.base}}
 	f.hopClient = &http.Client{Transport: f.base}
+	f.inline = newInlinePoster(peerIdleConns)
 	cfg.Local.OnChange(f.changed)
 	cfg.Local.SetReserved(f.peerNamed) // shadow.go
 	return f
@@ -174,6 +177,7 @@ func (f *Engine) Close() {
 		l.close()
 	}
 	f.client.CloseIdleConnections()
+	f.inline.close()
 }
 
 // HTTPClient is the client nodes use to reach each other: it carries an

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
@@ -52,61 +53,92 @@ func (f *Engine) hop(ctx context.Context, l *peerLink, req *mcp.Request) (json.R
 	if l.endpointErr != nil {
 		return nil, fmt.Errorf("%w: %v", mcp.ErrUnreachable, l.endpointErr)
 	}
-	hreq, err := f.hopRequest(ctx, l, req)
+	h, body, err := f.hopRequest(ctx, l, req)
 	if err != nil { // a token withheld: the link follows the member's new URL
 		return nil, unreachable(ctx, err)
 	}
+	var m *mcp.Message
+	read := func(resp *http.Response) error {
+		m, err = f.readHop(ctx, req, resp)
+		return err
+	}
+	if l.inline {
+		err = f.inline.post(ctx, l.endpoint, inlineHead(l.endpoint, h, len(body)), body, read)
+	} else {
+		err = f.postHTTP(ctx, l.endpoint, h, body, read)
+	}
+	switch {
+	case err == nil && m.Error != nil:
+		return nil, m.Error
+	case err == nil:
+		return mcp.StripStatelessResult(m.Result), nil
+	case errors.Is(err, mcp.ErrResultTooLarge):
+		return nil, err
+	}
+	return nil, unreachable(ctx, err)
+}
+
+// postHTTP POSTs body with the headers h to u with net/http (https peers,
+// proxies) and hands the answer to read.
+func (f *Engine) postHTTP(ctx context.Context, u *url.URL, h http.Header, body []byte, read func(*http.Response) error) error {
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	hreq.Header = h
 	resp, err := f.hopClient.Do(hreq)
 	if err != nil {
-		return nil, unreachable(ctx, err)
+		return err
 	}
 	defer resp.Body.Close()
+	return read(resp)
+}
+
+// readHop reads the peer's answer (at most --max-result-bytes of it),
+// relaying the notifications before it to the caller: the answer (a
+// result or a JSON-RPC error), or why there is none.
+func (f *Engine) readHop(ctx context.Context, req *mcp.Request, resp *http.Response) (*mcp.Message, error) {
 	resp.Body = &boundedBody{r: resp.Body, left: f.cfg.MaxResultBytes}
 	m, err := mcp.ReadStatelessAnswer(resp, func(n *mcp.Message) { relay(ctx, req.Client, n) })
 	switch {
 	case errors.Is(err, mcp.ErrResultTooLarge):
 		return nil, err
 	case err != nil && resp.StatusCode == http.StatusOK:
-		return nil, unreachable(ctx, err)
+		return nil, err
 	case err != nil || m.Error == nil && resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("%w: status %d", mcp.ErrUnreachable, resp.StatusCode)
-	case m.Error != nil:
-		return nil, m.Error
+		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
-	return mcp.StripStatelessResult(m.Result), nil
+	return m, nil
 }
 
-// hopRequest is the POST of req to the peer: 2026-07-28 _meta and headers,
-// the node token naming the caller, the forwarded mark.
-func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) (*http.Request, error) {
+// hopRequest is the headers and body of the POST of req to the peer:
+// 2026-07-28 _meta and headers, the node token naming the caller, the
+// forwarded mark.
+func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) (http.Header, []byte, error) {
 	level := ""
 	if req.Client != nil {
 		level = req.Client.LogLevel()
 	}
 	params, err := mcp.StatelessParams(req.Params, level)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	m := &mcp.Message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: req.Method, Params: params}
 	body, err := json.Marshal(m)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tok, err := f.tokens.forNodeAs(l.record().Member, l.endpoint, CallerOf(mcp.PrincipalFrom(ctx)))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, l.endpoint.String(), bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	h := hreq.Header
+	h := http.Header{}
 	h.Set("Content-Type", "application/json")
 	h.Set("Accept", "application/json, text/event-stream")
 	h.Set("Authorization", "Bearer "+tok)
 	h.Set(HeaderForwarded, f.self)
 	mcp.SetStatelessHeaders(h, m, l.inputSchema(req))
-	return hreq, nil
+	return h, body, nil
 }
 
 // relay passes a notification of the forwarded request to its caller:

@@ -39,6 +39,7 @@ type peerLink struct {
 	entries     atomic.Pointer[linkEntries]
 	endpoint    *url.URL // the peer's MCP endpoint, for the hop's POSTs
 	endpointErr error
+	inline      bool // the hop goes through f.inline (plain http, no proxy)
 	noURL       bool // the member gossips no URL (yet): the link waits unstarted
 
 	saveKick chan struct{} // a new listing to write to the store
@@ -78,6 +79,7 @@ func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
 		done: make(chan struct{}), saved: make(chan struct{})}
 	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
 	l.endpoint, l.endpointErr = url.Parse(cfg.URL) // a link's URL never changes: a new URL is a new link
+	l.inline = l.endpointErr == nil && f.inline.usable(l.endpoint)
 	cached := f.loadCatalog(rec)
 	opts := mcp.UpstreamOptions{MaxCatalogBytes: f.cfg.MaxCatalogBytes, MaxResultBytes: f.cfg.MaxResultBytes,
 		OnTruncate: func(t mcp.Truncation) { f.cfg.Metrics.CatalogCut(rec.Name, t.Reason) }}

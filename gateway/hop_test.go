@@ -222,3 +222,32 @@ func TestHopStreamsProgressAndCancels(t *testing.T) {
 		<-done
 	})
 }
+
+// TestHopKeepsConnections: forwarded calls one after another reuse one
+// kept-alive connection to the peer, answered as JSON or streamed.
+func TestHopKeepsConnections(t *testing.T) {
+	a, b, _ := hopPair(t)
+	var mu sync.Mutex
+	conns := map[string]bool{}
+	b.mu.Lock()
+	b.tap = func(r *http.Request) {
+		if r.Header.Get("Mcp-Method") == "tools/call" {
+			mu.Lock()
+			conns[r.RemoteAddr] = true
+			mu.Unlock()
+		}
+	}
+	b.mu.Unlock()
+	for i := range 10 {
+		params := map[string]any{"name": "b__whoami", "arguments": map[string]any{}}
+		if i%2 == 1 { // its progress makes the peer stream its answer
+			params = map[string]any{"name": "b__sleep", "arguments": map[string]any{"ms": 30}, "_meta": map[string]any{"progressToken": i}}
+		}
+		if res, rpcErr := a.rpc(t, "tools/call", params); rpcErr != nil || decode[fedResult](t, res).IsError {
+			t.Fatalf("%v through gw-a: %s %v", params, res, rpcErr)
+		}
+	}
+	if len(conns) != 1 {
+		t.Errorf("10 forwarded calls came on %d connections, want 1", len(conns))
+	}
+}

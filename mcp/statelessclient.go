@@ -20,6 +20,9 @@ import (
 // request's way back is its own response stream) and, if not "", the log
 // level. Other _meta keys (progressToken) stay.
 func StatelessParams(params json.RawMessage, logLevel string) (json.RawMessage, error) {
+	if out, ok := spliceMeta(params, logLevel); ok {
+		return out, nil
+	}
 	p := map[string]json.RawMessage{}
 	if len(params) > 0 && string(params) != "null" {
 		if err := json.Unmarshal(params, &p); err != nil {
@@ -39,6 +42,26 @@ func StatelessParams(params json.RawMessage, logLevel string) (json.RawMessage, 
 	}
 	p["_meta"], _ = json.Marshal(meta)
 	return json.Marshal(p)
+}
+
+// spliceMeta is StatelessParams without decoding, for params (an object)
+// that have no _meta to merge with: the new _meta goes first.
+func spliceMeta(params json.RawMessage, logLevel string) (json.RawMessage, bool) {
+	params = bytes.TrimSpace(params)
+	if len(params) < 2 || params[0] != '{' || bytes.Contains(params, []byte(`"_meta"`)) || !json.Valid(params) {
+		return nil, false
+	}
+	out := make([]byte, 0, len(params)+160)
+	out = append(out, `{"_meta":{"`+MetaProtocolVersion+`":"`+StatelessVersion+`","`+MetaClientCapabilities+`":{}`...)
+	if logLevel != "" {
+		lv, _ := json.Marshal(logLevel)
+		out = append(append(out, `,"`+MetaLogLevel+`":`...), lv...)
+	}
+	out = append(out, '}')
+	if rest := bytes.TrimSpace(params[1:]); len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, params[1:]...), true
 }
 
 // SetStatelessHeaders sets the headers of a 2026-07-28 request m:
