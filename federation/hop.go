@@ -69,7 +69,7 @@ func (f *Engine) hop(ctx context.Context, l *peerLink, req *mcp.Request) (json.R
 	}
 	switch {
 	case err == nil && m.Error != nil:
-		return nil, m.Error
+		return nil, legacyError(req.Method, m.Error)
 	case err == nil:
 		return mcp.StripStatelessResult(m.Result), nil
 	case errors.Is(err, mcp.ErrResultTooLarge):
@@ -139,6 +139,17 @@ func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) 
 	h.Set(HeaderForwarded, f.self)
 	mcp.SetStatelessHeaders(h, m, l.inputSchema(req))
 	return h, body, nil
+}
+
+// legacyError is a 2026-07-28 error as the session versions say it: a
+// missing resource is -32002 there (the peer said -32602 with data.uri);
+// a 2026-07-28 caller's server turns it back.
+func legacyError(method string, e *mcp.Error) *mcp.Error {
+	data, _ := e.Data.(map[string]any)
+	if method != "resources/read" || e.Code != mcp.CodeInvalidParams || data["uri"] == nil {
+		return e
+	}
+	return &mcp.Error{Code: mcp.CodeResourceNotFound, Message: e.Message, Data: e.Data}
 }
 
 // relay passes a notification of the forwarded request to its caller:

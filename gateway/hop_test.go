@@ -32,10 +32,15 @@ func newProbeSource() *probeSource {
 }
 
 func (s *probeSource) Snapshot() mcp.Definitions {
-	return mcp.Definitions{Tools: rawTools(2, func(i int) string { return []string{"probe", "hold"}[i] })}
+	return mcp.Definitions{Tools: rawTools(2, func(i int) string { return []string{"probe", "hold"}[i] }),
+		ResourceTemplates: []json.RawMessage{json.RawMessage(`{"uriTemplate":"probe://{x}","name":"probe"}`)}}
 }
 
 func (s *probeSource) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, error) {
+	if req.Method == "resources/read" { // every probe:// resource is missing
+		uri := mcp.StringField(req.Params, "uri")
+		return nil, &mcp.Error{Code: mcp.CodeResourceNotFound, Message: "resource not found: " + uri}
+	}
 	if mcp.StringField(req.Params, "name") == "probe" {
 		p := mcp.PrincipalFrom(ctx)
 		return mcp.ToolText(p.Issuer + "|" + p.Subject + "|" + p.Groups), nil
@@ -249,5 +254,17 @@ func TestHopKeepsConnections(t *testing.T) {
 	}
 	if len(conns) != 1 {
 		t.Errorf("10 forwarded calls came on %d connections, want 1", len(conns))
+	}
+}
+
+// TestHopMissingResource: a resource the peer does not have is -32002 for a
+// legacy caller through the hop, as it is on the peer itself.
+func TestHopMissingResource(t *testing.T) {
+	a, b, _ := hopPair(t)
+	for _, n := range []*fedNode{b, a} {
+		_, rpcErr := n.rpc(t, "resources/read", map[string]any{"uri": "probe://nothing"})
+		if rpcErr == nil || rpcErr.Code != mcp.CodeResourceNotFound {
+			t.Errorf("resources/read of a missing resource on %s: %+v; want code %d", n.name, rpcErr, mcp.CodeResourceNotFound)
+		}
 	}
 }
