@@ -69,9 +69,9 @@ type Config struct {
 }
 
 // Engine is the node's mcp.Backend: its local catalog plus the local
-// catalogs of its trusted peers, each reached through one MCP session (a
-// link) that also keeps that peer's catalog cached. Listing never waits on
-// a peer; calls to a peer's entries are forwarded one hop.
+// catalogs of its trusted peers, each kept cached by one MCP session (a
+// link). Listing never waits on a peer; a request for a peer's entry is
+// forwarded one hop, as one stateless POST (hop.go).
 type Engine struct {
 	cfg    Config
 	self   string

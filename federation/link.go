@@ -26,8 +26,10 @@ const linkGrace = 2 * time.Second
 // or broken peer cannot exhaust this node.
 const MaxPeerEntries = 20000
 
-// peerLink is this node's MCP session to one trusted peer: it forwards
-// calls and keeps the peer's local catalog, renamed for listing here.
+// peerLink is this node's MCP session to one trusted peer: it keeps the
+// peer's local catalog, renamed for listing here, and carries the forwarded
+// requests the hop does not (hop.go: needsSession); its endpoint is where
+// the hop POSTs the others.
 type peerLink struct {
 	f  *Engine
 	up *mcp.Upstream
