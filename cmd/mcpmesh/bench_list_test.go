@@ -80,7 +80,7 @@ func benchRegister(b *testing.B, n *node, url string, want int) {
 			return false
 		}
 		return len(list) == 1 && list[0].State == "ready" && list[0].Tools == want
-	}, "waiting for %s", n.name+" serving the upstream's tools")
+	}, "waiting for %s serving the upstream's tools", n.name)
 }
 
 // benchPeerTools is the tool count n's /api/federation/peers gives the

@@ -154,7 +154,7 @@ func TestRingFive(t *testing.T) {
 	for _, n := range nodes {
 		wait.For(t, ringTimeout, func() bool {
 			return len(ringAlive(t, n)) == 5
-		}, "waiting for %s", n.name+" to see five members alive")
+		}, "waiting for %s to see five members alive", n.name)
 	}
 	for i, trust := range []string{"full", "full", "discover", "none"} {
 		n := nodes[i+1]
