@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/mcp"
+)
+
+// peerRPC sends one sessionless JSON-RPC request to /mcp/peers/{peer}.
+func (n *fedNode) peerRPC(t testing.TB, peer, method string, params any) (json.RawMessage, *mcp.Error) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
+	r := n.do(t, http.MethodPost, "/mcp/peers/"+peer, n.admin, string(body))
+	var rep struct {
+		Result json.RawMessage `json:"result"`
+		Error  *mcp.Error      `json:"error"`
+	}
+	if r.code != http.StatusOK || json.Unmarshal(r.body, &rep) != nil {
+		t.Fatalf("%s on %s /mcp/peers/%s: status %d, body %s", method, n.name, peer, r.code, r.body)
+	}
+	return rep.Result, rep.Error
+}
+
+// TestPeerEndpointPlain: /mcp/peers/b on A lists B's tools under their own
+// names (source b) and routes a call of one to B.
+func TestPeerEndpointPlain(t *testing.T) {
+	a, b := startFedNode(t, "node-a"), startFedNode(t, "node-b")
+	addFedPeer(t, a, b, "b", cluster.TrustFull)
+	res, rpcErr := a.peerRPC(t, "b", "tools/list", map[string]any{})
+	if rpcErr != nil {
+		t.Fatalf("tools/list: %d %s", rpcErr.Code, rpcErr.Message)
+	}
+	l := decode[fedListing](t, res)
+	if !l.has("whoami") || l.has("b__whoami") || len(l.Tools) == 0 {
+		t.Fatalf("want B's tools under their own names, got %+v", l.Tools)
+	}
+	for _, tool := range l.Tools {
+		if tool.Source != "b" {
+			t.Errorf("tool %s: source %q, want b", tool.Name, tool.Source)
+		}
+	}
+	res, rpcErr = a.peerRPC(t, "b", "tools/call", map[string]any{"name": "whoami", "arguments": map[string]any{}})
+	if rpcErr != nil {
+		t.Fatalf("tools/call whoami: %d %s", rpcErr.Code, rpcErr.Message)
+	}
+	if got := decode[fedResult](t, res); got.IsError || !strings.Contains(got.text(), "node-b") {
+		t.Fatalf("whoami through /mcp/peers/b: %+v, want node-b's answer", got)
+	}
+}
+
+// TestPeerEndpointRefusals: an unknown peer is 404 naming it; auth and
+// Origin are checked as on /mcp.
+func TestPeerEndpointRefusals(t *testing.T) {
+	a, b := startFedNode(t, "node-a"), startFedNode(t, "node-b")
+	addFedPeer(t, a, b, "b", cluster.TrustFull)
+	list := `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`
+	for _, tc := range []struct {
+		name, path, token, origin string
+		code                      int
+		says                      string
+	}{
+		{"unknown peer", "/mcp/peers/nobody", a.admin, "", http.StatusNotFound, "nobody"},
+		{"this node", "/mcp/peers/node-a", a.admin, "", http.StatusNotFound, "node-a"},
+		{"no token", "/mcp/peers/b", "", "", http.StatusUnauthorized, "token"},
+		{"bad token", "/mcp/peers/b", "not-a-jwt", "", http.StatusUnauthorized, "token"},
+		{"foreign origin", "/mcp/peers/b", a.admin, "http://evil.example", http.StatusForbidden, "evil.example"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, a.url+tc.path, strings.NewReader(list))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			if tc.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.token)
+			}
+			if tc.origin != "" {
+				req.Header.Set("Origin", tc.origin)
+			}
+			r := send(t, req)
+			if r.code != tc.code || !strings.Contains(string(r.body), tc.says) {
+				t.Fatalf("status %d body %s, want %d naming %s", r.code, r.body, tc.code, tc.says)
+			}
+		})
+	}
+}
+
+// TestPeerEndpointNotTrusted: calls through /mcp/peers/{peer} to a peer not
+// trusted for calls get the same peer_not_trusted answer as on /mcp.
+func TestPeerEndpointNotTrusted(t *testing.T) {
+	for _, trust := range []string{cluster.TrustDiscover, cluster.TrustNone} {
+		t.Run(trust, func(t *testing.T) {
+			a, b := startFedNode(t, "node-a"), startFedNode(t, "node-b")
+			addFedPeer(t, a, b, "b", trust)
+			res, rpcErr := a.peerRPC(t, "b", "tools/call", map[string]any{"name": "whoami", "arguments": map[string]any{}})
+			if rpcErr != nil {
+				t.Fatalf("tools/call: %d %s", rpcErr.Code, rpcErr.Message)
+			}
+			got := decode[fedResult](t, res)
+			if !got.IsError || got.Meta["mcpmesh/error"] != "peer_not_trusted" || got.Meta["mcpmesh/peer"] != "b" {
+				t.Fatalf("want peer_not_trusted naming b, got %+v", got)
+			}
+		})
+	}
+}
