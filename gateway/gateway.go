@@ -115,7 +115,7 @@ type Gateway struct {
 	inflight           inflight
 	lists              listDigests
 	fed                *federation.Engine
-	peerMCP            peerServers // /mcp/peers/{peer}
+	peerMCP            peerServers    // /mcp/peers/{peer}
 	bg                 sync.WaitGroup // background work owned by the gateway
 	node               *cluster.Node
 
