@@ -107,3 +107,56 @@ func TestPeerEndpointNotTrusted(t *testing.T) {
 		})
 	}
 }
+
+// TestPeerEndpointRemoved: once the peer is removed, its endpoint answers
+// 404 naming it.
+func TestPeerEndpointRemoved(t *testing.T) {
+	a, b := startFedNode(t, "node-a"), startFedNode(t, "node-b")
+	addFedPeer(t, a, b, "b", cluster.TrustFull)
+	if _, rpcErr := a.peerRPC(t, "b", "tools/list", map[string]any{}); rpcErr != nil {
+		t.Fatalf("tools/list: %d %s", rpcErr.Code, rpcErr.Message)
+	}
+	if r := a.do(t, http.MethodDelete, "/api/federation/peers/b", a.admin, ""); r.code != http.StatusNoContent {
+		t.Fatalf("delete peer b: %d %s", r.code, r.body)
+	}
+	r := a.do(t, http.MethodPost, "/mcp/peers/b", a.admin, `{"jsonrpc":"2.0","id":1,"method":"tools/list"}`)
+	if r.code != http.StatusNotFound || !strings.Contains(r.errorText(t), `"b"`) {
+		t.Fatalf("after removal: %d %s, want 404 naming b", r.code, r.body)
+	}
+}
+
+// TestPeerEndpointSessionApart: a session opened on /mcp is unknown on
+// /mcp/peers/b (404), and the reverse.
+func TestPeerEndpointSessionApart(t *testing.T) {
+	a, b := startFedNode(t, "node-a"), startFedNode(t, "node-b")
+	addFedPeer(t, a, b, "b", cluster.TrustFull)
+	for _, tc := range []struct{ open, use string }{{"/mcp", "/mcp/peers/b"}, {"/mcp/peers/b", "/mcp"}} {
+		t.Run(tc.open, func(t *testing.T) {
+			sid := openSession(t, a, tc.open)
+			req, _ := http.NewRequest(http.MethodPost, a.url+tc.use, strings.NewReader(`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`))
+			req.Header.Set("Authorization", "Bearer "+a.admin)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Mcp-Session-Id", sid)
+			if r := send(t, req); r.code != http.StatusNotFound {
+				t.Fatalf("session of %s used on %s: %d %s, want 404", tc.open, tc.use, r.code, r.body)
+			}
+		})
+	}
+}
+
+// openSession initializes a 2025-11-25 session on path and returns its id.
+func openSession(t *testing.T, n *fedNode, path string) string {
+	t.Helper()
+	body := `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}}`
+	req, _ := http.NewRequest(http.MethodPost, n.url+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+n.admin)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	r := send(t, req)
+	sid := r.header.Get("Mcp-Session-Id")
+	if r.code != http.StatusOK || sid == "" {
+		t.Fatalf("initialize on %s: %d %s, no session", path, r.code, r.body)
+	}
+	return sid
+}
