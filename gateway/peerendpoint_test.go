@@ -5,8 +5,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -67,6 +72,8 @@ func TestPeerEndpointRefusals(t *testing.T) {
 		{"this node", "/mcp/peers/node-a", a.admin, "", http.StatusNotFound, "node-a"},
 		{"no token", "/mcp/peers/b", "", "", http.StatusUnauthorized, "token"},
 		{"bad token", "/mcp/peers/b", "not-a-jwt", "", http.StatusUnauthorized, "token"},
+		{"scope without mcp", "/mcp/peers/b", signed(t, jwt.SigningMethodHS256, []byte(testSecret), withClaim("scope", "read")),
+			"", http.StatusForbidden, "scope"},
 		{"foreign origin", "/mcp/peers/b", a.admin, "http://evil.example", http.StatusForbidden, "evil.example"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,4 +166,25 @@ func openSession(t *testing.T, n *fedNode, path string) string {
 		t.Fatalf("initialize on %s: %d %s, no session", path, r.code, r.body)
 	}
 	return sid
+}
+
+// TestPeerEndpointOffline: a call through /mcp/peers/b while B's port
+// refuses is peer_offline naming b, as on /mcp.
+func TestPeerEndpointOffline(t *testing.T) {
+	a, b := startFedNode(t, "node-a"), startFedNode(t, "node-b")
+	addFedPeer(t, a, b, "b", cluster.TrustFull)
+	b.cutHTTP()
+	res, rpcErr := a.peerRPC(t, "b", "tools/call", map[string]any{"name": "whoami", "arguments": map[string]any{}})
+	if rpcErr != nil {
+		t.Fatalf("tools/call: %d %s", rpcErr.Code, rpcErr.Message)
+	}
+	if got := decode[fedResult](t, res); !got.IsError || got.Meta[federation.MetaError] != federation.ErrPeerOffline || got.Meta[federation.MetaPeer] != "b" {
+		t.Fatalf("whoami with b's port closed: %+v; want peer_offline naming b", got)
+	}
+	clustertest.WaitFor(t, 5*time.Second, func() bool {
+		res, rpcErr := a.peerRPC(t, "b", "tools/list", map[string]any{})
+		l := decode[fedListing](t, res)
+		missing, _ := l.Meta[federation.MetaMissingPeers].([]any)
+		return rpcErr == nil && len(l.Tools) == 0 && len(missing) == 1 && missing[0] == "b"
+	}, "tools/list on /mcp/peers/b to answer with nothing and name b missing once b is offline")
 }
