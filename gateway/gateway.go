@@ -115,6 +115,7 @@ type Gateway struct {
 	inflight           inflight
 	lists              listDigests
 	fed                *federation.Engine
+	peerMCP            peerServers    // /mcp/peers/{peer}
 	bg                 sync.WaitGroup // background work owned by the gateway
 	node               *cluster.Node
 
@@ -288,6 +289,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 			err = fmt.Errorf("gateway close: requests still in flight: %w", derr)
 		}
 		g.mcp.Close()
+		g.peerMCP.closeAll()
 		if g.fed != nil {
 			g.fed.Close()
 		}
