@@ -10,8 +10,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
-	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -181,7 +181,7 @@ func TestPeerEndpointOffline(t *testing.T) {
 	if got := decode[fedResult](t, res); !got.IsError || got.Meta[federation.MetaError] != federation.ErrPeerOffline || got.Meta[federation.MetaPeer] != "b" {
 		t.Fatalf("whoami with b's port closed: %+v; want peer_offline naming b", got)
 	}
-	clustertest.WaitFor(t, 5*time.Second, func() bool {
+	wait.For(t, 5*time.Second, func() bool {
 		res, rpcErr := a.peerRPC(t, "b", "tools/list", map[string]any{})
 		l := decode[fedListing](t, res)
 		missing, _ := l.Meta[federation.MetaMissingPeers].([]any)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"testing"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // The conformance suites again through /mcp/peers/{peer} on a second node:
@@ -32,7 +34,7 @@ func conformanceHop(t *testing.T) string {
 	b := startNode(t, nodeOptions{name: "conformance-b", extra: gossip, servers: map[string]serverEntry{"everything": {Command: ev}}})
 	a := startNode(t, nodeOptions{name: "conformance-a", extra: gossip})
 	ringAddPeer(t, a, b.url, "b", "full")
-	eventually(t, ringTimeout, "A to list B's tools", func() bool { return ringList(t, a).has("b__test_simple_text") })
+	wait.For(t, ringTimeout, func() bool { return ringList(t, a).has("b__test_simple_text") }, "A to list B's tools")
 	return tokenProxy(t, a.url, a.token) + "/mcp/peers/b"
 }
 
