@@ -101,7 +101,8 @@ type Gateway struct {
 	maxBody            int64
 	readyTimeout       time.Duration
 	configServers      []mcp.ServerConfig
-	maxSessions        [2]int // clients', per principal
+	maxSessions        [2]int           // clients', per principal
+	sessions           *mcp.SessionPool // /mcp's and every /mcp/peers/{peer}'s: one budget
 	upstreamTimeout    time.Duration
 	conns              ConnLimits
 	connCap            *connCap
@@ -200,7 +201,7 @@ func newGateway(cfg Config) *Gateway {
 		store: cfg.Store, catalog: cfg.Catalog, backend: cfg.Backend, mcp: cfg.MCP, log: cfg.Logger,
 		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
-		maxSessions:     [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal},
+		maxSessions: [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal}, sessions: mcp.NewSessionPool(),
 		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns,
 	}
 	g.conns.defaults()
@@ -241,8 +242,8 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 		Name: "mcpmesh", NodeName: g.name, Version: g.version, Logger: g.log,
 		AllowedOrigins: g.origins, OnCall: g.onCall,
 		MaxSessions: g.maxSessions[0], MaxSessionsPerPrincipal: g.maxSessions[1],
-		OnSessionBound: g.sessionMetrics.sessionBound,
-		SSEKeepAlive:   g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
+		OnSessionBound: g.sessionMetrics.sessionBound, Sessions: g.sessions,
+		SSEKeepAlive: g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}

@@ -188,3 +188,24 @@ func TestPeerEndpointOffline(t *testing.T) {
 		return rpcErr == nil && len(l.Tools) == 0 && len(missing) == 1 && missing[0] == "b"
 	}, "tools/list on /mcp/peers/b to answer with nothing and name b missing once b is offline")
 }
+
+// TestPeerEndpointSharesTheSessionBound: a principal's sessions on /mcp
+// and on every /mcp/peers/{peer} count against one bound, so peer
+// endpoints do not multiply it: at the bound, a session on /mcp/peers/b
+// evicts the principal's idle session on /mcp.
+func TestPeerEndpointSharesTheSessionBound(t *testing.T) {
+	a := startFedNodeWith(t, "node-a", func(c *Config) { c.MaxSessions, c.MaxSessionsPerPrincipal = 10, 1 })
+	b := startFedNode(t, "node-b")
+	addFedPeer(t, a, b, "b", cluster.TrustFull)
+	first := openSession(t, a, "/mcp")
+	if code := pingIn(t, a.url, a.admin, first); code != http.StatusOK {
+		t.Fatalf("ping in the /mcp session: %d", code)
+	}
+	openSession(t, a, "/mcp/peers/b")
+	if code := pingIn(t, a.url, a.admin, first); code != http.StatusNotFound {
+		t.Fatalf("the principal's idle /mcp session after a second one on /mcp/peers/b: ping %d, want 404 (evicted at its bound of 1)", code)
+	}
+	if clients, _ := a.gw.mcp.SessionCounts(); clients != 1 {
+		t.Errorf("the node counts %d client sessions, want 1", clients)
+	}
+}
