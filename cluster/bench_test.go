@@ -7,6 +7,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store/memstore"
 )
 
@@ -135,7 +136,7 @@ func rejoinOnce(b *testing.B, samePort bool) time.Duration {
 	if err := nodes[4].Shutdown(); err != nil {
 		b.Fatal(err)
 	}
-	clustertest.WaitFor(b, 15*time.Second, func() bool { return clustertest.AllSee(rest, "node-04", cluster.StateDead) }, "node-04 not seen dead")
+	wait.For(b, 15*time.Second, func() bool { return clustertest.AllSee(rest, "node-04", cluster.StateDead) }, "node-04 not seen dead")
 	cfg := clustertest.Config("node-04", st)
 	cfg.Timings = cluster.DefaultTimings()
 	if samePort {
@@ -143,7 +144,7 @@ func rejoinOnce(b *testing.B, samePort bool) time.Duration {
 	}
 	start := time.Now()
 	back := clustertest.StartNode(b, cfg)
-	clustertest.WaitFor(b, 30*time.Second, func() bool {
+	wait.For(b, 30*time.Second, func() bool {
 		for _, n := range rest {
 			if m, _ := n.Member("node-04"); m.State != cluster.StateAlive || m.Addr != back.GossipAddr() {
 				return false

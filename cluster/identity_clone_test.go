@@ -6,6 +6,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store/memstore"
 )
 
@@ -31,7 +32,7 @@ func TestCloneOfALiveNode(t *testing.T) {
 	if _, err := clone.Join([]string{nodes[0].GossipAddr()}); err != nil {
 		t.Logf("the clone's join: %v", err)
 	}
-	clustertest.WaitFor(t, 5*time.Second, func() bool { return len(clone.Members()) > 1 }, "the clone to hear of the ring")
+	wait.For(t, 5*time.Second, func() bool { return len(clone.Members()) > 1 }, "the clone to hear of the ring")
 	for round := 0; round < 20; round++ { // a few seconds of gossip, checked all along
 		for _, n := range nodes[:2] {
 			if m, _ := n.Member(orig.Name()); m.Addr != orig.GossipAddr() {
@@ -55,13 +56,13 @@ func TestCloneOfACrashedNode(t *testing.T) {
 	if err := orig.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 15*time.Second, func() bool { return clustertest.AllSee(nodes[:2], orig.Name(), cluster.StateDead) },
+	wait.For(t, 15*time.Second, func() bool { return clustertest.AllSee(nodes[:2], orig.Name(), cluster.StateDead) },
 		"the ring to see %s dead", orig.Name())
 	clone := startClone(t, orig.Name(), id)
 	if _, err := clone.Join([]string{nodes[0].GossipAddr()}); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 10*time.Second, func() bool {
+	wait.For(t, 10*time.Second, func() bool {
 		m, _ := nodes[0].Member(orig.Name())
 		return m.State == cluster.StateAlive && m.Addr == clone.GossipAddr()
 	}, "the ring to accept the clone as %s", orig.Name())

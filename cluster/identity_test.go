@@ -8,6 +8,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store/memstore"
 )
 
@@ -67,12 +68,12 @@ func testImpostor(t *testing.T, toTheDead time.Duration) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 15*time.Second, func() bool { return clustertest.AllSee(ring, "node-02", cluster.StateDead) },
+	wait.For(t, 15*time.Second, func() bool { return clustertest.AllSee(ring, "node-02", cluster.StateDead) },
 		"the ring to see node-02 dead")
 
 	impostor, joinErr := startImpostor(t, ring[0], toTheDead > 0)
 	tookOver := func() bool { m, _ := ring[0].Member("node-02"); return m.Addr == impostor.GossipAddr() }
-	clustertest.WaitFor(t, 10*time.Second, func() bool { return impostor.Refused() != nil || tookOver() },
+	wait.For(t, 10*time.Second, func() bool { return impostor.Refused() != nil || tookOver() },
 		"the impostor to be told it is refused (join error %v)", joinErr)
 	t.Logf("join error: %v", joinErr)
 	if err := impostor.Refused(); !errors.Is(err, cluster.ErrNameHeld) || !strings.Contains(err.Error(), realID) ||
@@ -89,7 +90,7 @@ func testImpostor(t *testing.T, toTheDead time.Duration) {
 	}
 
 	back := clustertest.StartNode(t, clustertest.Config("node-02", clustertest.OpenBadger(t, dir)))
-	clustertest.WaitFor(t, 15*time.Second, func() bool {
+	wait.For(t, 15*time.Second, func() bool {
 		for _, n := range ring {
 			if m, _ := n.Member("node-02"); m.State != cluster.StateAlive || m.Addr != back.GossipAddr() {
 				return false
@@ -139,7 +140,7 @@ func TestRestartedNodeStillRefuses(t *testing.T) {
 	if err := crashed.Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 15*time.Second, func() bool { return clustertest.StateOf(judge, "node-01") == cluster.StateDead },
+	wait.For(t, 15*time.Second, func() bool { return clustertest.StateOf(judge, "node-01") == cluster.StateDead },
 		"node-00 to see node-01 dead")
 	if err := judge.Shutdown(); err != nil { // persists the snapshot
 		t.Fatal(err)
@@ -150,7 +151,7 @@ func TestRestartedNodeStillRefuses(t *testing.T) {
 	judge = clustertest.StartNode(t, clustertest.Config("node-00", clustertest.OpenBadger(t, dir)))
 	impostor := clustertest.StartNode(t, clustertest.Config("node-01", memstore.New()))
 	_, _ = impostor.Join([]string{judge.GossipAddr()})
-	clustertest.WaitFor(t, 10*time.Second, func() bool {
+	wait.For(t, 10*time.Second, func() bool {
 		return impostor.Refused() != nil || clustertest.StateOf(judge, "node-01") == cluster.StateAlive
 	},
 		"the impostor to be refused")
@@ -165,7 +166,7 @@ func TestSecondNodeUnderALiveName(t *testing.T) {
 	nodes := clustertest.Ring(t, 2, clustertest.Options{})
 	second := clustertest.StartNode(t, clustertest.Config("node-01", memstore.New()))
 	_, _ = second.Join([]string{nodes[0].GossipAddr()})
-	clustertest.WaitFor(t, 10*time.Second, func() bool { return second.Refused() != nil }, "the second node-01 to be refused")
+	wait.For(t, 10*time.Second, func() bool { return second.Refused() != nil }, "the second node-01 to be refused")
 	if m, _ := nodes[0].Member("node-01"); m.State != cluster.StateAlive || m.Addr != nodes[1].GossipAddr() {
 		t.Errorf("node-00 lists node-01 as %+v; want the first one, alive at %s", m, nodes[1].GossipAddr())
 	}

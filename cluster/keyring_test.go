@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store"
 	"github.com/mcpmesh/mcpmesh/store/memstore"
 )
@@ -204,7 +205,7 @@ func checkJoin(t *testing.T, ring *cluster.Node, name string, key []byte, want b
 		t.Fatalf("%s joined: %v (err %v), want %v", name, got, err, want)
 	}
 	if want {
-		clustertest.WaitFor(t, 5*time.Second, func() bool { return clustertest.StateOf(ring, name) == cluster.StateAlive },
+		wait.For(t, 5*time.Second, func() bool { return clustertest.StateOf(ring, name) == cluster.StateAlive },
 			"%s never became alive", name)
 	} else if _, ok := ring.Member(name); ok {
 		t.Fatalf("the ring admitted %s", name)

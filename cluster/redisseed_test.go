@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store/memstore"
 )
 
@@ -59,7 +60,7 @@ func (r *redisServer) start() {
 		r.t.Fatalf("start redis-server: %v", err)
 	}
 	c := r.client()
-	clustertest.WaitFor(r.t, 5*time.Second, func() bool {
+	wait.For(r.t, 5*time.Second, func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		defer cancel()
 		return c.Ping(ctx).Err() == nil
@@ -159,7 +160,7 @@ func nodesOf(s []seeded) []*cluster.Node {
 // waitLogged waits until every seeder logged line at level at least once.
 func waitLogged(t *testing.T, s []seeded, level slog.Level, line string) {
 	t.Helper()
-	clustertest.WaitFor(t, 5*time.Second, func() bool {
+	wait.For(t, 5*time.Second, func() bool {
 		for _, x := range s {
 			if x.logs.count(level, line) == 0 {
 				return false
@@ -220,7 +221,7 @@ func TestRedisSeedRedisKilledMidRun(t *testing.T) {
 	r.start()
 	ring = append(ring, startSeeded(t, "seed-3", r.URL()))
 	clustertest.WaitAllAlive(t, nodesOf(ring), 10*time.Second)
-	clustertest.WaitFor(t, 5*time.Second, func() bool {
+	wait.For(t, 5*time.Second, func() bool {
 		for _, x := range ring[:3] {
 			if x.logs.count(slog.LevelInfo, connectedLine) < 2 {
 				return false
@@ -237,7 +238,7 @@ func TestRedisSeedIgnoresGarbage(t *testing.T) {
 	c := r.client()
 	lone := startSeeded(t, "lone", r.URL())
 	ctx := context.Background()
-	clustertest.WaitFor(t, 5*time.Second, func() bool {
+	wait.For(t, 5*time.Second, func() bool {
 		n, err := c.PubSubNumSub(ctx, cluster.DefaultRedisSeedChannel).Result()
 		return err == nil && n[cluster.DefaultRedisSeedChannel] > 0
 	}, "the seeder did not subscribe")
@@ -262,8 +263,8 @@ func TestRedisSeedIgnoresGarbage(t *testing.T) {
 	if err := c.Set(ctx, cluster.DefaultRedisSeedKeyPrefix+"bogus", "garbage", time.Minute).Err(); err != nil {
 		t.Fatalf("set a garbage key: %v", err)
 	}
-	clustertest.WaitFor(t, 5*time.Second, func() bool { return lone.seed.Dropped() > uint64(len(garbage)) },
-		"the seeder did not drop the %d garbage messages and the garbage key (dropped %d)", len(garbage), lone.seed.Dropped())
+	wait.For(t, 5*time.Second, func() bool { return lone.seed.Dropped() > uint64(len(garbage)) },
+		"the seeder did not drop the %d garbage messages and the garbage key (dropped %d)", len(garbage), wait.Later(func() any { return lone.seed.Dropped() }))
 	if n := len(lone.node.Members()); n != 1 {
 		t.Fatalf("garbage made the node join someone: %d members", n)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store/memstore"
 )
 
@@ -67,10 +68,10 @@ func TestRingJoinKillLeave(t *testing.T) {
 		if err := victim.Shutdown(); err != nil {
 			t.Fatalf("shutdown: %v", err)
 		}
-		clustertest.WaitFor(t, 15*time.Second, func() bool { return clustertest.AllSee(nodes[:4], victim.Name(), cluster.StateDead) },
+		wait.For(t, 15*time.Second, func() bool { return clustertest.AllSee(nodes[:4], victim.Name(), cluster.StateDead) },
 			"survivors did not all see %s dead", victim.Name())
 		for i, r := range recs[:4] { // events reach the recorder after the state changes
-			clustertest.WaitFor(t, 5*time.Second, func() bool { return slices.Contains(r.types(victim.Name()), cluster.MemberFailed) },
+			wait.For(t, 5*time.Second, func() bool { return slices.Contains(r.types(victim.Name()), cluster.MemberFailed) },
 				"%s got events %v about the victim, want member-failed", nodes[i].Name(), r.types(victim.Name()))
 		}
 	})
@@ -79,7 +80,7 @@ func TestRingJoinKillLeave(t *testing.T) {
 		if err := leaver.Close(context.Background()); err != nil {
 			t.Fatalf("close: %v", err)
 		}
-		clustertest.WaitFor(t, 10*time.Second, func() bool { return clustertest.AllSee(nodes[:3], leaver.Name(), cluster.StateLeft) },
+		wait.For(t, 10*time.Second, func() bool { return clustertest.AllSee(nodes[:3], leaver.Name(), cluster.StateLeft) },
 			"survivors did not all see %s left", leaver.Name())
 		for _, n := range nodes[:3] {
 			if slices.Contains(n.KnownAddrs(), leaver.GossipAddr()) {
@@ -95,7 +96,7 @@ func TestMetaUpdatePropagates(t *testing.T) {
 	if err := nodes[0].SetCatalogDigest("sha256:new"); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 5*time.Second, func() bool {
+	wait.For(t, 5*time.Second, func() bool {
 		for _, n := range nodes {
 			if m, _ := n.Member("node-00"); m.Meta.CatalogDigest != "sha256:new" {
 				return false
@@ -106,7 +107,7 @@ func TestMetaUpdatePropagates(t *testing.T) {
 	if m, _ := nodes[1].Member("node-00"); m.Meta.URL != "http://127.0.0.1:1/node-00" {
 		t.Fatalf("other meta fields lost: %+v", m.Meta)
 	}
-	clustertest.WaitFor(t, 2*time.Second, func() bool { return slices.Contains(r.types("node-00"), cluster.MemberUpdate) },
+	wait.For(t, 2*time.Second, func() bool { return slices.Contains(r.types("node-00"), cluster.MemberUpdate) },
 		"no member-update event")
 	long := make([]byte, cluster.MaxMetaDigest+1)
 	if err := nodes[0].SetCatalogDigest(string(long)); err == nil {
@@ -128,7 +129,7 @@ func TestSuspectIsReported(t *testing.T) {
 	if err := nodes[3].Shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 15*time.Second, func() bool { return clustertest.AllSee(nodes[:3], "node-03", cluster.StateDead) },
+	wait.For(t, 15*time.Second, func() bool { return clustertest.AllSee(nodes[:3], "node-03", cluster.StateDead) },
 		"node-03 not seen dead")
 	for _, r := range recs {
 		evs := r.types("node-03")
@@ -171,7 +172,7 @@ func testRestart(t *testing.T, waitDetection bool) {
 		t.Fatal(err)
 	}
 	if waitDetection {
-		clustertest.WaitFor(t, 15*time.Second, func() bool { return clustertest.AllSee(nodes[:2], "node-02", cluster.StateDead) }, "node-02 not seen dead")
+		wait.For(t, 15*time.Second, func() bool { return clustertest.AllSee(nodes[:2], "node-02", cluster.StateDead) }, "node-02 not seen dead")
 	}
 
 	back := clustertest.StartNode(t, clustertest.Config("node-02", clustertest.OpenBadger(t, dir)))
@@ -182,7 +183,7 @@ func testRestart(t *testing.T, waitDetection bool) {
 		t.Fatalf("restarted node knows %v, want the two others", back.KnownAddrs())
 	}
 	all := []*cluster.Node{nodes[0], nodes[1], back}
-	clustertest.WaitFor(t, 15*time.Second, func() bool {
+	wait.For(t, 15*time.Second, func() bool {
 		m, _ := nodes[0].Member("node-02")
 		return m.Addr == back.GossipAddr()
 	}, "node-00 never accepted node-02 at its new address")

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // TestGossipStats: on a real two-node ring each node counts the packets and
@@ -15,8 +16,8 @@ import (
 func TestGossipStats(t *testing.T) {
 	nodes := clustertest.Ring(t, 2, clustertest.Options{})
 	a, b := nodes[0], nodes[1]
-	clustertest.WaitFor(t, 10*time.Second, func() bool { return trafficBothWays(a) && trafficBothWays(b) },
-		"no two-way packet traffic: %+v / %+v", a.Stats().Gossip, b.Stats().Gossip)
+	wait.For(t, 10*time.Second, func() bool { return trafficBothWays(a) && trafficBothWays(b) },
+		"no two-way packet traffic: %+v / %+v", wait.Later(func() any { return a.Stats().Gossip }), wait.Later(func() any { return b.Stats().Gossip }))
 	for _, tc := range []struct {
 		node  *cluster.Node
 		check func(cluster.GossipStats) bool
@@ -58,8 +59,8 @@ func checkRingRegistryStats(t *testing.T, a, b *cluster.Node) {
 	if _, err := a.Registry().Add(rec); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 10*time.Second, func() bool { return b.Stats().Registry.RemoteApplied == 1 },
-		"b did not apply a's write: %+v", b.Stats().Registry)
+	wait.For(t, 10*time.Second, func() bool { return b.Stats().Registry.RemoteApplied == 1 },
+		"b did not apply a's write: %+v", wait.Later(func() any { return b.Stats().Registry }))
 	if s := a.Stats().Registry; s.LocalWrites != 1 || s.Conflicts != 0 {
 		t.Fatalf("a: %+v, want one local write and no conflict", s)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
@@ -79,7 +80,7 @@ func TestUnauthenticatedConnectionsCappedPerAddress(t *testing.T) {
 		slow[i] = dialRaw(t, n)
 		slow[i].head(t, http.MethodPost, "/mcp", "", 1000)
 	}
-	waitFor(t, "the excess to be refused", func() bool { return value(n.gw.connCap.refused) == limit })
+	wait.For(t, 10*time.Second, func() bool { return value(n.gw.connCap.refused) == limit }, "waiting for the excess to be refused")
 	refusals, held := classify(t, slow)
 	if refusals != limit || len(held) != limit {
 		t.Fatalf("%d refused, %d held; want %d and %d", refusals, len(held), limit, limit)
@@ -93,7 +94,7 @@ func TestUnauthenticatedConnectionsCappedPerAddress(t *testing.T) {
 		}
 	}
 	_ = held[0].Close() // a slot frees up
-	waitFor(t, "a new connection to be held", func() bool { return !dialRaw(t, n).refused(t) })
+	wait.For(t, 10*time.Second, func() bool { return !dialRaw(t, n).refused(t) }, "waiting for a new connection to be held")
 }
 
 func TestOnlyAuthenticationUncountsAConnection(t *testing.T) {

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // TestAutoTrust: a node started with --auto-trust full federates every ring
@@ -17,7 +17,7 @@ func TestAutoTrust(t *testing.T) {
 	if _, err := b.node.Join([]string{a.node.GossipAddr()}); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 15*time.Second, func() bool { return a.list(t).has("gw-b__whoami") },
+	wait.For(t, 15*time.Second, func() bool { return a.list(t).has("gw-b__whoami") },
 		"gw-a never listed gw-b's tools under --auto-trust")
 	if res := a.call(t, "gw-b__whoami"); res.text() != "gw-b" {
 		t.Errorf("gw-b__whoami through gw-a answered %q", res.text())

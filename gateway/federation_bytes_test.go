@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/api"
-	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -183,7 +183,7 @@ func TestFederationCatalogBytes(t *testing.T) {
 
 	src.set(describedTools("u", 100, 64<<10)) // one page of 6.5 MB
 	b.cat.Changed()
-	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == api.PeerStale },
+	wait.For(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == api.PeerStale },
 		"b to be stale once its catalog cannot be pulled")
 	if p := a.peer(t, "b"); !strings.Contains(p.Error, "--max-catalog-bytes") {
 		t.Errorf("peer b's error %q, want the bound's flag named", p.Error)
@@ -199,7 +199,7 @@ func TestFederationCatalogBytes(t *testing.T) {
 
 	src.set(describedTools("v", 5, 10))
 	b.cat.Changed()
-	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == api.PeerOnline && a.list(t).has("b__v0004") },
+	wait.For(t, 20*time.Second, func() bool { return a.peer(t, "b").Status == api.PeerOnline && a.list(t).has("b__v0004") },
 		"b to be online again, with its new tools, after a successful pull")
 	if l := a.list(t); l.Meta[federation.MetaMissingPeers] != nil {
 		t.Errorf("after the pull: want nothing missing, got _meta %v", l.Meta)

@@ -18,6 +18,7 @@ import (
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 	"github.com/mcpmesh/mcpmesh/store"
 )
@@ -278,14 +279,14 @@ func TestFederationPortRefuses(t *testing.T) {
 		t.Fatalf("gossip says gw-b is %s; this test needs it alive", m.State)
 	}
 	t.Run("reported offline", func(t *testing.T) {
-		clustertest.WaitFor(t, 5*time.Second, func() bool { return missingB(t, a) },
+		wait.For(t, 5*time.Second, func() bool { return missingB(t, a) },
 			"gw-a to name b missing after a call found its port refusing (gossip still says alive)")
 		if p := a.peer(t, "b"); p.Status != api.PeerOffline {
 			t.Errorf("peer b's status %q, want offline", p.Status)
 		}
 	})
 	b.restoreHTTP(t)
-	clustertest.WaitFor(t, 10*time.Second, func() bool { return !missingB(t, a) && a.list(t).has("b__whoami") },
+	wait.For(t, 10*time.Second, func() bool { return !missingB(t, a) && a.list(t).has("b__whoami") },
 		"gw-a to list b again once its port answers")
 	if res := a.call(t, "b__whoami"); res.IsError || res.text() != "gw-b" {
 		t.Errorf("b__whoami once b is back: %+v; want gw-b", res)

@@ -101,7 +101,8 @@ type Gateway struct {
 	maxBody            int64
 	readyTimeout       time.Duration
 	configServers      []mcp.ServerConfig
-	maxSessions        [2]int // clients', per principal
+	maxSessions        [2]int           // clients', per principal
+	sessions           *mcp.SessionPool // /mcp's and every /mcp/peers/{peer}'s: one budget
 	upstreamTimeout    time.Duration
 	conns              ConnLimits
 	connCap            *connCap
@@ -115,6 +116,7 @@ type Gateway struct {
 	inflight           inflight
 	lists              listDigests
 	fed                *federation.Engine
+	peerMCP            peerServers    // /mcp/peers/{peer}
 	bg                 sync.WaitGroup // background work owned by the gateway
 	node               *cluster.Node
 
@@ -199,7 +201,7 @@ func newGateway(cfg Config) *Gateway {
 		store: cfg.Store, catalog: cfg.Catalog, backend: cfg.Backend, mcp: cfg.MCP, log: cfg.Logger,
 		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
-		maxSessions:     [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal},
+		maxSessions: [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal}, sessions: mcp.NewSessionPool(),
 		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns,
 	}
 	g.conns.defaults()
@@ -240,8 +242,8 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 		Name: "mcpmesh", NodeName: g.name, Version: g.version, Logger: g.log,
 		AllowedOrigins: g.origins, OnCall: g.onCall,
 		MaxSessions: g.maxSessions[0], MaxSessionsPerPrincipal: g.maxSessions[1],
-		OnSessionBound: g.sessionMetrics.sessionBound,
-		SSEKeepAlive:   g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
+		OnSessionBound: g.sessionMetrics.sessionBound, Sessions: g.sessions,
+		SSEKeepAlive: g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}
@@ -288,6 +290,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 			err = fmt.Errorf("gateway close: requests still in flight: %w", derr)
 		}
 		g.mcp.Close()
+		g.peerMCP.closeAll()
 		if g.fed != nil {
 			g.fed.Close()
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 func TestHealthAndReady(t *testing.T) {
@@ -190,11 +192,11 @@ func TestCloseWaitsForRequestsInFlight(t *testing.T) {
 	done := make(chan response, 1)
 	start := time.Now()
 	go func() { done <- n.do(t, "POST", "/mcp", n.admin, call) }()
-	waitFor(t, "the sleep call to be in flight", func() bool {
+	wait.For(t, 10*time.Second, func() bool {
 		n.gw.inflight.mu.Lock()
 		defer n.gw.inflight.mu.Unlock()
 		return n.gw.inflight.n == 1
-	})
+	}, "waiting for the sleep call to be in flight")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := n.gw.Close(ctx); err != nil {
@@ -210,17 +212,5 @@ func TestCloseWaitsForRequestsInFlight(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the call in flight was never answered")
-	}
-}
-
-// waitFor polls cond until it holds or 10 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

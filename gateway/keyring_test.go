@@ -14,6 +14,7 @@ import (
 	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // keyRing starts three nodes a, b, c, each the others' full peer.
@@ -22,7 +23,7 @@ func keyRing(t *testing.T) []*fedNode {
 	nodes := []*fedNode{startFedNode(t, "a"), startFedNode(t, "b"), startFedNode(t, "c")}
 	addFedPeer(t, nodes[0], nodes[1], "b", cluster.TrustFull)
 	addFedPeer(t, nodes[0], nodes[2], "c", cluster.TrustFull)
-	clustertest.WaitFor(t, 15*time.Second, func() bool {
+	wait.For(t, 15*time.Second, func() bool {
 		return nodes[1].node.NumMembers() == 3 && nodes[2].node.NumMembers() == 3 && nodes[0].list(t).has("c__whoami")
 	}, "the ring of a, b, c never formed")
 	return nodes
@@ -139,7 +140,7 @@ func gossipStillFlows(t *testing.T, nodes []*fedNode) {
 	if _, err := nodes[0].node.Registry().Put(probe); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 10*time.Second, func() bool {
+	wait.For(t, 10*time.Second, func() bool {
 		for _, n := range nodes {
 			_, ok := n.node.Registry().Get("probe")
 			if !ok || n.node.NumMembers() != len(nodes) {

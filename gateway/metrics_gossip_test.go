@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // TestGossipMetrics: after a peer is added on a, both nodes' /metrics
@@ -20,11 +20,11 @@ func TestGossipMetrics(t *testing.T) {
 	a := startFedNode(t, "gw-a")
 	b := startFedNode(t, "gw-b")
 	addFedPeer(t, a, b, "b", "full")
-	clustertest.WaitFor(t, 10*time.Second, func() bool { return b.node.Stats().Registry.RemoteApplied >= 1 },
-		"b did not merge a's registry write: %+v", b.node.Stats().Registry)
-	clustertest.WaitFor(t, 10*time.Second, func() bool {
+	wait.For(t, 10*time.Second, func() bool { return b.node.Stats().Registry.RemoteApplied >= 1 },
+		"b did not merge a's registry write: %+v", wait.Later(func() any { return b.node.Stats().Registry }))
+	wait.For(t, 10*time.Second, func() bool {
 		return a.node.Stats().Gossip.PacketsReceived > 0 && b.node.Stats().Gossip.PacketsReceived > 0
-	}, "no packets both ways: %+v, %+v", a.node.Stats().Gossip, b.node.Stats().Gossip)
+	}, "no packets both ways: %+v, %+v", wait.Later(func() any { return a.node.Stats().Gossip }), wait.Later(func() any { return b.node.Stats().Gossip }))
 	for _, tc := range []struct {
 		node   *fedNode
 		origin string

@@ -10,6 +10,7 @@ import (
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // registerOn posts an upstream to n, failing unless 201.
@@ -89,11 +90,11 @@ func TestGossipedPeerNameShadowed(t *testing.T) {
 	}
 	registerOn(t, c, `{"name":"local-gb","url":"`+up+`","prefix":"gb"}`)
 	addFedPeer(t, a, b, "gb", cluster.TrustFull)
-	clustertest.WaitFor(t, 10*time.Second, func() bool { _, ok := c.node.Registry().Get("gb"); return ok },
+	wait.For(t, 10*time.Second, func() bool { _, ok := c.node.Registry().Get("gb"); return ok },
 		"gw-c to hear of peer gb")
 	// The peer's status is online as soon as its member is alive; its link
 	// (whose entries the shadow rule leaves out) may come later.
-	clustertest.WaitFor(t, 10*time.Second, func() bool {
+	wait.For(t, 10*time.Second, func() bool {
 		missing, _ := c.list(t).Meta[federation.MetaMissingPeers].([]any)
 		return len(missing) > 0
 	}, "gw-c to link peer gb and name it missing")
@@ -164,7 +165,7 @@ func TestConcurrentPeerRecordsOneListed(t *testing.T) {
 		if len(peers) != 1 || peers[0].Name != "c-two" {
 			t.Errorf("%s lists peers %+v; want only c-two", n.name, peers)
 		}
-		clustertest.WaitFor(t, 10*time.Second, func() bool { l := n.list(t); return l.has("c-two__whoami") && !l.has("c-one__whoami") },
+		wait.For(t, 10*time.Second, func() bool { l := n.list(t); return l.has("c-two__whoami") && !l.has("c-one__whoami") },
 			"%s to list c-two__whoami and not c-one__whoami", n.name)
 		for _, m := range decode[[]api.Member](t, n.do(t, http.MethodGet, "/api/federation/members", n.admin, "").body) {
 			if m.Name == "gw-c" && (m.Peer == nil || *m.Peer != "c-two") {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // TestImpostorNodeIsNotReady: a node started with the ring's secret under
@@ -28,13 +29,13 @@ func TestImpostorNodeIsNotReady(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 15*time.Second, func() bool { return clustertest.StateOf(a.node, "gw-b") == cluster.StateDead },
+	wait.For(t, 15*time.Second, func() bool { return clustertest.StateOf(a.node, "gw-b") == cluster.StateDead },
 		"gw-a to see gw-b dead")
 
 	impostor := startFedNode(t, "gw-b")
 	impostor.gw.JoinRing([]string{a.node.GossipAddr()})
 	var ready response
-	clustertest.WaitFor(t, 10*time.Second, func() bool {
+	wait.For(t, 10*time.Second, func() bool {
 		ready = impostor.do(t, http.MethodGet, "/ready", "", "")
 		return ready.code == http.StatusServiceUnavailable
 	}, "the impostor's /ready to say it is refused")
@@ -53,7 +54,7 @@ func TestImpostorNodeIsNotReady(t *testing.T) {
 	}
 
 	back := startFedNodeOn(t, "gw-b", openBadger(t, dir), func(*Config) {})
-	clustertest.WaitFor(t, 20*time.Second, func() bool {
+	wait.For(t, 20*time.Second, func() bool {
 		res := a.call(t, "b__whoami")
 		return !res.IsError && res.text() == "gw-b"
 	}, "gw-a to call the real gw-b again")

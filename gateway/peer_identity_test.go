@@ -16,6 +16,7 @@ import (
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // fakeNode is an HTTP server on 127.0.0.1 that is no ring member: it
@@ -176,7 +177,7 @@ func TestNodeTokensOnlyToGossipedURL(t *testing.T) {
 	if err := c.node.Close(ctx); err != nil { // c leaves: its record's URL is all that is left of it
 		t.Fatal(err)
 	}
-	clustertest.WaitFor(t, 10*time.Second, func() bool { return clustertest.StateOf(a.node, "gw-c") == cluster.StateLeft },
+	wait.For(t, 10*time.Second, func() bool { return clustertest.StateOf(a.node, "gw-c") == cluster.StateLeft },
 		"gw-a to see gw-c leave")
 	if _, err := reg.Add(cluster.PeerRecord{Name: "ghost", Member: "gw-ghost", URL: fake.url, TrustLevel: cluster.TrustFull}); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,11 @@ func (g *Gateway) router() http.Handler {
 		}
 		r.OPTIONS(p, g.cors)
 	}
+	peerChain := append(mcpChain[:len(mcpChain)-1:len(mcpChain)-1], g.servePeerMCP)
+	for _, m := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
+		r.Handle(m, PeerMCPPath, peerChain...)
+	}
+	r.OPTIONS(PeerMCPPath, g.cors)
 
 	api := r.Group("/api", g.track)
 	api.GET("/tools", g.authenticate(ScopeMCP), g.listTools)

@@ -5,8 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mcpmesh/mcpmesh/api"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // TestSessionBoundEvictsIdle: a principal that initializes past its bound
@@ -119,7 +121,7 @@ func TestSessionBoundSparesLinks(t *testing.T) {
 	}
 	check503(t, mcpDo(t, a.url, a.admin, mcpRequest{http.MethodPost, initializeBody, nil}), "max-sessions")
 	addFedPeer(t, b, a, "a", "full")
-	waitFor(t, "b to list a's tools through its link", func() bool { return b.list(t).has("a__whoami") })
+	wait.For(t, 10*time.Second, func() bool { return b.list(t).has("a__whoami") }, "waiting for b to list a's tools through its link")
 	if p := b.peer(t, "a"); p.Status != api.PeerOnline || p.Tools == 0 || p.Error != "" {
 		t.Errorf("b's peer a: status %s, %d tools, error %q; want online with tools", p.Status, p.Tools, p.Error)
 	}

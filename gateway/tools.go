@@ -67,6 +67,9 @@ func (g *Gateway) federationChanged() {
 	if g.mcp != nil && g.lists.ready() {
 		g.catalogChanged()
 	}
+	if g.fed != nil {
+		g.peerServersChanged()
+	}
 }
 
 func (d *listDigests) ready() bool {
@@ -92,9 +95,12 @@ func (g *Gateway) catalogChanged() {
 	}
 }
 
-func (g *Gateway) kindDigest(k mcp.Kind) [32]byte {
+func (g *Gateway) kindDigest(k mcp.Kind) [32]byte { return listDigest(g.backend, k) }
+
+// listDigest hashes b's federated listing of kind k.
+func listDigest(b mcp.Backend, k mcp.Kind) [32]byte {
 	h := sha256.New()
-	if l, err := g.backend.List(context.Background(), k, mcp.ListOptions{IncludeFederated: true}); err == nil {
+	if l, err := b.List(context.Background(), k, mcp.ListOptions{IncludeFederated: true}); err == nil {
 		for _, it := range l.Items {
 			h.Write(it.JSON)
 			h.Write([]byte{0})

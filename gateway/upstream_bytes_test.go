@@ -13,8 +13,8 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -83,7 +83,7 @@ func TestFederationPeerCountCap(t *testing.T) {
 	b := startFedNode(t, "gw-b", rawSource{mcp.Definitions{Tools: rawTools(federation.MaxPeerEntries+5, func(i int) string { return "t" + strconv.Itoa(i) })}})
 	addFedPeer(t, a, b, "b", "full")
 	series := `mcpmesh_catalog_truncated_total{reason="count",source="b"}`
-	clustertest.WaitFor(t, 20*time.Second, func() bool { return a.metric(t, series) > 0 }, "the cut to be counted")
+	wait.For(t, 20*time.Second, func() bool { return a.metric(t, series) > 0 }, "the cut to be counted")
 	if p := a.peer(t, "b"); p.Tools != federation.MaxPeerEntries {
 		t.Errorf("peer b lists %d tools, want the cap %d", p.Tools, federation.MaxPeerEntries)
 	}

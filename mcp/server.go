@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,6 +65,10 @@ type ServerOptions struct {
 	WriteTimeout time.Duration
 	// OnCall, if set, is called after each request is answered.
 	OnCall func(CallInfo)
+	// Sessions, if set, is a pool shared with other Servers (a node's
+	// /mcp and its per-peer endpoints): the session bounds then hold for
+	// all of them together. Nil: the Server has a pool of its own.
+	Sessions *SessionPool
 }
 
 // Server serves MCP over Streamable HTTP from one Backend: the protocol
@@ -74,9 +79,8 @@ type Server struct {
 	opts    ServerOptions
 	log     *slog.Logger
 
-	mu     sync.RWMutex
-	table  sessionTable
-	closed bool
+	pool   *SessionPool // shared with the node's other endpoints, or its own
+	closed atomic.Bool
 
 	listeners listeners  // open subscriptions/listen streams
 	params    paramIndex // the tools' x-mcp-header annotations
@@ -107,8 +111,10 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 		opts.Logger = slog.Default()
 	}
 	opts.defaultBounds()
-	s := &Server{backend: backend, opts: opts, log: opts.Logger,
-		table: newSessionTable(), stop: make(chan struct{})}
+	s := &Server{backend: backend, opts: opts, log: opts.Logger, pool: opts.Sessions, stop: make(chan struct{})}
+	if s.pool == nil {
+		s.pool = NewSessionPool()
+	}
 	s.workers = newWorkers(s.stop, &s.wg)
 	s.wg.Add(1)
 	go s.reap()
@@ -135,15 +141,10 @@ func (s *Server) NotifyListChanged(kind Kind) {
 // Close ends every session and cancels their requests; it waits for the
 // Server's own goroutines.
 func (s *Server) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if s.closed.Swap(true) {
 		return
 	}
-	s.closed = true
-	sessions := s.table.byID
-	s.table = newSessionTable()
-	s.mu.Unlock()
+	sessions := s.pool.removeAll(s)
 	close(s.stop)
 	for _, sess := range sessions {
 		sess.close()

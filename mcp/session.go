@@ -20,6 +20,7 @@ const maxKeptStreams = 64
 type session struct {
 	id      string
 	owner   Principal // who initialized it; only they may use it
+	srv     *Server   // the endpoint that opened it; only it finds it
 	version string
 	caps    json.RawMessage
 	ctx     context.Context

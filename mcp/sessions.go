@@ -3,6 +3,7 @@ package mcp
 import (
 	"errors"
 	"fmt"
+	"sync"
 )
 
 // Defaults of the session bounds in ServerOptions.
@@ -106,9 +107,10 @@ func anySession(*session) bool { return true }
 // close. If a bound is reached and nothing can be evicted, nothing changes
 // and the error is a *BoundError.
 func (s *Server) admit(sess *session) ([]eviction, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	p := s.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.closed.Load() {
 		return nil, errClosing
 	}
 	victims, err := s.victims(sess.owner)
@@ -116,17 +118,20 @@ func (s *Server) admit(sess *session) ([]eviction, error) {
 		return nil, err
 	}
 	for _, v := range victims {
-		s.table.remove(v.sess.id)
+		p.table.remove(v.sess.id)
 	}
-	s.table.add(sess)
+	sess.srv = s
+	p.table.add(sess)
 	return victims, nil
 }
 
 // victims are the sessions to end so that one more of owner's fits: the
-// idlest under each bound reached (none if no bound is).
+// idlest under each bound reached (none if no bound is), in the whole
+// pool. The pool's lock is held.
 func (s *Server) victims(owner Principal) ([]eviction, error) {
+	t := &s.pool.table
 	var out []eviction
-	if own := s.table.byOwner[owner]; len(own) >= s.opts.MaxSessionsPerPrincipal {
+	if own := t.byOwner[owner]; len(own) >= s.opts.MaxSessionsPerPrincipal {
 		v := idlest(own, nil, anySession)
 		if v == nil {
 			return nil, &BoundError{Bound: boundPerPrincipal, Limit: s.opts.MaxSessionsPerPrincipal}
@@ -135,10 +140,10 @@ func (s *Server) victims(owner Principal) ([]eviction, error) {
 	}
 	p := pool(owner)
 	limit, bound := s.poolLimit(p)
-	if s.table.count[p]-len(out) < limit {
+	if t.count[p]-len(out) < limit {
 		return out, nil
 	}
-	v := idlest(s.table.byID, first(out), func(c *session) bool { return pool(c.owner) == p })
+	v := idlest(t.byID, first(out), func(c *session) bool { return pool(c.owner) == p })
 	if v == nil {
 		return nil, &BoundError{Bound: bound, Limit: limit}
 	}
@@ -166,56 +171,83 @@ func (s *Server) poolLimit(p int) (int, string) {
 	return s.opts.MaxSessions, boundClients
 }
 
-// SessionCounts are the open sessions of clients and of Node principals.
+// SessionCounts are the open sessions of clients and of Node principals,
+// in the Server's whole pool.
 func (s *Server) SessionCounts() (clients, nodes int) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.table.count[0], s.table.count[1]
+	s.pool.mu.RLock()
+	defer s.pool.mu.RUnlock()
+	return s.pool.table.count[0], s.pool.table.count[1]
 }
 
-// Sessions is the number of open sessions.
-func (s *Server) Sessions() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.table.byID)
-}
+// Sessions is the number of this Server's open sessions.
+func (s *Server) Sessions() int { return len(s.sessionList()) }
 
+// sessionList is this Server's sessions.
 func (s *Server) sessionList() []*session {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]*session, 0, len(s.table.byID))
-	for _, sess := range s.table.byID {
-		out = append(out, sess)
+	s.pool.mu.RLock()
+	defer s.pool.mu.RUnlock()
+	var out []*session
+	for _, sess := range s.pool.table.byID {
+		if sess.srv == s {
+			out = append(out, sess)
+		}
 	}
 	return out
 }
 
-// ownedSession is the session id if p owns it, taken for one HTTP
-// request's use (release it when done); nil for another principal's
-// session, as for one that does not exist.
+// ownedSession is the session id if it is this Server's and p owns it,
+// taken for one HTTP request's use (release it when done); nil for
+// another principal's session, or another endpoint's, as for one that
+// does not exist.
 func (s *Server) ownedSession(id string, p Principal) *session {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if sess := s.table.byID[id]; sess != nil && sess.owner == p {
+	s.pool.mu.RLock()
+	defer s.pool.mu.RUnlock()
+	if sess := s.pool.table.byID[id]; sess != nil && sess.srv == s && sess.owner == p {
 		sess.users.Add(1)
 		return sess
 	}
 	return nil
 }
 
-// removeSession ends the session id if p owns it (any owner when p is
-// nil); it reports whether one was ended.
+// removeSession ends the session id if it is this Server's and p owns it
+// (any owner when p is nil); it reports whether one was ended.
 func (s *Server) removeSession(id string, p *Principal) bool {
-	s.mu.Lock()
-	sess := s.table.byID[id]
-	if sess != nil && (p == nil || sess.owner == *p) {
-		s.table.remove(id)
+	s.pool.mu.Lock()
+	sess := s.pool.table.byID[id]
+	if sess != nil && sess.srv == s && (p == nil || sess.owner == *p) {
+		s.pool.table.remove(id)
 	} else {
 		sess = nil
 	}
-	s.mu.Unlock()
+	s.pool.mu.Unlock()
 	if sess != nil {
 		sess.close()
 	}
 	return sess != nil
+}
+
+// SessionPool holds the MCP sessions of one or more Servers, so that the
+// session bounds (per principal, per pool of clients or nodes) hold for a
+// node as a whole, whichever endpoint a session was opened on. A session
+// is still only found on the Server that opened it.
+type SessionPool struct {
+	mu    sync.RWMutex
+	table sessionTable
+}
+
+// NewSessionPool returns an empty pool to share between Servers.
+func NewSessionPool() *SessionPool { return &SessionPool{table: newSessionTable()} }
+
+// removeAll takes srv's sessions out of the pool and returns them.
+func (p *SessionPool) removeAll(srv *Server) []*session {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []*session
+	for id, sess := range p.table.byID {
+		if sess.srv == srv {
+			p.table.remove(id)
+			out = append(out, sess)
+		}
+	}
+	return out
 }

@@ -15,6 +15,7 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -241,7 +242,7 @@ func TestUpstreamHTTPListChanged(t *testing.T) {
 	for _, step := range steps {
 		before := changes.Load()
 		step.change()
-		upWaitFor(t, step.name, step.done)
+		wait.For(t, 20*time.Second, step.done, "waiting for %s", step.name)
 		if changes.Load() <= before {
 			t.Errorf("%s: OnChange not called", step.name)
 		}
@@ -264,7 +265,7 @@ func TestUpstreamHTTPSubscriptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range []*upFakePeer{s1, s2} {
-		upWaitFor(t, p.sid+" to get the update", func() bool { return len(p.notifications("notifications/resources/updated")) == 1 })
+		wait.For(t, 20*time.Second, func() bool { return len(p.notifications("notifications/resources/updated")) == 1 }, "waiting for %s to get the update", p.sid)
 		if n := p.notifications("notifications/resources/updated")[0]; !strings.Contains(string(n), `"uri":"test://r"`) {
 			t.Errorf("update %s", n)
 		}
@@ -301,9 +302,9 @@ func TestUpstreamHTTPServerRestart(t *testing.T) {
 	if text, isErr := upToolText(t, raw); !isErr || !strings.Contains(text, `upstream "web"`) {
 		t.Errorf("call with the server down = %s, %v; want an isError result naming the upstream", raw, err)
 	}
-	upWaitFor(t, "restarting", func() bool { return u.Status().State == mcp.UpstreamRestarting })
+	wait.For(t, 20*time.Second, func() bool { return u.Status().State == mcp.UpstreamRestarting }, "waiting for the upstream to be restarting; status %+v", wait.Later(func() any { return u.Status() }))
 	s2 := newUpHTTPServer(t, addr)
-	upWaitFor(t, "ready again", func() bool { return u.Status().State == mcp.UpstreamReady })
+	wait.For(t, 20*time.Second, func() bool { return u.Status().State == mcp.UpstreamReady }, "waiting for the upstream to be ready again; status %+v", wait.Later(func() any { return u.Status() }))
 	if st := u.Status(); st.Restarts < 1 || st.Tools != 3 {
 		t.Errorf("status after restart %+v", st)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -71,9 +72,9 @@ func TestUpstreamRetriesAFailedListing(t *testing.T) {
 	if st := u.Status(); st.ListError == "" || st.Tools != 0 {
 		t.Fatalf("want a stale upstream with no tools, got %+v", st)
 	}
-	upWaitFor(t, "a failed listing tried again", func() bool { return srv.lists.Load() >= 3 })
+	wait.For(t, 20*time.Second, func() bool { return srv.lists.Load() >= 3 }, "waiting for a failed listing to be tried again (%d listings)", wait.Later(func() any { return srv.lists.Load() }))
 	srv.failing.Store(false)
-	upWaitFor(t, "the listing to recover", func() bool { st := u.Status(); return st.ListError == "" && st.Tools == 1 })
+	wait.For(t, 20*time.Second, func() bool { st := u.Status(); return st.ListError == "" && st.Tools == 1 }, "waiting for the listing to recover; status %+v", wait.Later(func() any { return u.Status() }))
 	n := srv.lists.Load()
 	time.Sleep(300 * time.Millisecond) // past the next backoffs: no retry once a listing works
 	if got := srv.lists.Load(); got != n {

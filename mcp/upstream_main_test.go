@@ -82,18 +82,6 @@ func upStartNoWait(t *testing.T, cfg mcp.ServerConfig, opts mcp.UpstreamOptions)
 	return u
 }
 
-// upWaitFor polls cond every 5ms for up to 20s.
-func upWaitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // upCall makes one request through the upstream for peer.
 func upCall(t *testing.T, u *mcp.Upstream, peer mcp.Peer, method, params string) (json.RawMessage, error) {
 	t.Helper()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -213,7 +214,7 @@ func TestUpstreamStdioRestartsAfterTheProcessDies(t *testing.T) {
 	if err := syscall.Kill(before.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	upWaitFor(t, "restarting", func() bool { return u.Status().State == mcp.UpstreamRestarting })
+	wait.For(t, 20*time.Second, func() bool { return u.Status().State == mcp.UpstreamRestarting }, "waiting for the upstream to be restarting; status %+v", wait.Later(func() any { return u.Status() }))
 	st := u.Status()
 	if !strings.Contains(st.Error, "signal: killed") || st.Tools != before.Tools {
 		t.Errorf("while restarting: %+v; want the kill in the error and the tools still listed", st)
@@ -222,7 +223,7 @@ func TestUpstreamStdioRestartsAfterTheProcessDies(t *testing.T) {
 	if text, isErr := upToolText(t, raw); err != nil || !isErr || !strings.Contains(text, `upstream "everything" is not connected`) {
 		t.Errorf("call while restarting: %s, %v", raw, err)
 	}
-	upWaitFor(t, "ready again", func() bool { return u.Status().State == mcp.UpstreamReady })
+	wait.For(t, 20*time.Second, func() bool { return u.Status().State == mcp.UpstreamReady }, "waiting for the upstream to be ready again; status %+v", wait.Later(func() any { return u.Status() }))
 	st = u.Status()
 	if st.Restarts < 1 || st.PID == before.PID || st.PID == 0 || st.Tools != before.Tools || st.Error != "" {
 		t.Errorf("after restart: %+v (before %+v)", st, before)
@@ -254,7 +255,7 @@ func TestUpstreamStdioFailures(t *testing.T) {
 					t.Errorf("WaitReady = %v, want it to mention %q", err, want)
 				}
 			}
-			upWaitFor(t, "retries", func() bool { return u.Status().Restarts >= 2 })
+			wait.For(t, 20*time.Second, func() bool { return u.Status().Restarts >= 2 }, "waiting for two restarts; status %+v", wait.Later(func() any { return u.Status() }))
 			if st := u.Status(); st.State != mcp.UpstreamFailed || st.Error == "" || st.Tools != 0 {
 				t.Errorf("status = %+v, want failed with an error", st)
 			}
@@ -332,8 +333,8 @@ func TestUpstreamServesThroughTheCatalog(t *testing.T) {
 		Params: json.RawMessage(`{"name":"ev__test_trigger_tool_change"}`), Client: newUpFakePeer("s", `{}`, "")}); err != nil {
 		t.Fatal(err)
 	}
-	upWaitFor(t, "the new tool in the catalog", func() bool {
+	wait.For(t, 20*time.Second, func() bool {
 		_, _, ok := cat.Lookup("ev____transient_tool_for_list_changed")
 		return ok && cat.Digest() != before
-	})
+	}, "waiting for the new tool in the catalog")
 }

@@ -6,7 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -67,5 +69,5 @@ func TestUpstreamClosesItsIdleConnections(t *testing.T) {
 		_, _ = upCall(t, u, newUpFakePeer("s", `{}`, ""), "tools/call", `{"name":"echo_args","arguments":{}}`)
 	})
 	_ = u.Close()
-	upWaitFor(t, "the upstream's connections to close", func() bool { return open.Load() == 0 })
+	wait.For(t, 20*time.Second, func() bool { return open.Load() == 0 }, "waiting for the upstream's connections to close")
 }

@@ -1,7 +1,7 @@
 // Package clustertest starts in-process cluster rings for tests: nodes on
 // 127.0.0.1 with free ports and the test timing profile, each on its own
-// store, stopped by t.Cleanup; and WaitFor, the bounded polling helper that
-// replaces sleeps.
+// store, stopped by t.Cleanup; and waits on them (WaitAllAlive,
+// WaitConverged) built on internal/wait, the tests' one polling helper.
 package clustertest
 
 import (
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store"
 	"github.com/mcpmesh/mcpmesh/store/badgerstore"
 	"github.com/mcpmesh/mcpmesh/store/memstore"
@@ -109,19 +110,6 @@ func Ring(t testing.TB, size int, opts Options) []*cluster.Node {
 	return nodes
 }
 
-// WaitFor polls cond every 10 ms until it holds, failing the test with msg
-// (a fmt format with args) when timeout passes first.
-func WaitFor(t testing.TB, timeout time.Duration, cond func() bool, msg string, args ...any) {
-	t.Helper()
-	start := time.Now()
-	for !cond() {
-		if time.Since(start) > timeout {
-			t.Fatalf("after %v: %s", timeout, fmt.Sprintf(msg, args...))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // StateOf returns the state of member name as n sees it ("" if unknown).
 func StateOf(n *cluster.Node, name string) string {
 	m, _ := n.Member(name)
@@ -141,13 +129,9 @@ func AllSee(nodes []*cluster.Node, name, state string) bool {
 // WaitAllAlive waits until every node sees every node of nodes alive.
 func WaitAllAlive(t testing.TB, nodes []*cluster.Node, timeout time.Duration) {
 	t.Helper()
-	start := time.Now()
-	for missing := notAlive(nodes); missing != ""; missing = notAlive(nodes) {
-		if time.Since(start) > timeout {
-			t.Fatalf("after %v: not every one of %d nodes sees every other alive: %s", timeout, len(nodes), missing)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var missing string
+	wait.For(t, timeout, func() bool { missing = notAlive(nodes); return missing == "" },
+		"not every one of %d nodes sees every other alive: %s", len(nodes), wait.Later(func() any { return missing }))
 }
 
 // notAlive names one node that does not see another alive, or is "".
@@ -175,5 +159,5 @@ func Converged(nodes []*cluster.Node) bool {
 // WaitConverged waits until every node's registry has the same digest.
 func WaitConverged(t testing.TB, nodes []*cluster.Node, timeout time.Duration) {
 	t.Helper()
-	WaitFor(t, timeout, func() bool { return Converged(nodes) }, "registries of %d nodes did not converge", len(nodes))
+	wait.For(t, timeout, func() bool { return Converged(nodes) }, "registries of %d nodes did not converge", len(nodes))
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // benchKillRingSize is the number of processes of the failure-detection ring.
@@ -87,7 +89,7 @@ func benchStartMember(b *testing.B, name, gossip, join, dataDir string) *node {
 func benchWaitAlive(b *testing.B, ring []*benchMember) {
 	b.StopTimer()
 	defer b.StartTimer()
-	eventually(b, benchRingTimeout, "every node seeing the whole ring alive", func() bool {
+	wait.For(b, benchRingTimeout, func() bool {
 		for _, m := range ring {
 			states, err := benchMemberStates(m.node)
 			peers, perr := benchStates(m.node, "/api/federation/peers")
@@ -101,7 +103,7 @@ func benchWaitAlive(b *testing.B, ring []*benchMember) {
 			}
 		}
 		return true
-	})
+	}, "waiting for every node seeing the whole ring alive")
 }
 
 // benchKillOnce kills victim and returns when the last and the first

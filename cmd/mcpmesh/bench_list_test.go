@@ -12,6 +12,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpmesh/mcpmesh/api"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // benchBigCatalog is the number of tools of the listing benchmark's
@@ -72,14 +73,14 @@ func benchRegister(b *testing.B, n *node, url string, want int) {
 	if r := n.do(b, http.MethodPost, "/api/servers", body, nil); r.status != http.StatusCreated {
 		b.Fatalf("POST %s/api/servers: status %d, body %s; want 201", n.url, r.status, r.body)
 	}
-	eventually(b, benchRingTimeout, n.name+" serving the upstream's tools", func() bool {
+	wait.For(b, benchRingTimeout, func() bool {
 		var list []api.Server
 		r := n.do(b, http.MethodGet, "/api/servers", nil, nil)
 		if json.Unmarshal(r.body, &list) != nil {
 			return false
 		}
 		return len(list) == 1 && list[0].State == "ready" && list[0].Tools == want
-	})
+	}, "waiting for %s serving the upstream's tools", n.name)
 }
 
 // benchPeerTools is the tool count n's /api/federation/peers gives the

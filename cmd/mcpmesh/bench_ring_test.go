@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // Benchmarks of the ring through real processes (`make bench`): forwarded
@@ -34,7 +36,7 @@ func benchFederate(b testing.TB, a, peer *node, name string, ready func() bool) 
 	if r := a.do(b, http.MethodPost, "/api/federation/peers", body, nil); r.status != http.StatusCreated {
 		b.Fatalf("POST %s/api/federation/peers %s: status %d, body %s; want 201", a.url, body, r.status, r.body)
 	}
-	eventually(b, benchRingTimeout, a.name+" federating "+peer.name, ready)
+	wait.For(b, benchRingTimeout, ready, "waiting for %s federating %s", a.name, peer.name)
 }
 
 // benchHTTPClient is a plain HTTP client that keeps enough idle

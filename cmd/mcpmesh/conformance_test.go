@@ -164,11 +164,11 @@ func bufferBody(next http.Handler) http.Handler {
 }
 
 func TestConformance(t *testing.T) {
-	runConformance(t, legacySuite, conformanceNode(t))
+	runConformance(t, legacySuite, conformanceNode(t)+"/mcp")
 }
 
 func TestConformance2026(t *testing.T) {
-	runConformance(t, suite2026, conformanceNode(t))
+	runConformance(t, suite2026, conformanceNode(t)+"/mcp")
 }
 
 // conformanceNode starts a node in front of the everything-server over
@@ -179,7 +179,7 @@ func conformanceNode(t *testing.T) string {
 	return tokenProxy(t, n.url, n.token)
 }
 
-func runConformance(t *testing.T, s conformanceSuite, proxy string) {
+func runConformance(t *testing.T, s conformanceSuite, endpoint string) {
 	a := requireNodeAssets(t)
 	script := filepath.Join(a.scripts, "node_modules", s.script)
 	if _, err := os.Stat(script); err != nil {
@@ -188,7 +188,7 @@ func runConformance(t *testing.T, s conformanceSuite, proxy string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	outDir := t.TempDir()
-	args := append([]string{script, "server", "--url", proxy + "/mcp", "-o", outDir}, s.args...)
+	args := append([]string{script, "server", "--url", endpoint, "-o", outDir}, s.args...)
 	cmd := a.command(ctx, filepath.Join(a.nodeBin, "node"), args...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/mcpmesh/mcpmesh/api"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // The client verbs (members, peers, tools, call) run as the built binary
@@ -114,15 +115,15 @@ func column(rows [][]string, i int) []string {
 func TestCLI(t *testing.T) {
 	a := startMeshNode(t, "cli-a")
 	b := startMeshNode(t, "cli-b", "--join", ringInfo(t, a).GossipAddress)
-	eventually(t, ringTimeout, "both nodes to see each other alive", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		return len(ringAlive(t, a)) == 2 && len(ringAlive(t, b)) == 2
-	})
+	}, "waiting for both nodes to see each other alive")
 	t.Run("peers add", func(t *testing.T) { checkCLIPeersAdd(t, a, b) })
-	eventually(t, ringTimeout, "cli-a to list pb__whoami", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		var tools []listedTool
 		cliJSON(t, a, &tools, "tools")
 		return slices.ContainsFunc(tools, func(tool listedTool) bool { return tool.Name == "pb__whoami" })
-	})
+	}, "waiting for cli-a to list pb__whoami")
 	t.Run("members", func(t *testing.T) { checkCLIMembers(t, a) })
 	t.Run("peers list", func(t *testing.T) { checkCLIPeersList(t, a, b) })
 	t.Run("tools", func(t *testing.T) { checkCLITools(t, a) })

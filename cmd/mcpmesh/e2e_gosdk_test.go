@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -227,12 +228,10 @@ func testDeleteSession(t *testing.T, n *node, cs *mcp.ClientSession) {
 		t.Logf("close: %v", err)
 	}
 	var r httpReply
-	ok := poll(10*time.Second, func() bool {
+	wait.For(t, 10*time.Second, func() bool {
 		r = n.do(t, http.MethodPost, "/mcp/http", []byte(`{"jsonrpc":"2.0","id":1,"method":"ping"}`),
 			map[string]string{"Mcp-Session-Id": id, "Accept": "application/json, text/event-stream"})
 		return r.status == http.StatusNotFound
-	})
-	if !ok {
-		t.Errorf("POST with the closed session's id: status %d, want 404; body %s", r.status, r.body)
-	}
+	}, "POST with the closed session's id to get 404; last status %d, body %s",
+		wait.Later(func() any { return r.status }), wait.Later(func() any { return r.body }))
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/api"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // The gossip keyring rotated with `mcpmesh keyring` on three real nodes
@@ -74,10 +75,10 @@ func keyringRing(t *testing.T) (a, b, c *node) {
 	c = startMeshNode(t, "kr-c", "--join", gossip)
 	ringAddPeer(t, a, b.url, "pb", "full")
 	ringAddPeer(t, a, c.url, "pc", "full")
-	eventually(t, ringTimeout, "a to list pb and pc tools", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		l := ringList(t, a)
 		return l.has("pb__whoami") && l.has("pc__whoami")
-	})
+	}, "waiting for a to list pb and pc tools")
 	return a, b, c
 }
 
@@ -88,9 +89,9 @@ func checkRestartKeepsKey(t *testing.T, a, b *node) {
 	b.proc.stopClean(t)
 	nb := startNode(t, nodeOptions{name: b.name, demo: true, dataDir: b.dataDir,
 		extra: []string{"--gossip", "127.0.0.1:0", "--join", ringInfo(t, a).GossipAddress}})
-	eventually(t, ringTimeout, "the restarted node to be alive on a", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		return slices.Contains(ringAlive(t, a), nb.name) && ringCall(t, a, "pb__whoami", map[string]any{}).text() == nb.name
-	})
+	}, "waiting for the restarted node to be alive on a")
 	if !strings.Contains(nb.proc.out.String(), "stored keyring") {
 		t.Fatalf("the restarted node did not say it used its stored keyring:\n%s", nb.proc.out.String())
 	}
@@ -101,9 +102,9 @@ func checkRestartKeepsKey(t *testing.T, a, b *node) {
 func checkStaleRefused(t *testing.T, a, c *node) {
 	t.Helper()
 	stale := startMeshNode(t, "kr-stale", "--join", ringInfo(t, a).GossipAddress)
-	eventually(t, ringTimeout, "the stale node to log its refused join", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		return strings.Count(stale.proc.out.String(), "mcpmesh keyring list") >= 2
-	})
+	}, "waiting for the stale node to log its refused join")
 	for _, n := range []*node{a, c} {
 		var members []api.Member
 		ringGet(t, n, "/api/federation/members", &members)

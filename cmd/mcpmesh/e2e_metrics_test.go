@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
@@ -33,9 +34,9 @@ func TestE2EMetrics(t *testing.T) {
 	gossip := ringInfo(t, m1).GossipAddress
 	m2 := startMeshNode(t, "m2", "--join", gossip)
 	m3 := startMeshNode(t, "m3", "--join", gossip)
-	eventually(t, ringTimeout, "m1 to see three members alive", func() bool { return len(ringAlive(t, m1)) == 3 })
+	wait.For(t, ringTimeout, func() bool { return len(ringAlive(t, m1)) == 3 }, "waiting for m1 to see three members alive")
 	ringAddPeer(t, m1, m2.url, "peer-2", "full")
-	eventually(t, ringTimeout, "m1 to list peer-2's tools", func() bool { return ringList(t, m1).has("peer-2__whoami") })
+	wait.For(t, ringTimeout, func() bool { return ringList(t, m1).has("peer-2__whoami") }, "waiting for m1 to list peer-2's tools")
 	if res := ringCall(t, m1, "peer-2__whoami", map[string]any{}); res.IsError || res.text() != "m2" {
 		t.Fatalf("peer-2__whoami on m1: isError %v, text %q; want m2", res.IsError, res.text())
 	}
@@ -48,15 +49,15 @@ func TestE2EMetrics(t *testing.T) {
 		{"mcpmesh_ring_events_total", map[string]string{"event": "member-failed"}, 1},
 	}
 	var fams metricsFamilies
-	eventually(t, ringTimeout, "m1's metrics to count m3 dead", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		fams = metricsScrape(t, m1)
 		return metricsUnmet(fams, dead) == nil
-	})
+	}, "waiting for m1's metrics to count m3 dead")
 	t.Run("m1", func(t *testing.T) { metricsCheck(t, fams, m1Wants) })
 	t.Run("m2", func(t *testing.T) {
-		eventually(t, ringTimeout, "m2's metrics to count the merged registry write", func() bool {
+		wait.For(t, ringTimeout, func() bool {
 			return metricsUnmet(metricsScrape(t, m2), m2Wants) == nil
-		})
+		}, "waiting for m2's metrics to count the merged registry write")
 	})
 }
 

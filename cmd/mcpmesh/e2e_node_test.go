@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // testSecret is the JWT secret of every test node (at least 32 bytes).
@@ -64,14 +66,13 @@ func startNode(t testing.TB, o nodeOptions) *node {
 		addr := freeAddr(t)
 		p := startProc(t, "mcpmesh node "+o.name, bin, append(args, "--http", addr)...)
 		n := &node{name: o.name, url: "http://" + addr, dataDir: o.dataDir, proc: p}
-		if waitReady(n) {
+		if waitReady(t, n) {
 			n.token = makeToken(t, "--username", "admin@example.com", "--secret", testSecret)
 			return n
 		}
 		inUse := strings.Contains(p.out.String(), "address already in use")
-		if attempt == 2 || !p.exited() || !inUse {
-			p.stop()
-			t.Fatalf("node %s not ready within %v (%s):\n%s", o.name, readyTimeout, p.exitText(), p.out.String())
+		if attempt == 2 || !inUse {
+			t.Fatalf("node %s exited before it was ready (%s):\n%s", o.name, p.exitText(), p.out.String())
 		}
 	}
 }
@@ -100,9 +101,12 @@ func writeConfig(t testing.TB, servers map[string]serverEntry) string {
 	return path
 }
 
-func waitReady(n *node) bool {
+// waitReady waits until n answers /ready with 200 or its process ends, and
+// reports whether it is ready (false: it exited, e.g. its port was taken).
+func waitReady(t testing.TB, n *node) bool {
+	t.Helper()
 	c := &http.Client{Timeout: 2 * time.Second}
-	return poll(readyTimeout, func() bool {
+	wait.For(t, readyTimeout, func() bool {
 		if n.proc.exited() {
 			return true
 		}
@@ -112,7 +116,8 @@ func waitReady(n *node) bool {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
-	}) && !n.proc.exited()
+	}, "node %s to answer /ready with 200 (%s):\n%s", n.name, wait.Later(func() any { return n.proc.exitText() }), n.proc.out)
+	return !n.proc.exited()
 }
 
 // makeToken runs `mcpmesh token` with args and returns what it printed.

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // The end-to-end tests run real processes: the mcpmesh binary and the
@@ -21,7 +23,6 @@ import (
 const (
 	everythingPkg = "github.com/modelcontextprotocol/go-sdk/conformance/everything-server"
 	stopTimeout   = 15 * time.Second
-	pollInterval  = 20 * time.Millisecond
 	maxLogBytes   = 4 << 20
 )
 
@@ -189,28 +190,6 @@ func freeAddr(t testing.TB) string {
 	return l.Addr().String()
 }
 
-// eventually polls cond every pollInterval until it holds, failing the test
-// with what after timeout.
-func eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if !poll(timeout, cond) {
-		t.Fatalf("timed out after %v waiting for %s", timeout, what)
-	}
-}
-
-func poll(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	tick := time.NewTicker(pollInterval)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		<-tick.C
-	}
-	return true
-}
-
 // startEverythingHTTP runs the everything-server as a stateful Streamable
 // HTTP server on a free loopback port and returns its MCP URL.
 func startEverythingHTTP(t testing.TB) string {
@@ -227,11 +206,12 @@ func startEverythingHTTPProc(t testing.TB) (*proc, string) {
 	for attempt := 0; ; attempt++ {
 		addr := freeAddr(t)
 		p := startProc(t, "everything-server "+addr, bin, "-http", addr, "-stateless=false")
-		ok := poll(20*time.Second, func() bool { return p.exited() || dialable(addr) })
-		if ok && !p.exited() {
+		wait.For(t, 20*time.Second, func() bool { return p.exited() || dialable(addr) },
+			"everything-server on %s to take connections (%s):\n%s", addr, wait.Later(func() any { return p.exitText() }), p.out)
+		if !p.exited() {
 			return p, "http://" + addr + "/mcp"
 		}
-		if attempt == 2 || !p.exited() {
+		if attempt == 2 {
 			t.Fatalf("everything-server on %s did not start (%s):\n%s", addr, p.exitText(), p.out.String())
 		}
 	}

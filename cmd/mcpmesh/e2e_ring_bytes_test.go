@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // TestRingResultTooLarge: two real nodes; a's --max-result-bytes is 64KiB.
@@ -14,7 +16,7 @@ func TestRingResultTooLarge(t *testing.T) {
 	b := startMeshNode(t, "gw-b")
 	a := startMeshNode(t, "gw-a", "--max-result-bytes", "64KiB")
 	ringAddPeer(t, a, b.url, "b", "full")
-	eventually(t, ringTimeout, "gw-a to list b__echo", func() bool { return ringList(t, a).has("b__echo") })
+	wait.For(t, ringTimeout, func() bool { return ringList(t, a).has("b__echo") }, "waiting for gw-a to list b__echo")
 
 	res := ringCall(t, a, "b__echo", map[string]any{"text": strings.Repeat("x", 100<<10)})
 	if !res.IsError || res.Meta["mcpmesh/error"] != "result_too_large" || res.Meta["mcpmesh/peer"] != "b" ||

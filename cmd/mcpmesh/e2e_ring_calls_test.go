@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // The checks of TestRingFive that call, change and remove peers.
@@ -71,9 +73,9 @@ func checkPatchTrust(t *testing.T, nodes []*node) {
 	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"trust_level":"full"`) {
 		t.Fatalf("PATCH peer-5 on n5: status %d, body %s; want 200 with trust full", r.status, r.body)
 	}
-	eventually(t, ringTimeout, "n3 to list peer-5's tools", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		return ringList(t, n3).has("peer-5__whoami")
-	})
+	}, "waiting for n3 to list peer-5's tools")
 	if res := ringCall(t, n3, "peer-5__whoami", nil); res.IsError || res.text() != "n5" {
 		t.Errorf("peer-5__whoami on n3: isError %v, text %q; want n5", res.IsError, res.text())
 	}
@@ -92,12 +94,12 @@ func checkDelete(t *testing.T, nodes []*node) {
 			t.Errorf("GET peer-4 on %s after the delete: status %d, body %s; want 404", n.name, r.status, r.body)
 		}
 	}
-	eventually(t, ringTimeout, "n3 to stop listing peer-4's tools", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		for _, name := range ringList(t, nodes[2]).names() {
 			if strings.HasPrefix(name, "peer-4__") {
 				return false
 			}
 		}
 		return true
-	})
+	}, "waiting for n3 to stop listing peer-4's tools")
 }

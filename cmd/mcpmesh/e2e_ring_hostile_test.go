@@ -17,6 +17,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpmesh/mcpmesh/api"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // A hostile peer cannot hurt a node: B serves (through an upstream) a
@@ -131,10 +132,10 @@ func checkRingBadUpstreams(t *testing.T, a, b *node, upstream string) {
 func checkHugeCatalog(t *testing.T, a *node) {
 	want := 2*len(demoTools) + hostileTools + 1
 	var l ringListing
-	eventually(t, 2*ringTimeout, fmt.Sprintf("A to list %d tools", want), func() bool {
+	wait.For(t, 2*ringTimeout, func() bool {
 		l = ringList(t, a)
 		return len(l.tools) >= want
-	})
+	}, "waiting for %s", fmt.Sprintf("A to list %d tools", want))
 	seen := map[string]bool{}
 	byDesc := map[string]string{}
 	for _, tool := range l.tools {
@@ -198,7 +199,7 @@ func checkKilledPeer(t *testing.T, a, b *node) {
 		t.Fatalf("kill -9 B: %v", err)
 	}
 	start := time.Now()
-	eventually(t, 15*time.Second, "A to name b as missing", func() bool {
+	wait.For(t, 15*time.Second, func() bool {
 		t0 := time.Now()
 		var page ringPage
 		a.rpc(t, "tools/list", map[string]any{}).decode(t, &page)
@@ -207,7 +208,7 @@ func checkKilledPeer(t *testing.T, a, b *node) {
 		}
 		missing, _ := page.Meta["mcpmesh/missing_peers"].([]any)
 		return slices.Equal(missing, []any{"b"})
-	})
+	}, "waiting for A to name b as missing")
 	t.Logf("A named b missing %v after the kill", time.Since(start))
 	if names := ringList(t, a).names(); !slices.Equal(names, sortedDemo()) {
 		t.Errorf("A lists %v with b missing; want its own demo tools only", names)

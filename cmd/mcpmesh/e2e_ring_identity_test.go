@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // startClaimant serves, on 127.0.0.1, a /api/federation/info answer that
@@ -53,12 +55,12 @@ func TestRingIdentity(t *testing.T) {
 
 	_ = b.proc.cmd.Process.Kill()
 	<-b.proc.done
-	eventually(t, ringTimeout, "ia to see ib dead", func() bool { return !slices.Contains(ringAlive(t, a), "ib") })
+	wait.For(t, ringTimeout, func() bool { return !slices.Contains(ringAlive(t, a), "ib") }, "waiting for ia to see ib dead")
 	impostor := startUnready(t, "ib", "--join", ringInfo(t, a).GossipAddress)
-	eventually(t, ringTimeout, "the impostor's /ready to say it is refused", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		r := impostor.do(t, http.MethodGet, "/ready", nil, nil)
 		return r.status == http.StatusServiceUnavailable && strings.Contains(string(r.body), "node id")
-	})
+	}, "waiting for the impostor's /ready to say it is refused")
 	if slices.Contains(ringAlive(t, a), "ib") {
 		t.Errorf("ia lists ib alive while only the impostor runs")
 	}
@@ -68,10 +70,10 @@ func TestRingIdentity(t *testing.T) {
 	impostor.proc.stop()
 
 	startNode(t, nodeOptions{name: "ib", demo: true, dataDir: b.dataDir, extra: []string{"--gossip", "127.0.0.1:0"}})
-	eventually(t, 30*time.Second, "ia to call the real ib again", func() bool {
+	wait.For(t, 30*time.Second, func() bool {
 		res := ringCall(t, a, "b__whoami", map[string]any{})
 		return !res.IsError && len(res.Content) > 0 && res.Content[0].Text == "ib"
-	})
+	}, "waiting for ia to call the real ib again")
 }
 
 func mentionsAll(s string, parts []string) bool {
@@ -92,12 +94,12 @@ func startUnready(t *testing.T, name string, extra ...string) *node {
 	p := startProc(t, "mcpmesh node "+name, buildBinaries(t).mcpmesh, append(serveArgs(t, o), "--http", addr)...)
 	n := &node{name: name, url: "http://" + addr, dataDir: o.dataDir, proc: p,
 		token: makeToken(t, "--username", "admin@example.com", "--secret", testSecret)}
-	eventually(t, readyTimeout, name+" to answer /ready", func() bool {
+	wait.For(t, readyTimeout, func() bool {
 		resp, err := http.Get(n.url + "/ready")
 		if err == nil {
 			resp.Body.Close()
 		}
 		return err == nil || p.exited()
-	})
+	}, "waiting for %s to answer /ready", name)
 	return n
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
@@ -23,7 +24,7 @@ func startPair(t *testing.T, extraA ...string) (a, b *node) {
 	b = startMeshNode(t, "rb")
 	a = startMeshNode(t, "ra", extraA...)
 	ringAddPeer(t, a, b.url, "b", "full")
-	eventually(t, ringTimeout, "A to list b__whoami", func() bool { return ringList(t, a).has("b__whoami") })
+	wait.For(t, ringTimeout, func() bool { return ringList(t, a).has("b__whoami") }, "waiting for A to list b__whoami")
 	return a, b
 }
 
@@ -99,7 +100,7 @@ func checkForwardCancel(t *testing.T, a, b *node) {
 		t.Fatal("the cancelled call did not return within 5 s")
 	}
 	t.Logf("cancelled call returned in %v", time.Since(start))
-	eventually(t, 10*time.Second, "B to end the cancelled sleep", func() bool { return sleepCalls(t, b) > before })
+	wait.For(t, 10*time.Second, func() bool { return sleepCalls(t, b) > before }, "waiting for B to end the cancelled sleep")
 }
 
 // sleepCalls is the number of finished sleep calls B's metrics count.
@@ -136,9 +137,9 @@ func checkForwardListChanged(t *testing.T, a, b *node) {
 	if r := b.do(t, http.MethodPost, "/api/servers", mustJSON(entry), nil); r.status != http.StatusCreated {
 		t.Fatalf("POST /api/servers on B: status %d, body %s; want 201", r.status, r.body)
 	}
-	eventually(t, 15*time.Second, "A to list b__ev__test_simple_text", func() bool {
+	wait.For(t, 15*time.Second, func() bool {
 		return ringList(t, a).has("b__ev__test_simple_text")
-	})
+	}, "waiting for A to list b__ev__test_simple_text")
 	t.Logf("B's new upstream listed on A %v after its registration began", time.Since(start))
 	select {
 	case <-changed:
@@ -178,11 +179,11 @@ func checkSource(t *testing.T, e federatedEntry, want string) {
 func checkFederatedPrompts(t *testing.T, a *node) {
 	const name = "b__ev__test_simple_prompt"
 	var e federatedEntry
-	eventually(t, 10*time.Second, "A's prompts/list to have "+name, func() bool { // prompts are re-listed on their own list_changed
+	wait.For(t, 10*time.Second, func() bool { // prompts are re-listed on their own list_changed
 		var ok bool
 		e, ok = findEntry(t, a, "prompts/list", "prompts", name)
 		return ok
-	})
+	}, "waiting for %s", "A's prompts/list to have "+name)
 	checkSource(t, e, "b")
 	var got struct {
 		Messages []json.RawMessage `json:"messages"`
@@ -196,11 +197,11 @@ func checkFederatedPrompts(t *testing.T, a *node) {
 func checkFederatedResources(t *testing.T, a *node) {
 	const uri = "test://static-text"
 	var e federatedEntry
-	eventually(t, 10*time.Second, "A's resources/list to have "+uri, func() bool {
+	wait.For(t, 10*time.Second, func() bool {
 		var ok bool
 		e, ok = findEntry(t, a, "resources/list", "resources", uri)
 		return ok
-	})
+	}, "waiting for %s", "A's resources/list to have "+uri)
 	checkSource(t, e, "b")
 	var got struct {
 		Contents []struct {

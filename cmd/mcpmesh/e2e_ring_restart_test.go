@@ -3,6 +3,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // TestRingRestartOnNewPort: a peer killed with SIGKILL and restarted on its
@@ -23,17 +25,17 @@ func TestRingRestartOnNewPort(t *testing.T) {
 	if b2.url == b.url {
 		t.Fatalf("restarted on the same URL %s; the test needs a new port", b.url)
 	}
-	eventually(t, 30*time.Second, "a calls b at its new address", func() bool {
+	wait.For(t, 30*time.Second, func() bool {
 		res := ringCall(t, a, "b__whoami", map[string]any{})
 		return !res.IsError && len(res.Content) > 0 && res.Content[0].Text == "rb"
-	})
+	}, "waiting for a calls b at its new address")
 	t.Logf("federated again %v after the restart on %s", time.Since(start).Round(time.Millisecond), b2.url)
-	eventually(t, 10*time.Second, "the restarted node sees a alive", func() bool {
+	wait.For(t, 10*time.Second, func() bool {
 		for _, name := range ringAlive(t, b2) {
 			if name == "ra" {
 				return true
 			}
 		}
 		return false
-	})
+	}, "waiting for the restarted node sees a alive")
 }

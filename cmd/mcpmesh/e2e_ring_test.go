@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/api"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // Rings of real processes joined with --join: the replicated peer
@@ -151,9 +152,9 @@ func ringDemo(peer string) []string {
 func TestRingFive(t *testing.T) {
 	nodes := startFive(t)
 	for _, n := range nodes {
-		eventually(t, ringTimeout, n.name+" to see five members alive", func() bool {
+		wait.For(t, ringTimeout, func() bool {
 			return len(ringAlive(t, n)) == 5
-		})
+		}, "waiting for %s to see five members alive", n.name)
 	}
 	for i, trust := range []string{"full", "full", "discover", "none"} {
 		n := nodes[i+1]
@@ -191,7 +192,7 @@ func startFive(t *testing.T) []*node {
 // the same registry digest.
 func waitRegistryConverged(t *testing.T, nodes []*node, peers int) {
 	t.Helper()
-	eventually(t, ringTimeout, "the registry digest to be equal on every node", func() bool {
+	wait.For(t, ringTimeout, func() bool {
 		digest := ringInfo(t, nodes[0]).RegistryDigest
 		for _, n := range nodes {
 			if ringInfo(t, n).RegistryDigest != digest || len(ringPeers(t, n)) != peers {
@@ -199,7 +200,7 @@ func waitRegistryConverged(t *testing.T, nodes []*node, peers int) {
 			}
 		}
 		return digest != ""
-	})
+	}, "waiting for the registry digest to be equal on every node")
 }
 
 func checkReplicated(t *testing.T, n *node) {
@@ -217,9 +218,8 @@ func checkFiveListing(t *testing.T, n3 *node) {
 	want := append(append(slices.Clone(demoTools), ringDemo("peer-2")...), ringDemo("peer-4")...)
 	sort.Strings(want)
 	var l ringListing
-	if !poll(ringTimeout, func() bool { l = ringList(t, n3); return slices.Equal(l.names(), want) }) {
-		t.Fatalf("n3 lists %v; want %v", l.names(), want)
-	}
+	wait.For(t, ringTimeout, func() bool { l = ringList(t, n3); return slices.Equal(l.names(), want) },
+		"n3 to list %v; it lists %v", want, wait.Later(func() any { return l.names() }))
 	for _, tool := range l.tools {
 		source := "n3"
 		if peer, _, ok := strings.Cut(tool.Name, "__"); ok {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/api"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 func listServers(t *testing.T, n *node) []api.Server {
@@ -147,10 +148,10 @@ func TestUpstreamRestart(t *testing.T) {
 		t.Fatalf("kill the upstream process %d: %v", before[0].PID, err)
 	}
 	var now api.Server
-	eventually(t, 30*time.Second, "the upstream to come back with a new process", func() bool {
+	wait.For(t, 30*time.Second, func() bool {
 		now = listServers(t, n)[0]
 		return now.State == "ready" && now.PID != before[0].PID
-	})
+	}, "waiting for the upstream to come back with a new process")
 	if now.Restarts < 1 {
 		t.Errorf("after a restart: %+v, want restarts >= 1", now)
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
 // TestUpstreamTimeout: a node whose upstream (another node's demo sleep
@@ -22,10 +24,10 @@ func TestUpstreamTimeout(t *testing.T) {
 		!strings.Contains(res.text(), `upstream "slow"`) || !strings.Contains(res.text(), "500ms") {
 		t.Errorf("result %+v; want an isError upstream_timeout naming the upstream and the timeout", res)
 	}
-	eventually(t, 20*time.Second, "the hung node to see the sleep cancelled", func() bool {
+	wait.For(t, 20*time.Second, func() bool {
 		r := hung.do(t, http.MethodGet, "/metrics", nil, nil)
 		return strings.Contains(string(r.body), `mcpmesh_tool_calls_total{outcome="tool_error",server="demo",source="hung",tool="sleep"} 1`)
-	})
+	}, "waiting for the hung node to see the sleep cancelled")
 	var quick callResult
 	front.rpc(t, "tools/call", map[string]any{"name": "slow__echo", "arguments": map[string]any{"text": "still here"}}).decode(t, &quick)
 	if quick.IsError || quick.text() != "still here" {

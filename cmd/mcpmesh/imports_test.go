@@ -31,18 +31,21 @@ type layerRule struct {
 // importLayers is the one-way import graph of docs/architecture.md, keyed by
 // the first path element under the module: cmd → anything; gateway →
 // {api, federation, cluster, mcp, store}; federation → {api, cluster, mcp,
-// store}; cluster → store; mcp and store are leaves; api (the REST API's
-// wire types) is a leaf of the standard library only. So federation never
+// store}; cluster → {store, internal} (internal for clustertest's use of
+// the tests' polling helper); mcp and store are leaves; api (the REST API's
+// wire types) and internal (internal/wait, the tests' polling helper) are
+// leaves of the standard library only. So federation never
 // imports the gateway (nor Gin), and nothing below the gateway imports
 // federation.
 var importLayers = map[string]layerRule{
 	"cmd":        {anything: true, gin: true},
 	"gateway":    {mayImport: []string{"api", "federation", "cluster", "mcp", "store"}, gin: true},
 	"federation": {mayImport: []string{"api", "cluster", "mcp", "store"}},
-	"cluster":    {mayImport: []string{"store"}},
+	"cluster":    {mayImport: []string{"store", "internal"}},
 	"mcp":        {},
 	"store":      {},
 	"api":        {stdlibOnly: true},
+	"internal":   {stdlibOnly: true},
 }
 
 // listedPackage is the part of `go list -json` the check reads.
@@ -233,7 +236,7 @@ func TestViolations(t *testing.T) {
 		{"mcp depends on gin transitively", listedPackage{ImportPath: m + "/mcp", Deps: []string{"net/http", "github.com/gin-gonic/gin/render"}}, "depends on github.com/gin-gonic/gin/render"},
 		{"store imports gin", pkg("store", ginPath), "only gateway and cmd may use Gin"},
 		{"cluster imports store", pkg("cluster", m+"/store"), ""},
-		{"cluster imports mcp", pkg("cluster", m+"/mcp"), "cluster may import only [store]"},
+		{"cluster imports mcp", pkg("cluster", m+"/mcp"), "cluster may import only [store internal]"},
 		{"cluster imports gin", pkg("cluster", ginPath), "depends on github.com/gin-gonic/gin"},
 		{"gateway imports its allowed layers and gin", pkg("gateway", m+"/cluster", m+"/mcp", m+"/store/memstore", ginPath), ""},
 		{"gateway imports cmd", pkg("gateway", m+"/cmd/mcpmesh"), "imports example.com/mesh/cmd/mcpmesh (layer cmd)"},
@@ -245,7 +248,7 @@ func TestViolations(t *testing.T) {
 		{"federation depends on gin transitively", listedPackage{ImportPath: m + "/federation", Deps: []string{"github.com/gin-gonic/gin"}}, "only gateway and cmd may use Gin"},
 		{"federation imports cmd", pkg("federation", m+"/cmd/mcpmesh"), "(layer cmd)"},
 		{"mcp imports federation", pkg("mcp", m+"/federation"), "(layer mcp) imports example.com/mesh/federation"},
-		{"cluster imports federation", pkg("cluster", m+"/federation"), "cluster may import only [store]"},
+		{"cluster imports federation", pkg("cluster", m+"/federation"), "cluster may import only [store internal]"},
 		{"cmd imports anything", pkg("cmd/mcpmesh", m+"/gateway", m+"/cluster", m+"/mcp", m+"/store", ginPath), ""},
 		{"api imports the standard library", pkg("api", "time", "encoding/json"), ""},
 		{"api imports cluster", pkg("api", "time", m+"/cluster"), "api may import only []"},
@@ -254,9 +257,14 @@ func TestViolations(t *testing.T) {
 		{"gateway imports api", pkg("gateway", m+"/api", ginPath), ""},
 		{"federation imports api", pkg("federation", m+"/api", m+"/cluster"), ""},
 		{"cmd imports api", pkg("cmd/mcpmesh", m+"/api"), ""},
-		{"cluster imports api", pkg("cluster", m+"/api"), "cluster may import only [store]"},
+		{"cluster imports api", pkg("cluster", m+"/api"), "cluster may import only [store internal]"},
 		{"mcp imports api", pkg("mcp", m+"/api"), "(layer mcp) imports example.com/mesh/api"},
-		{"unknown layer", pkg("internal/util", "fmt"), `layer "internal" has no import rule`},
+		{"unknown layer", pkg("util/x", "fmt"), `layer "util" has no import rule`},
+		{"internal imports the standard library", pkg("internal/wait", "fmt", "testing"), ""},
+		{"internal imports cluster", pkg("internal/wait", m+"/cluster"), "internal may import only []"},
+		{"internal imports a third-party module", pkg("internal/wait", "pgregory.net/rapid"), "internal may import only the standard library"},
+		{"cluster test helpers import internal", pkg("cluster/clustertest", m+"/internal/wait", m+"/cluster"), ""},
+		{"mcp imports internal", pkg("mcp", m+"/internal/wait"), "(layer mcp) imports example.com/mesh/internal/wait"},
 		{"look-alike module is not ours", listedPackage{ImportPath: m + "-other/store", Imports: []string{m + "/mcp", ginPath}}, ""},
 	}
 	for _, tc := range tests {

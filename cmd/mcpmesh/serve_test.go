@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store/badgerstore"
 )
 
@@ -67,35 +68,30 @@ func TestServeLifecycle(t *testing.T) {
 
 func waitListening(t *testing.T, logs *syncBuffer, done chan error) string {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if m := listenLine.FindStringSubmatch(logs.String()); m != nil {
-			return m[1]
-		}
+	var m []string
+	wait.For(t, 15*time.Second, func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("serve ended early: %v\n%s", err, logs.String())
-		case <-time.After(10 * time.Millisecond):
+		default:
 		}
-	}
-	t.Fatalf("no listening line in the log:\n%s", logs.String())
-	return ""
+		m = listenLine.FindStringSubmatch(logs.String())
+		return m != nil
+	}, "a listening line in the log:\n%s", logs)
+	return m[1]
 }
 
 func waitReadyAt(t *testing.T, base string) {
 	t.Helper()
 	c := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := c.Get(base + "/ready"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+	wait.For(t, 15*time.Second, func() bool {
+		resp, err := c.Get(base + "/ready")
+		if err != nil {
+			return false
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("%s never became ready", base)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, "%s to answer /ready with 200", base)
 }
 
 func TestServeRefusesBadConfigFile(t *testing.T) {

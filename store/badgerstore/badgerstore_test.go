@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store"
 )
 
@@ -113,13 +114,15 @@ func TestCloseWaitsForCallsInProgress(t *testing.T) {
 	closed := make(chan error, 1)
 	err := s.Scan("", func(string, []byte) error {
 		go func() { closed <- s.Close() }()
-		err := waitFor(10*time.Second, func() bool {
+		// A failing wait ends the test from inside fn; Scan's deferred exits
+		// still run, so Close is not left waiting.
+		wait.For(t, 10*time.Second, func() bool {
 			return errors.Is(s.Put("k2", []byte("v")), store.ErrClosed)
-		})
-		if err == nil && len(closed) != 0 {
-			err = errors.New("Close returned while a Scan was still in progress")
+		}, "a Put during a Close that waits for this Scan to fail with ErrClosed")
+		if len(closed) != 0 {
+			return errors.New("Close returned while a Scan was still in progress")
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		t.Fatalf("Scan: %v", err)
@@ -132,18 +135,6 @@ func TestCloseWaitsForCallsInProgress(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Close did not return after the Scan ended")
 	}
-}
-
-// waitFor polls cond until it holds or the timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) error {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return fmt.Errorf("condition not met within %v", timeout)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	return nil
 }
 
 func TestLoggerForwardsWarningsAndErrorsOnly(t *testing.T) {
