@@ -69,17 +69,21 @@ type Config struct {
 }
 
 // Engine is the node's mcp.Backend: its local catalog plus the local
-// catalogs of its trusted peers, each reached through one MCP session (a
-// link) that also keeps that peer's catalog cached. Listing never waits on
-// a peer; calls to a peer's entries are forwarded one hop.
+// catalogs of its trusted peers, each kept cached by one MCP session (a
+// link). Listing never waits on a peer; a request for a peer's entry is
+// forwarded one hop, as one stateless POST (hop.go).
 type Engine struct {
 	cfg    Config
 	self   string
 	log    *slog.Logger
 	tokens *nodeTokens
 	base   *http.Transport // shared by every client to peers
-	client *http.Client    // mcp-scoped node tokens: forwarded calls, info
-	inline *inlinePoster   // plain POSTs of forwarded calls to http peers
+	client *http.Client    // mcp-scoped node tokens: links, info
+	// hopClient sends forwarded requests (hop.go) to https peers and
+	// through proxies, inline to the others; both carry their own node
+	// token, one per caller.
+	hopClient *http.Client
+	inline    *inlinePoster
 	// adminClient carries an admin node token, for the keyring fan-out only.
 	adminClient *http.Client
 
@@ -130,7 +134,8 @@ func New(cfg Config) *Engine {
 	admin := newNodeTokens(cfg.Secret, f.self, scopeAdmin)
 	admin.where = f.gossipedURL
 	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: f.base}}
-	f.inline = newInlinePoster(f.tokens, f.self, peerIdleConns)
+	f.hopClient = &http.Client{Transport: f.base}
+	f.inline = newInlinePoster(peerIdleConns)
 	cfg.Local.OnChange(f.changed)
 	cfg.Local.SetReserved(f.peerNamed) // shadow.go
 	return f
@@ -142,11 +147,14 @@ func New(cfg Config) *Engine {
 const peerIdleConns = 64
 
 // peerTransport is the HTTP transport of node-to-node requests: the
-// default one with enough idle connections per peer for concurrent calls.
+// default one (HTTP/1.1 keep-alive to plain-http peers) with enough idle
+// connections per peer for concurrent calls, and no gzip (a node's
+// answers are not compressed; asking only adds a header).
 func peerTransport() *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 4 * peerIdleConns
 	t.MaxIdleConnsPerHost = peerIdleConns
+	t.DisableCompression = true
 	return t
 }
 

@@ -20,9 +20,28 @@ import (
 
 func testPoster(t *testing.T) *inlinePoster {
 	t.Helper()
-	p := newInlinePoster(newNodeTokens([]byte(testSecret), "a", scopeMCP), "a", 2)
+	p := newInlinePoster(2)
 	t.Cleanup(p.close)
 	return p
+}
+
+// postAll posts body to u with a node token of "a" for "b" and reads the
+// whole answer, at most limit bytes of it.
+func postAll(t *testing.T, p *inlinePoster, ctx context.Context, u *url.URL, body []byte, limit int64) (int, []byte, error) {
+	tok, err := newNodeTokens([]byte(testSecret), "a", scopeMCP).get("b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + tok}, HeaderForwarded: {"a"}}
+	var status int
+	var answer []byte
+	err = p.post(ctx, u, inlineHead(u, h, len(body)), body, func(resp *http.Response) error {
+		status = resp.StatusCode
+		var err error
+		answer, err = io.ReadAll(&boundedBody{r: resp.Body, left: limit})
+		return err
+	})
+	return status, answer, err
 }
 
 func mustURL(t *testing.T, s string) *url.URL {
@@ -57,7 +76,7 @@ func TestInlinePostRequest(t *testing.T) {
 	t.Cleanup(srv.Close)
 	p := testPoster(t)
 	for i := range 3 {
-		status, answer, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), "b", []byte(`{"x":1}`), 1<<20)
+		status, answer, err := postAll(t, p, t.Context(), mustURL(t, srv.URL+"/mcp"), []byte(`{"x":1}`), 1<<20)
 		if err != nil || status != http.StatusOK || string(answer) != `{"ok":true}` {
 			t.Fatalf("post %d: %d %q %v", i, status, answer, err)
 		}
@@ -94,7 +113,7 @@ func TestInlinePostStaleConn(t *testing.T) {
 	p := testPoster(t)
 	u := mustURL(t, "http://"+ln.Addr().String()+"/mcp")
 	for i := range 3 {
-		if status, _, err := p.post(t.Context(), u, "b", []byte(`{}`), 1<<20); err != nil || status != http.StatusOK {
+		if status, _, err := postAll(t, p, t.Context(), u, []byte(`{}`), 1<<20); err != nil || status != http.StatusOK {
 			t.Fatalf("post %d: %d %v", i, status, err)
 		}
 	}
@@ -118,7 +137,7 @@ func TestInlinePostCancel(t *testing.T) {
 	p := testPoster(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	_, _, err := p.post(ctx, mustURL(t, srv.URL+"/mcp"), "b", []byte(`{}`), 1<<20)
+	_, _, err := postAll(t, p, ctx, mustURL(t, srv.URL+"/mcp"), []byte(`{}`), 1<<20)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("post past its deadline: %v, want context.DeadlineExceeded", err)
 	}
@@ -130,10 +149,10 @@ func TestInlinePostLimits(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	p := testPoster(t)
-	if _, _, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), "b", []byte(`{}`), 99); err == nil || !strings.Contains(err.Error(), "larger") {
+	if _, _, err := postAll(t, p, t.Context(), mustURL(t, srv.URL+"/mcp"), []byte(`{}`), 99); !errors.Is(err, mcp.ErrResultTooLarge) {
 		t.Fatalf("an answer over the limit: %v", err)
 	}
-	if _, _, err := p.post(t.Context(), mustURL(t, "http://127.0.0.1:1/mcp"), "b", []byte(`{}`), 99); err == nil {
+	if _, _, err := postAll(t, p, t.Context(), mustURL(t, "http://127.0.0.1:1/mcp"), []byte(`{}`), 99); err == nil {
 		t.Fatal("a post to a closed port succeeded")
 	}
 	for s, want := range map[string]bool{"http://127.0.0.1:1/mcp": true, "https://127.0.0.1:1/mcp": false, "http://u:p@127.0.0.1:1/mcp": false} {
@@ -142,7 +161,7 @@ func TestInlinePostLimits(t *testing.T) {
 		}
 	}
 	p.close()
-	if _, _, err := p.post(t.Context(), mustURL(t, srv.URL+"/mcp"), "b", []byte(`{}`), 1<<20); err == nil {
+	if _, _, err := postAll(t, p, t.Context(), mustURL(t, srv.URL+"/mcp"), []byte(`{}`), 1<<20); err == nil {
 		t.Fatal("a post after close succeeded")
 	}
 }
@@ -181,7 +200,10 @@ func TestInlinePostReadsAtMostTheBound(t *testing.T) {
 	t.Cleanup(func() { _ = cc.Close() })
 	c := &inlineConn{nc: cc, br: bufio.NewReaderSize(cc, 16<<10), bw: bufio.NewWriterSize(cc, 16<<10)}
 	head := "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n"
-	_, _, _, err = c.exchange(head, []byte("{}"), bound)
+	_, err = c.exchange(head, []byte("{}"), func(resp *http.Response) error {
+		_, err := io.ReadAll(&boundedBody{r: resp.Body, left: bound})
+		return err
+	})
 	if !errors.Is(err, mcp.ErrResultTooLarge) {
 		t.Fatalf("err = %v, want mcp.ErrResultTooLarge", err)
 	}

@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,8 +26,10 @@ const linkGrace = 2 * time.Second
 // or broken peer cannot exhaust this node.
 const MaxPeerEntries = 20000
 
-// peerLink is this node's MCP session to one trusted peer: it forwards
-// calls and keeps the peer's local catalog, renamed for listing here.
+// peerLink is this node's MCP session to one trusted peer: it keeps the
+// peer's local catalog, renamed for listing here, and carries the forwarded
+// requests the hop does not (hop.go: needsSession); its endpoint is where
+// the hop POSTs the others.
 type peerLink struct {
 	f  *Engine
 	up *mcp.Upstream
@@ -36,9 +39,9 @@ type peerLink struct {
 	digest      string    // the catalog digest last seen gossiped
 	pulled      time.Time // when the catalog last changed here
 	entries     atomic.Pointer[linkEntries]
-	endpoint    *url.URL // the peer's MCP endpoint, for plain POSTs
+	endpoint    *url.URL // the peer's MCP endpoint, for the hop's POSTs
 	endpointErr error
-	inline      bool // POSTs go through f.inline (plain http, no proxy)
+	inline      bool // the hop goes through f.inline (plain http, no proxy)
 	noURL       bool // the member gossips no URL (yet): the link waits unstarted
 
 	saveKick chan struct{} // a new listing to write to the store
@@ -55,6 +58,22 @@ type linkEntries struct {
 	resources map[string]bool
 	templates []string
 	cut       int // entries past MaxPeerEntries, left out
+	// headed are the input schemas of the tools with x-mcp-header
+	// annotations, by the peer's name: the hop sends their Mcp-Param-*.
+	headed map[string]json.RawMessage
+}
+
+// inputSchema is the input schema of the peer's tool req calls, when it
+// has x-mcp-header annotations (nil otherwise).
+func (l *peerLink) inputSchema(req *mcp.Request) json.RawMessage {
+	if req.Method != "tools/call" {
+		return nil
+	}
+	e := l.entries.Load()
+	if len(e.headed) == 0 {
+		return nil
+	}
+	return e.headed[mcp.StringField(req.Params, "name")]
 }
 
 func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
@@ -194,8 +213,26 @@ func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage
 		}
 		if js, err := mcp.Decorate(def, "name", listed, peer); err == nil {
 			routes[listed] = orig
+			noteHeaders(e, kind, orig, def)
 			e.lists[kind] = append(e.lists[kind], mcp.Item{Key: listed, JSON: js})
 		}
+	}
+}
+
+// noteHeaders keeps the input schema of a tool with x-mcp-header
+// annotations.
+func noteHeaders(e *linkEntries, kind mcp.Kind, name string, def json.RawMessage) {
+	if kind != mcp.KindTool || !bytes.Contains(def, []byte("x-mcp-header")) {
+		return
+	}
+	var t struct {
+		InputSchema json.RawMessage `json:"inputSchema"`
+	}
+	if json.Unmarshal(def, &t) == nil {
+		if e.headed == nil {
+			e.headed = map[string]json.RawMessage{}
+		}
+		e.headed[name] = t.InputSchema
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // nodeTokenTTL is the life of the tokens nodes mint for each other.
@@ -30,8 +32,40 @@ const (
 // nodeClaims are the claims of a node token: the JWT claims the gateway
 // reads (gateway.Claims), minted here from the ring's shared secret.
 type nodeClaims struct {
-	Scope string `json:"scope,omitempty"`
+	Scope  string  `json:"scope,omitempty"`
+	Caller *Caller `json:"mcpmesh_caller,omitempty"`
 	jwt.RegisteredClaims
+}
+
+// Caller is the principal a forwarded request is made for, in the node
+// token that carries it (claim "mcpmesh_caller"): the receiving node serves
+// the request as that principal. It names the caller, never carries the
+// caller's token.
+type Caller struct {
+	Subject string   `json:"sub"`
+	Issuer  string   `json:"iss,omitempty"`
+	Groups  []string `json:"groups,omitempty"`
+}
+
+// CallerOf is p as a node token names it (nil for the anonymous principal).
+func CallerOf(p mcp.Principal) *Caller {
+	if p.Subject == "" && p.Issuer == "" {
+		return nil
+	}
+	return &Caller{Subject: p.Subject, Issuer: p.Issuer, Groups: strings.Fields(p.Groups)}
+}
+
+// Principal is the principal a node token's caller claim names.
+func (c *Caller) Principal() mcp.Principal {
+	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: strings.Join(c.Groups, " ")}
+}
+
+// key is c as part of a minted token's cache key.
+func (c *Caller) key() string {
+	if c == nil {
+		return ""
+	}
+	return "\x00" + c.Issuer + "\x00" + c.Subject + "\x00" + strings.Join(c.Groups, " ")
 }
 
 // audInfo is the audience of a node token sent where the node it reaches
@@ -67,14 +101,19 @@ func newNodeTokens(secret []byte, self, scope string) *nodeTokens {
 }
 
 // get returns the token for the node named aud (or audInfo).
-func (t *nodeTokens) get(aud string) (string, error) {
+func (t *nodeTokens) get(aud string) (string, error) { return t.getFor(aud, nil) }
+
+// getFor returns the token for the node named aud that names caller (none
+// when nil); tokens are kept per audience and caller until half-life.
+func (t *nodeTokens) getFor(aud string, caller *Caller) (string, error) {
+	key := aud + caller.key()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if m, ok := t.minted[aud]; ok && time.Now().Before(m.renewAt) {
+	if m, ok := t.minted[key]; ok && time.Now().Before(m.renewAt) {
 		return m.token, nil
 	}
 	now := time.Now()
-	claims := nodeClaims{Scope: t.scope, RegisteredClaims: jwt.RegisteredClaims{
+	claims := nodeClaims{Scope: t.scope, Caller: caller, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: t.subject, Audience: jwt.ClaimStrings{aud},
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(nodeTokenTTL)),
 	}}
@@ -82,10 +121,10 @@ func (t *nodeTokens) get(aud string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mint node token: %w", err)
 	}
-	if len(t.minted) > 1024 { // members come and go; keep the map bounded
+	if len(t.minted) > 4096 { // members and callers come and go; keep the map bounded
 		clear(t.minted)
 	}
-	t.minted[aud] = mintedToken{token: tok, renewAt: now.Add(nodeTokenTTL / 2)}
+	t.minted[key] = mintedToken{token: tok, renewAt: now.Add(nodeTokenTTL / 2)}
 	return tok, nil
 }
 
@@ -98,12 +137,17 @@ var errTokenWithheld = errors.New("node token withheld")
 // that member gossips, never to an address an admin or a URL's own answer
 // gave; audInfo (good for /api/federation/info only) goes anywhere.
 func (t *nodeTokens) forNode(aud string, target *url.URL) (string, error) {
+	return t.forNodeAs(aud, target, nil)
+}
+
+// forNodeAs is forNode for a token that names caller (see Caller).
+func (t *nodeTokens) forNodeAs(aud string, target *url.URL, caller *Caller) (string, error) {
 	if aud != audInfo && t.where != nil {
 		if err := t.checkTarget(aud, target); err != nil {
 			return "", err
 		}
 	}
-	return t.get(aud)
+	return t.getFor(aud, caller)
 }
 
 // checkTarget refuses a target that is not where member says it is.

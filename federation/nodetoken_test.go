@@ -35,11 +35,11 @@ func TestNodeTokenScopes(t *testing.T) {
 			}
 		})
 	}
-	tok, err := f.inline.tokens.get("b")
+	tok, err := f.tokens.get("b")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := parseNodeToken(t, tok); c.Scope != scopeMCP {
-		t.Errorf("inline POSTs carry %+v, want an mcp-scoped token", c)
+		t.Errorf("the hop's POSTs carry %+v, want an mcp-scoped token", c)
 	}
 }

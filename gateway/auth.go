@@ -30,7 +30,11 @@ const (
 
 // Claims are the JWT claims mcpmesh issues and reads.
 type Claims struct {
-	Scope string `json:"scope,omitempty"`
+	Scope  string   `json:"scope,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+	// Caller, in a node token only, names the principal a forwarded
+	// request is made for: the request is served as that principal.
+	Caller *federation.Caller `json:"mcpmesh_caller,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -141,6 +145,9 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 		if err == nil {
 			err = federation.CheckNodeAudience(claims.Subject, claims.Audience, g.name, c.FullPath())
 		}
+		if err == nil {
+			err = checkCaller(claims)
+		}
 		if err != nil {
 			unauthorized(c, err)
 			return
@@ -157,12 +164,35 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 	}
 }
 
-// principalOf is who the token speaks for, to the MCP server: its issuer
-// and subject; a node token (sub "node:<name>", checked by
-// federation.CheckNodeAudience) is a Node, whose sessions have their own budget.
+// principalOf is who the token speaks for, to the MCP server: its issuer,
+// subject and groups; a node token (sub "node:<name>", checked by
+// federation.CheckNodeAudience) is a Node, whose sessions have their own
+// budget, unless it names the caller of a forwarded request: then it
+// speaks for that caller.
 func principalOf(c *Claims) mcp.Principal {
-	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject,
-		Node: c.Issuer == "" && strings.HasPrefix(c.Subject, federation.NodeSubjectPrefix)}
+	if c.Caller != nil {
+		return c.Caller.Principal()
+	}
+	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: strings.Join(c.Groups, " "),
+		Node: isNodeToken(c)}
+}
+
+func isNodeToken(c *Claims) bool {
+	return c.Issuer == "" && strings.HasPrefix(c.Subject, federation.NodeSubjectPrefix)
+}
+
+// checkCaller refuses a caller claim anywhere but in a node token (whose
+// audience CheckNodeAudience has checked), and one that names nobody.
+func checkCaller(c *Claims) error {
+	switch {
+	case c.Caller == nil:
+		return nil
+	case !isNodeToken(c):
+		return fmt.Errorf("token of %q names a caller (mcpmesh_caller): only a node token may", c.Subject)
+	case c.Caller.Subject == "":
+		return fmt.Errorf("node token of %s names a caller without a subject (mcpmesh_caller.sub)", c.Subject)
+	}
+	return nil
 }
 
 // errNoToken marks a request with no credentials at all (RFC 6750 §3.1: no

@@ -41,6 +41,7 @@ type fedNode struct {
 	mu  sync.Mutex
 	hs  *http.Server
 	cut bool
+	tap func(*http.Request) // sees every request the node serves (tests of the hop)
 }
 
 // startFedNode starts a node called name; extra sources join its catalog.
@@ -99,7 +100,17 @@ func newFedCatalog(t testing.TB, name string, extra []mcp.Source) *mcp.Catalog {
 }
 
 func (n *fedNode) serve(ln net.Listener) {
-	hs := &http.Server{Handler: n.gw.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	h := n.gw.Handler()
+	tapped := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.mu.Lock()
+		tap := n.tap
+		n.mu.Unlock()
+		if tap != nil {
+			tap(r)
+		}
+		h.ServeHTTP(w, r)
+	})
+	hs := &http.Server{Handler: tapped, ReadHeaderTimeout: 10 * time.Second}
 	n.mu.Lock()
 	n.hs, n.cut = hs, false
 	n.mu.Unlock()

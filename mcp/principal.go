@@ -11,6 +11,9 @@ import "context"
 type Principal struct {
 	Issuer  string // the token's iss ("" for the node's own HS256 tokens)
 	Subject string // the token's sub
+	// Groups are the groups the token names, space-separated (a string,
+	// so a Principal stays comparable).
+	Groups string
 	// Node marks another node of the ring (its links to this one): Node
 	// principals draw on their own session budget, apart from clients'.
 	Node bool

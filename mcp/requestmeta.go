@@ -152,15 +152,19 @@ func checkHeaders(h http.Header, m *Message, version string) *Error {
 // nameOf is the body value Mcp-Name mirrors: params.name of tools/call and
 // prompts/get, params.uri of resources/read.
 func nameOf(m *Message) (string, bool) {
-	key := map[string]string{"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}[m.Method]
-	if key == "" {
-		return "", false
+	var p struct {
+		Name string `json:"name"`
+		URI  string `json:"uri"`
 	}
-	var p map[string]json.RawMessage
-	_ = json.Unmarshal(m.Params, &p)
-	var v string
-	_ = json.Unmarshal(p[key], &v)
-	return v, true
+	switch m.Method {
+	case "tools/call", "prompts/get":
+		_ = json.Unmarshal(m.Params, &p)
+		return p.Name, true
+	case "resources/read":
+		_ = json.Unmarshal(m.Params, &p)
+		return p.URI, true
+	}
+	return "", false
 }
 
 func headerMismatch(name, got, want string) *Error {

@@ -8,7 +8,7 @@ import (
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
-// fakePeer is a caller as a Backend sees it; only what needsWayBack reads.
+// fakePeer is a caller as a Backend sees it; only what needsSession reads.
 type fakePeer struct {
 	mcp.Peer
 	sid, level, caps string
@@ -21,7 +21,7 @@ func (p fakePeer) Notify(context.Context, string, any) error {
 	return nil
 }
 
-func TestNeedsWayBack(t *testing.T) {
+func TestNeedsSession(t *testing.T) {
 	plain := `{"name":"b__echo","arguments":{}}`
 	progress := `{"name":"b__sleep","arguments":{"ms":5},"_meta":{"progressToken":"p1"}}`
 	tests := []struct {
@@ -32,17 +32,23 @@ func TestNeedsWayBack(t *testing.T) {
 	}{
 		{"sessionless", fakePeer{caps: `{}`}, progress, false},
 		{"session, nothing asked", fakePeer{sid: "s", caps: `{"roots":{"listChanged":true}}`}, plain, false},
-		{"progress token", fakePeer{sid: "s", caps: `{}`}, progress, true},
-		{"log level set", fakePeer{sid: "s", level: "debug", caps: `{}`}, plain, true},
+		{"progress token: the hop streams it", fakePeer{sid: "s", caps: `{}`}, progress, false},
+		{"log level set: the hop streams logs", fakePeer{sid: "s", level: "debug", caps: `{}`}, plain, false},
 		{"can sample", fakePeer{sid: "s", caps: `{"sampling":{}}`}, plain, true},
 		{"can elicit", fakePeer{sid: "s", caps: `{"elicitation":{"form":{}}}`}, plain, true},
 		{"no caps", fakePeer{sid: "s"}, plain, false},
 	}
+	t.Run("resources/subscribe", func(t *testing.T) {
+		req := &mcp.Request{Method: "resources/subscribe", Params: json.RawMessage(`{"uri":"x://y"}`), Client: fakePeer{}}
+		if !needsSession(req) {
+			t.Error("a subscription goes through the hop; want the link's session")
+		}
+	})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			req := &mcp.Request{Method: "tools/call", Params: json.RawMessage(tt.params), Client: tt.client}
-			if got := needsWayBack(req); got != tt.want {
-				t.Errorf("needsWayBack = %v, want %v", got, tt.want)
+			if got := needsSession(req); got != tt.want {
+				t.Errorf("needsSession = %v, want %v", got, tt.want)
 			}
 		})
 	}

@@ -1,0 +1,191 @@
+package mcp
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// This file is the client side of a 2026-07-28 request, as one node sends
+// it to another: the _meta and headers the revision requires, and the
+// answer read as JSON or as an SSE stream of notifications then the answer.
+
+// StatelessParams returns params with the _meta a 2026-07-28 request
+// carries: the protocol version, empty client capabilities (a forwarded
+// request's way back is its own response stream) and, if not "", the log
+// level. Other _meta keys (progressToken) stay.
+func StatelessParams(params json.RawMessage, logLevel string) (json.RawMessage, error) {
+	if out, ok := spliceMeta(params, logLevel); ok {
+		return out, nil
+	}
+	p := map[string]json.RawMessage{}
+	if len(params) > 0 && string(params) != "null" {
+		if err := json.Unmarshal(params, &p); err != nil {
+			return nil, fmt.Errorf("params are not a JSON object: %w", err)
+		}
+	}
+	meta := map[string]json.RawMessage{}
+	if raw := p["_meta"]; raw != nil {
+		if err := json.Unmarshal(raw, &meta); err != nil {
+			return nil, fmt.Errorf("params._meta is not a JSON object: %w", err)
+		}
+	}
+	meta[MetaProtocolVersion] = json.RawMessage(`"` + StatelessVersion + `"`)
+	meta[MetaClientCapabilities] = json.RawMessage(`{}`)
+	if logLevel != "" {
+		meta[MetaLogLevel], _ = json.Marshal(logLevel)
+	}
+	p["_meta"], _ = json.Marshal(meta)
+	return json.Marshal(p)
+}
+
+// spliceMeta is StatelessParams without decoding, for params (an object)
+// that have no _meta to merge with: the new _meta goes first.
+func spliceMeta(params json.RawMessage, logLevel string) (json.RawMessage, bool) {
+	params = bytes.TrimSpace(params)
+	if len(params) < 2 || params[0] != '{' || bytes.Contains(params, []byte(`"_meta"`)) || !json.Valid(params) {
+		return nil, false
+	}
+	out := make([]byte, 0, len(params)+160)
+	out = append(out, `{"_meta":{"`+MetaProtocolVersion+`":"`+StatelessVersion+`","`+MetaClientCapabilities+`":{}`...)
+	if logLevel != "" {
+		lv, _ := json.Marshal(logLevel)
+		out = append(append(out, `,"`+MetaLogLevel+`":`...), lv...)
+	}
+	out = append(out, '}')
+	if rest := bytes.TrimSpace(params[1:]); len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+	}
+	return append(out, params[1:]...), true
+}
+
+// SetStatelessHeaders sets the headers of a 2026-07-28 request m:
+// MCP-Protocol-Version, Mcp-Method, Mcp-Name and, for a tools/call whose
+// tool's inputSchema has x-mcp-header annotations, its Mcp-Param-* headers.
+func SetStatelessHeaders(h http.Header, m *Message, inputSchema json.RawMessage) {
+	h.Set(headerProtocolVersion, StatelessVersion)
+	h.Set(headerMethod, m.Method)
+	if name, named := nameOf(m); named {
+		h.Set(headerName, encodeHeaderValue(name))
+	}
+	if len(inputSchema) == 0 || !bytes.Contains(inputSchema, []byte("x-mcp-header")) {
+		return
+	}
+	var p struct {
+		Arguments json.RawMessage `json:"arguments"`
+	}
+	_ = json.Unmarshal(m.Params, &p)
+	for _, hp := range schemaParams(inputSchema, nil) {
+		if v := argAt(p.Arguments, hp.path); v != nil {
+			h.Set("Mcp-Param-"+hp.header, encodeHeaderValue(argText(v)))
+		}
+	}
+}
+
+// encodeHeaderValue is v as a header carries it: as is when it is
+// printable ASCII without edge spaces, else in the =?base64?...?= form.
+func encodeHeaderValue(v string) string {
+	plain := v == "" || (v[0] != ' ' && v[len(v)-1] != ' ')
+	for i := 0; plain && i < len(v); i++ {
+		plain = v[i] >= 0x20 && v[i] <= 0x7e
+	}
+	if plain {
+		return v
+	}
+	return "=?base64?" + base64.StdEncoding.EncodeToString([]byte(v)) + "?="
+}
+
+// errNoAnswer is a stream that ended before the request's answer.
+var errNoAnswer = errors.New("the stream ended without the answer")
+
+// ReadStatelessAnswer reads the answer to a 2026-07-28 request from its
+// response body: one JSON message, or (Content-Type text/event-stream) SSE
+// events, each notification handed to onNotify, until the answer.
+func ReadStatelessAnswer(resp *http.Response, onNotify func(*Message)) (*Message, error) {
+	if !bytes.HasPrefix([]byte(resp.Header.Get("Content-Type")), []byte("text/event-stream")) {
+		raw, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return nil, err
+		}
+		return decodeAnswer(raw)
+	}
+	return readSSEAnswer(bufio.NewReaderSize(resp.Body, 16<<10), onNotify)
+}
+
+// readSSEAnswer reads events until the one that answers the request.
+func readSSEAnswer(br *bufio.Reader, onNotify func(*Message)) (*Message, error) {
+	var data []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return nil, errors.New("an SSE line is longer than 16 KiB")
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = errNoAnswer
+			}
+			return nil, err
+		}
+		line = bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(line) == 0 && len(data) > 0:
+			m, err := decodeAnswer(data)
+			if err != nil || m.IsResponse() {
+				return m, err
+			}
+			if m.IsNotification() && onNotify != nil {
+				onNotify(m)
+			}
+			data = data[:0]
+		case bytes.HasPrefix(line, []byte("data:")):
+			if len(data) > 0 {
+				data = append(data, '\n')
+			}
+			data = append(data, bytes.TrimPrefix(line[5:], []byte(" "))...)
+		}
+	}
+}
+
+// decodeAnswer decodes one JSON-RPC message of an answer.
+func decodeAnswer(raw []byte) (*Message, error) {
+	var m Message
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("answer is not JSON-RPC: %w", err)
+	}
+	return &m, nil
+}
+
+// StripStatelessResult removes from a 2026-07-28 result what that revision
+// adds to every result (resultType "complete", ttlMs, cacheScope, the
+// answering server's serverInfo in _meta), so it reads as a session
+// version's result; a 2026-07-28 caller's server adds its own again.
+func StripStatelessResult(res json.RawMessage) json.RawMessage {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(res, &obj) != nil {
+		return res
+	}
+	if string(obj["resultType"]) == `"complete"` {
+		delete(obj, "resultType")
+	}
+	delete(obj, "ttlMs")
+	delete(obj, "cacheScope")
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(obj["_meta"], &meta) == nil && meta != nil {
+		delete(meta, MetaServerInfo)
+		if len(meta) == 0 {
+			delete(obj, "_meta")
+		} else {
+			obj["_meta"], _ = json.Marshal(meta)
+		}
+	}
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return res
+	}
+	return out
+}
