@@ -1,20 +1,19 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/testlog"
 	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
@@ -58,40 +57,9 @@ func describedTools(prefix string, n, descBytes int) []json.RawMessage {
 	return out
 }
 
-// syncLog is a log sink safe for concurrent writes.
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
-
-// lines are the logged lines that contain s.
-func (l *syncLog) lines(s string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []string
-	for _, line := range strings.Split(l.b.String(), "\n") {
-		if strings.Contains(line, s) {
-			out = append(out, line)
-		}
-	}
-	return strings.Join(out, "\n")
-}
-
 // boundedNode is gw-a with small byte bounds and its log kept.
-func boundedNode(t *testing.T, catalog, result int64) (*fedNode, *syncLog) {
-	logs := &syncLog{}
+func boundedNode(t *testing.T, catalog, result int64) (*fedNode, *testlog.Buffer) {
+	logs := &testlog.Buffer{}
 	a := startFedNodeWith(t, "gw-a", func(c *Config) {
 		c.Bounds = Bounds{MaxCatalogBytes: catalog, MaxResultBytes: result}
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
@@ -174,7 +142,7 @@ func TestFederationCatalogBytes(t *testing.T) {
 	if kept == 0 || kept >= 300 || !l.has("b__t0000") || l.has("b__t0299") || l.Meta[federation.MetaMissingPeers] != nil {
 		t.Fatalf("want a prefix of b's tools within %d bytes, got %d of 300 (_meta %v)", bound, kept, l.Meta)
 	}
-	if n := logs.count("upstream listing cut"); n != 1 || logs.count("peer=b") == 0 {
+	if n := logs.Count("upstream listing cut"); n != 1 || logs.Count("peer=b") == 0 {
 		t.Errorf("want one log line for the cut naming b, got %d", n)
 	}
 	if got := a.metric(t, `mcpmesh_catalog_truncated_total{reason="bytes",source="b"}`); got != 1 {

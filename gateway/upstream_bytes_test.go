@@ -14,6 +14,7 @@ import (
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/testlog"
 	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
@@ -45,7 +46,7 @@ func startBigUpstream(t *testing.T, n, descBytes, resultBytes int) string {
 // node still serves.
 func TestUpstreamBytes(t *testing.T) {
 	const catalog, result = 256 << 10, 64 << 10
-	logs := &syncLog{}
+	logs := &testlog.Buffer{}
 	a := startFedNodeWith(t, "gw-a", func(c *Config) {
 		c.Bounds = Bounds{MaxCatalogBytes: catalog, MaxResultBytes: result}
 		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
@@ -55,7 +56,7 @@ func TestUpstreamBytes(t *testing.T) {
 	if n := countPrefix(l, "t0"); n == 0 || n >= 20 || !l.has("huge") {
 		t.Fatalf("want a prefix of big's 20 tools within %d bytes, got %d", catalog, n)
 	}
-	if logs.count("upstream listing cut") != 1 || logs.count("upstream=big") == 0 {
+	if logs.Count("upstream listing cut") != 1 || logs.Count("upstream=big") == 0 {
 		t.Errorf("want one log line for the cut naming big")
 	}
 	if got := a.metric(t, `mcpmesh_catalog_truncated_total{reason="bytes",source="big"}`); got != 1 {
@@ -78,7 +79,7 @@ func TestUpstreamBytes(t *testing.T) {
 // tools is cut to the cap with a log line and a counter (it used to be
 // silent).
 func TestFederationPeerCountCap(t *testing.T) {
-	logs := &syncLog{}
+	logs := &testlog.Buffer{}
 	a := startFedNodeWith(t, "gw-a", func(c *Config) { c.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
 	b := startFedNode(t, "gw-b", rawSource{mcp.Definitions{Tools: rawTools(federation.MaxPeerEntries+5, func(i int) string { return "t" + strconv.Itoa(i) })}})
 	addFedPeer(t, a, b, "b", "full")
@@ -87,8 +88,8 @@ func TestFederationPeerCountCap(t *testing.T) {
 	if p := a.peer(t, "b"); p.Tools != federation.MaxPeerEntries {
 		t.Errorf("peer b lists %d tools, want the cap %d", p.Tools, federation.MaxPeerEntries)
 	}
-	if logs.count("peer catalog cut") != 1 || logs.count("entries_cut=") != 1 {
-		t.Errorf("want one log line for the cut, got:\n%s", logs.lines("cut"))
+	if logs.Count("peer catalog cut") != 1 || logs.Count("entries_cut=") != 1 {
+		t.Errorf("want one log line for the cut, got:\n%s", logs.Lines("cut"))
 	}
 	if got := a.metric(t, series); got != 1 {
 		t.Errorf("%s = %v, want 1", series, got)

@@ -214,21 +214,34 @@ func stripRequestMeta(params json.RawMessage) json.RawMessage {
 	if json.Unmarshal(params, &p) != nil || p["_meta"] == nil {
 		return params
 	}
-	var meta map[string]json.RawMessage
-	if json.Unmarshal(p["_meta"], &meta) != nil {
+	if !dropMetaKeys(p, MetaProtocolVersion, MetaClientInfo, MetaClientCapabilities, MetaLogLevel) {
 		return params
-	}
-	for _, k := range []string{MetaProtocolVersion, MetaClientInfo, MetaClientCapabilities, MetaLogLevel} {
-		delete(meta, k)
-	}
-	if len(meta) == 0 {
-		delete(p, "_meta")
-	} else {
-		p["_meta"], _ = json.Marshal(meta)
 	}
 	out, err := json.Marshal(p)
 	if err != nil {
 		return params
 	}
 	return out
+}
+
+// dropMetaKeys deletes keys from obj's _meta object, and _meta itself once
+// it is empty; false if _meta is there but not an object (obj unchanged).
+func dropMetaKeys(obj map[string]json.RawMessage, keys ...string) bool {
+	raw, ok := obj["_meta"]
+	if !ok {
+		return true
+	}
+	var meta map[string]json.RawMessage
+	if json.Unmarshal(raw, &meta) != nil {
+		return false
+	}
+	for _, k := range keys {
+		delete(meta, k)
+	}
+	if len(meta) == 0 {
+		delete(obj, "_meta")
+	} else {
+		obj["_meta"], _ = json.Marshal(meta)
+	}
+	return true
 }

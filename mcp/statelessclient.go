@@ -174,15 +174,7 @@ func StripStatelessResult(res json.RawMessage) json.RawMessage {
 	}
 	delete(obj, "ttlMs")
 	delete(obj, "cacheScope")
-	var meta map[string]json.RawMessage
-	if json.Unmarshal(obj["_meta"], &meta) == nil && meta != nil {
-		delete(meta, MetaServerInfo)
-		if len(meta) == 0 {
-			delete(obj, "_meta")
-		} else {
-			obj["_meta"], _ = json.Marshal(meta)
-		}
-	}
+	dropMetaKeys(obj, MetaServerInfo)
 	out, err := json.Marshal(obj)
 	if err != nil {
 		return res

@@ -1,7 +1,6 @@
 package mcp_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpmesh/mcpmesh/internal/testlog"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -118,28 +118,10 @@ func upField(t *testing.T, raw json.RawMessage, field string) json.RawMessage {
 	return m[field]
 }
 
-// upLogBuffer is a concurrency-safe log sink.
-type upLogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *upLogBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *upLogBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func TestUpstreamCatalogCutToTheByteBound(t *testing.T) {
 	const bound, desc, tools = 1 << 20, 64 << 10, 40
 	url := upBigServer(t, tools, desc, 10, 4, false)
-	logs := &upLogBuffer{}
+	logs := &testlog.Buffer{}
 	var cuts []mcp.Truncation
 	var mu sync.Mutex
 	u := upStart(t, mcp.ServerConfig{Name: "big", URL: url}, mcp.UpstreamOptions{

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/testlog"
 	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
@@ -61,34 +61,13 @@ func doBuild() (binaries, error) {
 	return b, nil
 }
 
-// logBuffer collects a process's output (bounded) for the test log.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.buf.Len() < maxLogBytes {
-		l.buf.Write(p)
-	}
-	return len(p), nil
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // proc is one child process, stopped with SIGTERM (SIGKILL after
 // stopTimeout) when its test ends; its output goes to the test log if the
 // test failed.
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *logBuffer
+	out  *testlog.Buffer
 	done chan struct{}
 	err  error // the exit status, once done is closed
 
@@ -100,7 +79,7 @@ type proc struct {
 // variables leak in from the developer's shell).
 func startProc(t testing.TB, name, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, out: &logBuffer{}, done: make(chan struct{})}
+	p := &proc{name: name, out: &testlog.Buffer{Max: maxLogBytes}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = cleanEnv()
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out

@@ -1,36 +1,17 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/testlog"
 	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/store/badgerstore"
 )
-
-// syncBuffer is a log sink safe to read while the node writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 var listenLine = regexp.MustCompile(`msg="mcpmesh listening".* addr=(127\.0\.0\.1:\d+)`)
 
@@ -45,7 +26,7 @@ func TestServeLifecycle(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, logs) }()
 	addr := waitListening(t, logs, done)
@@ -66,7 +47,7 @@ func TestServeLifecycle(t *testing.T) {
 	_ = st.Close()
 }
 
-func waitListening(t *testing.T, logs *syncBuffer, done chan error) string {
+func waitListening(t *testing.T, logs *testlog.Buffer, done chan error) string {
 	t.Helper()
 	var m []string
 	wait.For(t, 15*time.Second, func() bool {
