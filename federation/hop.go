@@ -115,11 +115,11 @@ func (f *Engine) readHop(ctx context.Context, req *mcp.Request, resp *http.Respo
 // 2026-07-28 _meta and headers, the node token naming the caller, the
 // forwarded mark.
 func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) (http.Header, []byte, error) {
-	level := ""
+	level, caps := "", json.RawMessage(nil)
 	if req.Client != nil {
-		level = req.Client.LogLevel()
+		level, caps = req.Client.LogLevel(), req.Client.Capabilities()
 	}
-	params, err := mcp.StatelessParams(req.Params, level)
+	params, err := mcp.StatelessParams(req.Params, level, caps)
 	if err != nil {
 		return nil, nil, err
 	}

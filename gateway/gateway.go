@@ -244,6 +244,7 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 		MaxSessions: g.maxSessions[0], MaxSessionsPerPrincipal: g.maxSessions[1],
 		OnSessionBound: g.sessionMetrics.sessionBound, Sessions: g.sessions,
 		SSEKeepAlive: g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
+		StateKey: mcp.StateKey(g.secret), // every node of the ring opens what another sealed
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}
