@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -113,6 +114,9 @@ func TestMRTRAcrossTheHop(t *testing.T) {
 		if rpcErr != nil || json.Unmarshal(res, &ir) != nil || ir.ResultType != "input_required" || !strings.HasPrefix(ir.RequestState, "mcpmesh1.") {
 			t.Fatalf("b__ask on gw-a: %s %+v, want input_required with a sealed state", res, rpcErr)
 		}
+		if inner := sealedInner(t, ir.RequestState); inner != "inner-1" {
+			t.Errorf("gw-a sealed the inner state %q, want gw-b's own inner-1 (gw-b passes a forwarded request's state through)", inner)
+		}
 		if caps, _ := src.seen(); len(caps) != 1 || !strings.Contains(caps[0], "elicitation") {
 			t.Errorf("gw-b was called with client capabilities %q, want the caller's (elicitation)", caps)
 		}
@@ -150,6 +154,20 @@ func TestMRTRAcrossTheHop(t *testing.T) {
 			t.Errorf("b__ask as a plain POST on gw-a: %+v, want an isError saying what it asked", res)
 		}
 	})
+}
+
+// sealedInner is the inner state in a sealed requestState's payload.
+func sealedInner(t *testing.T, sealed string) string {
+	t.Helper()
+	parts := strings.Split(sealed, ".")
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var p struct {
+		Inner string `json:"s"`
+	}
+	if len(parts) != 3 || err != nil || json.Unmarshal(raw, &p) != nil {
+		t.Fatalf("sealed state %q does not decode", sealed)
+	}
+	return p.Inner
 }
 
 // legacyElicitingSession is a 2025-11-25 go-sdk session with n that
