@@ -1,6 +1,8 @@
 package mcp
 
 import (
+	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +89,14 @@ func FuzzRequestState(f *testing.F) {
 	f.Fuzz(func(t *testing.T, state, inner string) {
 		if got, err := ss.open(state, "tools/call", "n", Principal{}); err == nil && (state != good || got != "in") {
 			t.Fatalf("open(%q) = %q: a state this key did not seal opened", state, got)
+		}
+		params, _ := json.Marshal(map[string]string{"name": "n", "requestState": state})
+		out, err := ss.openParams(context.Background(), &Message{Method: "tools/call"}, params)
+		if err == nil && (state != good || !strings.Contains(string(out), `"requestState":"in"`)) {
+			t.Fatalf("openParams(%s) = %s: a state this key did not seal opened", params, out)
+		}
+		if e, ok := err.(*Error); err != nil && (!ok || e.Code != CodeInvalidParams || !strings.HasPrefix(e.Message, "invalid requestState: ")) {
+			t.Fatalf("openParams(%s): %v, want -32602 invalid requestState", params, err)
 		}
 		if !utf8.ValidString(state) || !utf8.ValidString(inner) {
 			return // a request's name and an inner state come from JSON: valid UTF-8
