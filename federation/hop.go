@@ -16,10 +16,12 @@ import (
 // send forwards req to the peer: one stateless 2026-07-28 POST (the hop),
 // whose answer streams back the request's progress and log messages (SSE)
 // when there are any, and is plain JSON otherwise; cancelling ctx aborts
-// the POST, which cancels the request on the peer. Only a session caller
-// that can answer sampling or elicitation goes through the link's MCP
-// session, which relays the peer's requests to it (the hop takes them as
-// input_required results, which this node does not relay yet).
+// the POST, which cancels the request on the peer. Only a legacy session
+// caller that can answer sampling or elicitation goes through the link's
+// MCP session, which relays the peer's requests to it: on the hop the peer
+// would have to hold its upstream's requests as input_required results
+// (which this node's mcp.Server passes on, or translates for a legacy
+// caller), and until it does they take the link.
 func (f *Engine) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	if needsSession(req) {
 		l.awaitUp(ctx)
@@ -30,8 +32,8 @@ func (f *Engine) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.
 
 // needsSession reports whether a forwarded request needs the link's
 // session: a resource subscription (2026-07-28 has none: its updates come
-// through the link's session), or a caller with a session that can answer
-// sampling or elicitation requests. Roots are not counted: SDK clients
+// through the link's session), or a legacy caller with a session that can
+// answer sampling or elicitation requests. Roots are not counted: SDK clients
 // declare them by default, and a peer's tool asking a caller for its roots
 // is rare enough to trade for the cheaper path.
 func needsSession(req *mcp.Request) bool {
