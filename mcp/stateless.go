@@ -90,10 +90,10 @@ func (s *Server) serveModern(ctx context.Context, peer Peer, m *Message) (json.R
 }
 
 // serveSealed serves a method that may answer input_required. For a
-// caller that is not another node (see WithRelayed), the request's requestState is opened
-// before dispatch and an input_required answer's is sealed (see
-// requeststate.go); a node's hop request carries the inner state, which
-// the entry node sealed and opened.
+// caller that is not another node (see WithRelayed), the request's
+// requestState is opened before dispatch and an input_required answer's
+// is sealed (see requeststate.go); a node's hop request carries the inner
+// state, which the entry node sealed and opened.
 func (s *Server) serveSealed(ctx context.Context, peer Peer, m *Message) (json.RawMessage, error) {
 	params := stripRequestMeta(m.Params)
 	if relayed(ctx) {
