@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -192,8 +193,11 @@ type Upstream struct {
 
 	calls upInflight
 	holds *Holds
-	subs  upSubs
-	order upOrder
+	// plainMeta is the session whose server refused a caller's 2026-07-28
+	// _meta (see sendCall).
+	plainMeta atomic.Pointer[sdk.ClientSession]
+	subs      upSubs
+	order     upOrder
 }
 
 var _ Source = (*Upstream)(nil)

@@ -38,32 +38,18 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 	}
 	c, upTok := u.calls.begin(peer, token)
 	defer u.calls.end(c, upTok)
-	if params, err = upCallParams(params, upTok, peer); err != nil {
-		return nil, err
+	if params, err = upSwapToken(params, upTok); err != nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
 	}
 	ctx, cancel := upJoin(withUpLimit(context.WithValue(ctx, upCallKey{}, c), u.opts.MaxResultBytes), u.ctx)
 	defer cancel()
 	ctx, stop := u.withCallTimeout(ctx)
 	defer stop()
-	out, err := u.finishCall(ctx, sess, req.Method, params, c.peer)
+	out, err := u.sendCall(ctx, sess, req.Method, params, peer, c.peer)
 	if err != nil || TakesInputRequired(peer) {
 		return out, err
 	}
 	return u.fulfil(ctx, sess, req.Method, params, out)
-}
-
-// upCallParams are the params sent upstream: the progress token swapped
-// for upTok, and a 2026-07-28 caller's own _meta triple (see
-// upWithCallerMeta).
-func upCallParams(params json.RawMessage, upTok string, peer Peer) (json.RawMessage, error) {
-	params, err := upSwapToken(params, upTok)
-	if err == nil {
-		params, err = upWithCallerMeta(params, peer)
-	}
-	if err != nil {
-		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
-	}
-	return params, nil
 }
 
 // finishCall makes the call and encodes its answer as the caller gets it.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -53,6 +54,29 @@ func upWithCallerMeta(params json.RawMessage, peer Peer) (json.RawMessage, error
 	return upSetRaw(params, "_meta", meta)
 }
 
+// sendCall makes the call, for a 2026-07-28 caller with its own _meta
+// triple. An upstream that refuses a request carrying a protocol version
+// in _meta (a stateful go-sdk HTTP server answers -32022: it takes
+// 2026-07-28 only when stateless) gets the request again without it, and
+// only plain requests from then on in this session.
+func (u *Upstream) sendCall(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, caller, peer Peer) (json.RawMessage, error) {
+	if !TakesInputRequired(caller) || u.plainMeta.Load() == sess {
+		return u.finishCall(ctx, sess, method, params, peer)
+	}
+	withMeta, err := upWithCallerMeta(params, caller)
+	if err != nil {
+		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
+	}
+	out, err := u.finishCall(ctx, sess, method, withMeta, peer)
+	var e *Error
+	if errors.As(err, &e) && e.Code == CodeUnsupportedProtocolVersion {
+		u.log.Info("upstream refuses 2026-07-28 _meta on its session: its calls go without the callers' capabilities", "err", e.Message)
+		u.plainMeta.Store(sess)
+		return u.finishCall(ctx, sess, method, params, peer)
+	}
+	return out, err
+}
+
 // callHeld serves a 2026-07-28 caller's tools/call, prompts/get or
 // resources/read: a retry naming a held call resumes it; any other request
 // starts a call detached from the caller's HTTP request (see heldCall).
@@ -71,17 +95,17 @@ func (u *Upstream) callHeld(ctx context.Context, sess *sdk.ClientSession, req *R
 	}
 	hc := newHeldCall(ctx, u, req, req.Client, token)
 	c, upTok := u.calls.begin(hc, token)
-	params, err := upCallParams(params, upTok, req.Client)
+	params, err := upSwapToken(params, upTok)
 	if err != nil {
 		u.calls.end(c, upTok)
-		return nil, err
+		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
 	}
 	callCtx, cancel := upJoin(withUpLimit(context.WithValue(context.Background(), upCallKey{}, c), u.opts.MaxResultBytes), u.ctx)
 	hc.cancel = cancel
 	if !u.goFn(func() {
 		defer cancel()
 		defer u.calls.end(c, upTok)
-		hc.finish(u.finishCall(callCtx, sess, req.Method, params, hc))
+		hc.finish(u.sendCall(callCtx, sess, req.Method, params, req.Client, hc))
 	}) {
 		cancel()
 		u.calls.end(c, upTok)

@@ -72,6 +72,7 @@ func (hc *heldCall) hold() (json.RawMessage, error, bool) {
 	if !hc.hasUnasked() {
 		return nil, nil, false
 	}
+	hc.up.order.await(context.Background(), hc.up.order.mark()) // what the upstream sent first goes first
 	holds := hc.up.holds
 	id, ok := holds.add(hc)
 	if !ok {

@@ -17,9 +17,15 @@ import (
 // names. The X-Test-Sub header names the caller's principal.
 func heldNode(t *testing.T, holds *mcp.Holds) string {
 	t.Helper()
+	return heldNodeFor(t, upEverythingConfig(t), mcp.UpstreamOptions{Holds: holds})
+}
+
+func heldNodeFor(t *testing.T, cfg mcp.ServerConfig, opts mcp.UpstreamOptions) string {
+	t.Helper()
 	cat := mcp.NewCatalog("n1", nil)
-	u := upStart(t, upEverythingConfig(t), mcp.UpstreamOptions{OnChange: cat.Changed, Holds: holds})
-	if err := cat.Add("everything", "", u); err != nil {
+	opts.OnChange = cat.Changed
+	u := upStart(t, cfg, opts)
+	if err := cat.Add("up", "", u); err != nil {
 		t.Fatal(err)
 	}
 	srv := mcp.NewServer(cat, mcp.ServerOptions{NodeName: "n1"})
@@ -52,20 +58,34 @@ type heldResult struct {
 // returns its result, or its error.
 func callHeld(t *testing.T, url, sub, method string, params map[string]any, caps map[string]any) (heldResult, *mcp.Error) {
 	t.Helper()
+	msgs := sendHeld(t, url, sub, method, params, caps, nil)
+	return heldLast(t, msgs)
+}
+
+// sendHeld sends one 2026-07-28 call (its _meta: caps and extra) and
+// returns every message of its answer.
+func sendHeld(t *testing.T, url, sub, method string, params, caps, extra map[string]any) []mcp.Message {
+	t.Helper()
 	meta := meta2026()
 	meta[mcp.MetaClientCapabilities] = caps
+	for k, v := range extra {
+		meta[k] = v
+	}
 	p := map[string]any{"_meta": meta}
 	for k, v := range params {
 		p[k] = v
 	}
 	resp := req2026{method: method, params: p, hdr: map[string]string{"X-Test-Sub": sub}}.send(t, url)
-	var m mcp.Message
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
-		msgs := sseMessages(t, resp.Body)
-		m = msgs[len(msgs)-1]
-	} else {
-		m = answer(t, resp)
+		return sseMessages(t, resp.Body)
 	}
+	return []mcp.Message{answer(t, resp)}
+}
+
+// heldLast is the answer, the last message.
+func heldLast(t *testing.T, msgs []mcp.Message) (heldResult, *mcp.Error) {
+	t.Helper()
+	m := msgs[len(msgs)-1]
 	if m.Error != nil {
 		return heldResult{}, m.Error
 	}
