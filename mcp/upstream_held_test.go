@@ -217,3 +217,34 @@ func TestHeldNeedsTheCapability(t *testing.T) {
 		t.Errorf("test_missing_capability without sampling: %v, want %d", e, mcp.CodeMissingRequiredCapability)
 	}
 }
+
+// TestHeldMissingResponseAskedAgain: a retry that leaves out one of the
+// round's keys answers the others and gets input_required again for the
+// one left out (as the spec asks of a server), under a new requestState.
+func TestHeldMissingResponseAskedAgain(t *testing.T) {
+	url := heldNode(t, nil)
+	params := map[string]any{"name": "test_input_required_result_multiple_inputs", "arguments": map[string]any{}}
+	r, e := callHeld(t, url, "alice", "tools/call", params, allCaps)
+	if e != nil || len(r.InputRequests) != 3 {
+		t.Fatalf("first try %+v, %v; want three input requests", r, e)
+	}
+	answers := heldAnswers(t, r)
+	var left string
+	for key, ir := range r.InputRequests {
+		if ir.Method == "roots/list" {
+			left = key
+			delete(answers, key)
+		}
+	}
+	params["inputResponses"], params["requestState"] = answers, r.RequestState
+	again, e := callHeld(t, url, "alice", "tools/call", params, allCaps)
+	if _, ok := again.InputRequests[left]; e != nil || again.ResultType != "input_required" || len(again.InputRequests) != 1 || !ok ||
+		again.RequestState == r.RequestState {
+		t.Fatalf("retry without %q: %+v, %v; want input_required for it alone under a new state", left, again, e)
+	}
+	params["inputResponses"], params["requestState"] = heldAnswers(t, again), again.RequestState
+	done, e := callHeld(t, url, "alice", "tools/call", params, allCaps)
+	if e != nil || done.ResultType != "complete" || len(done.Content) == 0 || !strings.Contains(done.Content[0].Text, "1 root(s)") {
+		t.Fatalf("final answer %+v, %v; want complete", done, e)
+	}
+}
