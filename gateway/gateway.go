@@ -80,6 +80,11 @@ type Config struct {
 	// UpstreamTimeout bounds each call to one of the node's own upstream
 	// servers (default DefaultUpstreamTimeout).
 	UpstreamTimeout time.Duration
+	// InputTimeout and MaxHeldRequests bound the upstream calls held for
+	// 2026-07-28 callers' input (defaults mcp.DefaultInputTimeout and
+	// mcp.DefaultMaxHeldRequests).
+	InputTimeout    time.Duration
+	MaxHeldRequests int
 	// Conns bound the HTTP connections; they apply when the gateway is
 	// served by HTTPServer on Listener.
 	Conns ConnLimits
@@ -104,6 +109,7 @@ type Gateway struct {
 	maxSessions        [2]int           // clients', per principal
 	sessions           *mcp.SessionPool // /mcp's and every /mcp/peers/{peer}'s: one budget
 	upstreamTimeout    time.Duration
+	holds              *mcp.Holds // every upstream's held calls: one bound per node
 	conns              ConnLimits
 	connCap            *connCap
 	reg                *prometheus.Registry
@@ -168,6 +174,9 @@ func (cfg *Config) check() error {
 	if cfg.UpstreamTimeout < 0 {
 		errs = append(errs, fmt.Errorf("upstream timeout %s must not be negative", cfg.UpstreamTimeout))
 	}
+	if cfg.InputTimeout < 0 || cfg.MaxHeldRequests < 0 {
+		errs = append(errs, fmt.Errorf("input timeout %s and max held requests %d must not be negative", cfg.InputTimeout, cfg.MaxHeldRequests))
+	}
 	errs = append(errs, cfg.Conns.check())
 	if cfg.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes %d must not be negative", cfg.MaxBodyBytes))
@@ -203,6 +212,7 @@ func newGateway(cfg Config) *Gateway {
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
 		maxSessions: [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal}, sessions: mcp.NewSessionPool(),
 		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns,
+		holds: mcp.NewHolds(cfg.MaxHeldRequests, cfg.InputTimeout),
 	}
 	g.conns.defaults()
 	if g.upstreamTimeout == 0 {

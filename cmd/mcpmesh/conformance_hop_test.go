@@ -38,27 +38,29 @@ func conformanceHop(t *testing.T) string {
 	return tokenProxy(t, a.url, a.token) + "/mcp/peers/b"
 }
 
-// hopNeedsMRTR is why an input_required scenario may fail through the hop:
-// as through one node (needsMRTR), and the forwarded request must carry
-// input_required back and route the retry (issue 10 items 2, 3 and 5).
-const hopNeedsMRTR = needsMRTR + "; through the hop also the stateless forwarded request of item 5"
+// hopCallerCaps is why an input_required scenario fails through the hop:
+// node A sends the call to the owning node B as a 2026-07-28 POST (the
+// hop), and B holds the upstream's server request for the caller (as
+// through one node), but the hop's _meta declares no client capabilities
+// (mcp.StatelessParams sends {}), so B refuses to hold a request the caller
+// did not declare the capability for: the upstream's sampling, elicitation
+// or roots request fails and so does the tool. Carrying the caller's
+// capabilities (and the retry's requestState) across the hop is issue 10
+// item 2's hop part.
+const hopCallerCaps = "the hop's _meta declares clientCapabilities {} instead of the caller's, so the owning node " +
+	"refuses to hold the upstream's server request for it (issue 10 item 2, MRTR across the hop)"
 
-// hopNeedsUpstream2026 is why server-stateless may fail through the hop:
-// the owning node B speaks to its upstream in a legacy session declaring
-// its own capabilities (needsUpstream2026), and the hop does not carry the
-// caller's per-request capabilities to B either (issue 10 item 5).
-const hopNeedsUpstream2026 = needsUpstream2026 + "; through the hop also the caller's capabilities on the forwarded request (item 5)"
-
-// hop2026Suite is the 2026-07-28 suite through /mcp/peers/{peer}: the same
-// scenarios fail as through one node, for those reasons and the hop's.
+// hop2026Suite is the 2026-07-28 suite through /mcp/peers/{peer}.
 var hop2026Suite = hopSuite(suite2026, hopExpected2026())
 
 func hopExpected2026() map[string]string {
 	out := map[string]string{}
-	for name := range suite2026.expected {
-		out[name] = hopNeedsMRTR
+	for _, name := range []string{"input-required-result-basic-elicitation", "input-required-result-basic-sampling",
+		"input-required-result-basic-list-roots", "input-required-result-request-state", "input-required-result-multiple-input-requests",
+		"input-required-result-multi-round", "input-required-result-non-tool-request", "input-required-result-result-type",
+		"input-required-result-tampered-state", "input-required-result-capability-check"} {
+		out[name] = hopCallerCaps
 	}
-	out["server-stateless"] = hopNeedsUpstream2026
 	return out
 }
 
