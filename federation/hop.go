@@ -40,8 +40,8 @@ func needsSession(req *mcp.Request) bool {
 	if req.Method == "resources/subscribe" || req.Method == "resources/unsubscribe" {
 		return true
 	}
-	if req.Client == nil || req.Client.SessionID() == "" || mcp.StatelessCaller(req.Client) {
-		return false // a 2026-07-28 caller takes the peer's requests as input_required, on the hop
+	if req.Client == nil || req.Client.SessionID() == "" || mcp.TakesInputRequired(req.Client) {
+		return false // a 2026-07-28 caller takes input_required: the owner holds (mcp.Holds)
 	}
 	var caps map[string]json.RawMessage
 	_ = json.Unmarshal(req.Client.Capabilities(), &caps)

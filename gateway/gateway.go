@@ -80,6 +80,11 @@ type Config struct {
 	// UpstreamTimeout bounds each call to one of the node's own upstream
 	// servers (default DefaultUpstreamTimeout).
 	UpstreamTimeout time.Duration
+	// InputTimeout and MaxHeldRequests bound the upstream calls held for
+	// 2026-07-28 callers' input (defaults mcp.DefaultInputTimeout and
+	// mcp.DefaultMaxHeldRequests).
+	InputTimeout    time.Duration
+	MaxHeldRequests int
 	// Conns bound the HTTP connections; they apply when the gateway is
 	// served by HTTPServer on Listener.
 	Conns ConnLimits
@@ -104,6 +109,8 @@ type Gateway struct {
 	maxSessions        [2]int           // clients', per principal
 	sessions           *mcp.SessionPool // /mcp's and every /mcp/peers/{peer}'s: one budget
 	upstreamTimeout    time.Duration
+	holds              *mcp.Holds    // every upstream's held calls: one bound per node
+	inputTimeout       time.Duration // how long a sealed requestState stays good
 	conns              ConnLimits
 	connCap            *connCap
 	reg                *prometheus.Registry
@@ -168,6 +175,9 @@ func (cfg *Config) check() error {
 	if cfg.UpstreamTimeout < 0 {
 		errs = append(errs, fmt.Errorf("upstream timeout %s must not be negative", cfg.UpstreamTimeout))
 	}
+	if cfg.InputTimeout < 0 || cfg.MaxHeldRequests < 0 {
+		errs = append(errs, fmt.Errorf("input timeout %s and max held requests %d must not be negative", cfg.InputTimeout, cfg.MaxHeldRequests))
+	}
 	errs = append(errs, cfg.Conns.check())
 	if cfg.MaxBodyBytes < 0 {
 		errs = append(errs, fmt.Errorf("max body bytes %d must not be negative", cfg.MaxBodyBytes))
@@ -203,6 +213,10 @@ func newGateway(cfg Config) *Gateway {
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
 		maxSessions: [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal}, sessions: mcp.NewSessionPool(),
 		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns,
+		holds: mcp.NewHolds(cfg.MaxHeldRequests, cfg.InputTimeout), inputTimeout: cfg.InputTimeout,
+	}
+	if g.inputTimeout == 0 {
+		g.inputTimeout = mcp.DefaultInputTimeout
 	}
 	g.conns.defaults()
 	if g.upstreamTimeout == 0 {
@@ -245,6 +259,7 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 		OnSessionBound: g.sessionMetrics.sessionBound, Sessions: g.sessions,
 		SSEKeepAlive: g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
 		StateKey: mcp.StateKey(g.secret), // every node of the ring opens what another sealed
+		StateTTL: g.inputTimeout,         // a retry is good as long as a held call waits for it
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}

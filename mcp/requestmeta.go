@@ -49,6 +49,7 @@ var AllVersions = append([]string{StatelessVersion}, SupportedVersions...)
 type requestMeta struct {
 	version  string
 	caps     json.RawMessage // the client's capabilities object
+	info     json.RawMessage // the client's clientInfo, or nil
 	logLevel string          // "" when the client set none: no log messages
 }
 
@@ -117,6 +118,7 @@ func decodeRequestMeta(params json.RawMessage) (requestMeta, *Error) {
 	if len(rm.caps) == 0 || rm.caps[0] != '{' {
 		return rm, Errorf(CodeInvalidParams, "invalid params: _meta needs %q (an object)", MetaClientCapabilities)
 	}
+	rm.info = p.Meta[MetaClientInfo]
 	if raw, ok := p.Meta[MetaLogLevel]; ok {
 		if json.Unmarshal(raw, &rm.logLevel) != nil || !slices.Contains(logLevels, rm.logLevel) {
 			return rm, Errorf(CodeInvalidParams, "invalid params: _meta %q must be one of %v", MetaLogLevel, logLevels)

@@ -25,8 +25,8 @@ import (
 // refused with -32602.
 
 // DefaultStateTTL is how long a sealed requestState stays good (see
-// ServerOptions.StateTTL).
-const DefaultStateTTL = 10 * time.Minute
+// ServerOptions.StateTTL): as long as a held call waits for its retry.
+const DefaultStateTTL = DefaultInputTimeout
 
 // statePrefix names the seal's format: "mcpmesh1.<payload>.<mac>", both
 // parts base64url without padding, the MAC over "mcpmesh1.<payload>".

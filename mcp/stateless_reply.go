@@ -104,11 +104,3 @@ func (p *statelessPeer) Request(context.Context, string, any) (json.RawMessage, 
 }
 
 func (p *statelessPeer) elapsed() time.Duration { return time.Since(p.start) }
-
-// StatelessCaller reports whether p is the way back to a 2026-07-28
-// caller: one that takes server requests as input_required results (its
-// SessionID names its request's response stream, not a session).
-func StatelessCaller(p Peer) bool {
-	_, ok := p.(*statelessPeer)
-	return ok
-}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
@@ -90,6 +91,9 @@ type UpstreamOptions struct {
 	// ready with the cached definitions, and Status().ListError says why.
 	// Without it such an attempt fails and is retried.
 	StaleOnListError bool
+	// Holds is the node's table of held calls, shared by its upstreams
+	// (nil: a table of the upstream's own, with the default bounds).
+	Holds *Holds
 	// Initial seeds the cached definitions (a catalog kept from an earlier
 	// run): Snapshot serves them until the first listing replaces them,
 	// and OnChange runs then only if the listing differs.
@@ -188,8 +192,12 @@ type Upstream struct {
 	signaled bool // ready has been closed
 
 	calls upInflight
-	subs  upSubs
-	order upOrder
+	holds *Holds
+	// plainMeta is the session whose server refused a caller's 2026-07-28
+	// _meta (see sendCall).
+	plainMeta atomic.Pointer[sdk.ClientSession]
+	subs      upSubs
+	order     upOrder
 }
 
 var _ Source = (*Upstream)(nil)
@@ -209,6 +217,10 @@ func NewUpstream(cfg ServerConfig, opts UpstreamOptions) *Upstream {
 		relist: make(chan struct{}, 1),
 		status: UpstreamStatus{Name: cfg.Name, Transport: cfg.Transport(), State: UpstreamConnecting, Since: time.Now()},
 		defs:   opts.Initial,
+		holds:  opts.Holds,
+	}
+	if u.holds == nil {
+		u.holds = NewHolds(0, 0)
 	}
 	if opts.HTTPClient == nil || opts.HTTPClient.Transport == nil {
 		u.own = newUpTransport()

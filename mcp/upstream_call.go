@@ -32,7 +32,11 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 	if err != nil {
 		return nil, err
 	}
-	c, upTok := u.calls.begin(upPeer(req.Client), token)
+	peer := upPeer(req.Client)
+	if TakesInputRequired(peer) && upMayHold(req.Method) {
+		return u.callHeld(ctx, sess, req, params, token)
+	}
+	c, upTok := u.calls.begin(peer, token)
 	defer u.calls.end(c, upTok)
 	if params, err = upSwapToken(params, upTok); err != nil {
 		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
@@ -41,16 +45,25 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 	defer cancel()
 	ctx, stop := u.withCallTimeout(ctx)
 	defer stop()
-	res, err := u.dispatch(ctx, sess, req.Method, params, c.peer)
+	out, err := u.sendCall(ctx, sess, req.Method, params, peer, c.peer)
+	if err != nil || TakesInputRequired(peer) {
+		return out, err
+	}
+	return u.fulfil(ctx, sess, req.Method, params, out)
+}
+
+// finishCall makes the call and encodes its answer as the caller gets it.
+func (u *Upstream) finishCall(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, peer Peer) (json.RawMessage, error) {
+	res, err := u.dispatch(ctx, sess, method, params, peer)
 	u.order.await(ctx, u.order.mark()) // relay what the server sent ahead of its answer
 	if err != nil {
-		return u.callError(ctx, req.Method, err)
+		return u.callError(ctx, method, err)
 	}
 	out, err := json.Marshal(res)
 	if err != nil {
-		return u.failure(req.Method, "upstream %q answered with a result mcpmesh cannot encode: %v", u.cfg.Name, err)
+		return u.failure(method, "upstream %q answered with a result mcpmesh cannot encode: %v", u.cfg.Name, err)
 	}
-	return out, nil
+	return upMarkInputRequired(out), nil
 }
 
 // upPeer is the caller's Peer; a missing one cannot be reached.
@@ -145,6 +158,15 @@ func (u *Upstream) notConnected(method string) (json.RawMessage, error) {
 		reason += ": " + st.Error
 	}
 	return u.failure(method, "upstream %q is not connected: %s", u.cfg.Name, reason)
+}
+
+// failureLocal is an isError result for tools/call, an internal error
+// otherwise, for a failure of the node's own (never "unreachable").
+func (u *Upstream) failureLocal(method, msg string) (json.RawMessage, error) {
+	if method == "tools/call" {
+		return ToolError(msg), nil
+	}
+	return nil, &Error{Code: CodeInternalError, Message: msg}
 }
 
 // failure is an isError result for tools/call, an internal error otherwise.

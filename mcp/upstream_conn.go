@@ -54,6 +54,9 @@ func (u *Upstream) newClient() *sdk.Client {
 		ProgressNotificationHandler:   u.relayProgress,
 		KeepAlive:                     max(u.opts.PingInterval, 0),
 		KeepAliveFailureThreshold:     3, // a busy server may miss one
+		// an upstream's input_required reaches a 2026-07-28 caller as it
+		// is, and is answered for others by Upstream.fulfil
+		MultiRoundTrip: &sdk.MultiRoundTripOptions{Disabled: true},
 	})
 	c.AddReceivingMiddleware(u.rootsMiddleware, u.elicitMiddleware)
 	return c

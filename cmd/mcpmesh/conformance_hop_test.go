@@ -38,29 +38,15 @@ func conformanceHop(t *testing.T) string {
 	return tokenProxy(t, a.url, a.token) + "/mcp/peers/b"
 }
 
-// hopNeedsMRTR is why an input_required scenario may fail through the hop:
-// as through one node (needsMRTR), and the forwarded request must carry
-// input_required back and route the retry (issue 10 items 2, 3 and 5).
-const hopNeedsMRTR = needsMRTR + "; through the hop also the stateless forwarded request of item 5"
-
-// hopNeedsUpstream2026 is why server-stateless may fail through the hop:
-// the owning node B speaks to its upstream in a legacy session declaring
-// its own capabilities (needsUpstream2026), and the hop does not carry the
-// caller's per-request capabilities to B either (issue 10 item 5).
-const hopNeedsUpstream2026 = needsUpstream2026 + "; through the hop also the caller's capabilities on the forwarded request (item 5)"
-
-// hop2026Suite is the 2026-07-28 suite through /mcp/peers/{peer}: the same
-// scenarios fail as through one node, for those reasons and the hop's.
-var hop2026Suite = hopSuite(suite2026, hopExpected2026())
-
-func hopExpected2026() map[string]string {
-	out := map[string]string{}
-	for name := range suite2026.expected {
-		out[name] = hopNeedsMRTR
-	}
-	out["server-stateless"] = hopNeedsUpstream2026
-	return out
-}
+// hop2026Suite is the 2026-07-28 suite through /mcp/peers/{peer}: the
+// hop carries the caller's client capabilities to the owning node B, which
+// holds its upstream's server requests for the caller as through one node;
+// B's input_required comes back to A, which seals its requestState, and
+// the retry's inputResponses and inner state go back to B on the hop. The
+// one scenario that fails through one node fails here for the same reason.
+var hop2026Suite = hopSuite(suite2026, map[string]string{
+	"input-required-result-basic-elicitation": keyedInSession,
+})
 
 func TestConformanceHop2026(t *testing.T) {
 	runConformance(t, hop2026Suite, conformanceHop(t))

@@ -47,40 +47,31 @@ var legacySuite = conformanceSuite{
 	expected: map[string]string{}, min: 25,
 }
 
-// needsMRTR is why a 2026 scenario that needs multi round-trip requests
-// (input_required through the node, and translation between the upstream's
-// session requests and input_required) may fail: issue 10 items 2 and 3.
-const needsMRTR = "needs multi round-trip requests (input_required) through the node and translation " +
-	"between generations: issue 10 items 2 and 3"
-
-// needsUpstream2026 is why server-stateless may fail: one of its checks
-// calls test_missing_capability, which must answer -32021 to a caller that
-// did not declare sampling. The node's session to a legacy upstream carries
-// the node's own capabilities (it declares sampling to relay it), not the
-// caller's per-request ones, so the tool runs: the upstream must be spoken
-// to in 2026-07-28 with the caller's capabilities (issue 10 items 3 and 4).
-const needsUpstream2026 = "test_missing_capability runs: the node's legacy session to the upstream declares " +
-	"the node's capabilities, not the caller's per-request ones: needs issue 10 items 3 and 4"
+// keyedInSession is why input-required-result-basic-elicitation fails: its
+// check wants the tool's own key for the input request ("user_name"). The
+// node speaks to the upstream in a 2025-11-25 session (docs/upstreams.md), on
+// which the go-sdk server sends a tool's input requests as session requests
+// (elicitation/create), which carry no key: the node holds the request and
+// names it itself ("elicitation-1"). Everything else of the flow passes
+// (input_required, the retry, the final result). A 2026-07-28 session would
+// keep the key (the upstream answers input_required itself; measured: 37/37
+// here), but the go-sdk server then refuses session requests, and the legacy
+// suite loses tools-call-sampling, tools-call-elicitation,
+// tools-call-with-logging, elicitation-sep1034-defaults and
+// elicitation-sep1330-enums (measured: 25/30 there).
+const keyedInSession = "the legacy upstream session carries the tool's input request without its key " +
+	"(\"user_name\"): the node names the held request itself; a 2026-07-28 session keeps it but breaks 5 legacy scenarios " +
+	"(docs/upstreams.md)"
 
 // suite2026 is the 0.2.0-alpha.12 suite run at --requirements 2026-07-28.
 var suite2026 = conformanceSuite{
 	label: "conformance 2026-07-28", script: filepath.Join("conformance-2026", "dist", "index.js"),
 	args: []string{"--requirements", "2026-07-28"},
 	expected: map[string]string{
-		"server-stateless":                              needsUpstream2026,
-		"input-required-result-basic-elicitation":       needsMRTR,
-		"input-required-result-basic-sampling":          needsMRTR,
-		"input-required-result-basic-list-roots":        needsMRTR,
-		"input-required-result-request-state":           needsMRTR,
-		"input-required-result-multiple-input-requests": needsMRTR,
-		"input-required-result-multi-round":             needsMRTR,
-		"input-required-result-non-tool-request":        needsMRTR,
-		"input-required-result-result-type":             needsMRTR,
-		"input-required-result-tampered-state":          needsMRTR,
-		"input-required-result-capability-check":        needsMRTR,
+		"input-required-result-basic-elicitation": keyedInSession,
 	},
 	allowedChecks: map[string][]string{
-		"server-stateless": {"sep-2575-server-rejects-undeclared-capability", "sep-2575-missing-capability-http-400"},
+		"input-required-result-basic-elicitation": {"sep-2322-elicitation-incomplete"},
 	},
 	min: 30,
 }

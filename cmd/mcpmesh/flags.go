@@ -58,6 +58,10 @@ type serveConfig struct {
 	// Connections and upstream calls, bounded in time (docs/limits.md).
 	Conns           gateway.ConnLimits
 	UpstreamTimeout time.Duration
+	// Held calls of 2026-07-28 callers (docs/upstreams.md): how long one
+	// waits for its retry, and how many the node holds at once.
+	InputTimeout    time.Duration
+	MaxHeldRequests int
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -83,8 +87,8 @@ type serveFlags struct {
 	maxSessions, maxSessionsPerPrincipal                    int
 	maxCatalog, maxResult                                   byteSize
 	readTimeout, writeTimeout, idleTimeout, sseKeepAlive    time.Duration
-	upstreamTimeout                                         time.Duration
-	maxUnauthConns                                          int
+	upstreamTimeout, inputTimeout                           time.Duration
+	maxUnauthConns, maxHeld                                 int
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -131,6 +135,8 @@ func connFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.DurationVar(&f.sseKeepAlive, "sse-keepalive", gateway.DefaultSSEKeepAlive, "send an SSE comment line this often on an open SSE stream")
 	fs.IntVar(&f.maxUnauthConns, "max-unauthenticated-conns", gateway.DefaultMaxUnauthConns, "connections one client address may hold before one of them carries a valid token; more get 429")
 	fs.DurationVar(&f.upstreamTimeout, "upstream-timeout", gateway.DefaultUpstreamTimeout, "deadline of a call to one of this node's upstream servers")
+	fs.DurationVar(&f.inputTimeout, "input-timeout", mcp.DefaultInputTimeout, "how long a held upstream call waits for the 2026-07-28 client's retry with the input it asked for")
+	fs.IntVar(&f.maxHeld, "max-held-requests", mcp.DefaultMaxHeldRequests, "upstream calls this node holds at once waiting for their clients' input; more are refused")
 }
 
 const serveUsage = `Usage: mcpmesh serve [flags]
@@ -197,6 +203,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
 		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult), UpstreamTimeout: f.upstreamTimeout,
+		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld,
 		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
 			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}
@@ -307,6 +314,9 @@ func (cfg *serveConfig) check() error {
 	if cfg.PeerTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("--peer-timeout %s must be positive", cfg.PeerTimeout))
 	}
+	if cfg.MaxHeldRequests <= 0 {
+		errs = append(errs, fmt.Errorf("--max-held-requests %d must be positive", cfg.MaxHeldRequests))
+	}
 	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes),
 		cfg.checkSessions())
 	return errors.Join(append(errs, cfg.checkConns()...)...)
@@ -334,7 +344,7 @@ func (cfg *serveConfig) checkConns() []error {
 		flag string
 		v    time.Duration
 	}{{"--read-timeout", cfg.Conns.ReadTimeout}, {"--write-timeout", cfg.Conns.WriteTimeout}, {"--idle-timeout", cfg.Conns.IdleTimeout},
-		{"--sse-keepalive", cfg.Conns.SSEKeepAlive}, {"--upstream-timeout", cfg.UpstreamTimeout}} {
+		{"--sse-keepalive", cfg.Conns.SSEKeepAlive}, {"--upstream-timeout", cfg.UpstreamTimeout}, {"--input-timeout", cfg.InputTimeout}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s must be positive", d.flag, d.v))
 		}

@@ -130,6 +130,10 @@ func TestParseServeRefusals(t *testing.T) {
 		{"bad MCPMESH_UPSTREAM_TIMEOUT", []string{"--dev"}, map[string]string{"MCPMESH_UPSTREAM_TIMEOUT": "a minute"}, "MCPMESH_UPSTREAM_TIMEOUT"},
 		{"zero --max-unauthenticated-conns", []string{"--dev", "--max-unauthenticated-conns", "0"}, nil, "--max-unauthenticated-conns 0 must be positive"},
 		{"bad MCPMESH_MAX_UNAUTHENTICATED_CONNS", []string{"--dev"}, map[string]string{"MCPMESH_MAX_UNAUTHENTICATED_CONNS": "many"}, "MCPMESH_MAX_UNAUTHENTICATED_CONNS"},
+		{"zero --input-timeout", []string{"--dev", "--input-timeout", "0s"}, nil, "--input-timeout 0s must be positive"},
+		{"bad MCPMESH_INPUT_TIMEOUT", []string{"--dev"}, map[string]string{"MCPMESH_INPUT_TIMEOUT": "later"}, "MCPMESH_INPUT_TIMEOUT"},
+		{"zero --max-held-requests", []string{"--dev", "--max-held-requests", "0"}, nil, "--max-held-requests 0 must be positive"},
+		{"bad MCPMESH_MAX_HELD_REQUESTS", []string{"--dev"}, map[string]string{"MCPMESH_MAX_HELD_REQUESTS": "lots"}, "MCPMESH_MAX_HELD_REQUESTS"},
 		{"positional argument", []string{"--dev", "extra"}, nil, "no arguments"},
 		{"unknown flag", []string{"--bogus"}, nil, "bogus"},
 	}
@@ -223,6 +227,33 @@ func TestParseServeConnectionBounds(t *testing.T) {
 			}
 			if cfg.Conns != tc.conns || cfg.UpstreamTimeout != tc.upstream {
 				t.Errorf("conns %+v upstream %s, want %+v %s", cfg.Conns, cfg.UpstreamTimeout, tc.conns, tc.upstream)
+			}
+		})
+	}
+}
+
+func TestParseServeHeldBounds(t *testing.T) {
+	cases := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		timeout time.Duration
+		max     int
+	}{
+		{"defaults", []string{"--dev"}, nil, 5 * time.Minute, 1000},
+		{"flags", []string{"--dev", "--input-timeout", "90s", "--max-held-requests", "7"}, nil, 90 * time.Second, 7},
+		{"environment", []string{"--dev"}, map[string]string{"MCPMESH_INPUT_TIMEOUT": "2m", "MCPMESH_MAX_HELD_REQUESTS": "8"}, 2 * time.Minute, 8},
+		{"flag beats environment", []string{"--dev", "--max-held-requests", "9"},
+			map[string]string{"MCPMESH_MAX_HELD_REQUESTS": "8"}, 5 * time.Minute, 9},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.InputTimeout != tc.timeout || cfg.MaxHeldRequests != tc.max {
+				t.Errorf("input timeout %s, max held %d; want %s, %d", cfg.InputTimeout, cfg.MaxHeldRequests, tc.timeout, tc.max)
 			}
 		})
 	}
