@@ -16,12 +16,11 @@ import (
 // send forwards req to the peer: one stateless 2026-07-28 POST (the hop),
 // whose answer streams back the request's progress and log messages (SSE)
 // when there are any, and is plain JSON otherwise; cancelling ctx aborts
-// the POST, which cancels the request on the peer. Only a legacy session
-// caller that can answer sampling or elicitation goes through the link's
-// MCP session, which relays the peer's requests to it: on the hop the peer
-// would have to hold its upstream's requests as input_required results
-// (which this node's mcp.Server passes on, or translates for a legacy
-// caller), and until it does they take the link.
+// the POST, which cancels the request on the peer. The peer asks the
+// caller for input (sampling, elicitation, roots) as an input_required
+// result, which this node's mcp.Server passes on or translates for a
+// legacy caller. Only resource subscriptions go through the link's MCP
+// session.
 func (f *Engine) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	if needsSession(req) {
 		l.awaitUp(ctx)
@@ -32,20 +31,9 @@ func (f *Engine) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.
 
 // needsSession reports whether a forwarded request needs the link's
 // session: a resource subscription (2026-07-28 has none: its updates come
-// through the link's session), or a legacy caller with a session that can
-// answer sampling or elicitation requests. Roots are not counted: SDK clients
-// declare them by default, and a peer's tool asking a caller for its roots
-// is rare enough to trade for the cheaper path.
+// through the link's session).
 func needsSession(req *mcp.Request) bool {
-	if req.Method == "resources/subscribe" || req.Method == "resources/unsubscribe" {
-		return true
-	}
-	if req.Client == nil || req.Client.SessionID() == "" || mcp.TakesInputRequired(req.Client) {
-		return false // a 2026-07-28 caller takes input_required: the owner holds (mcp.Holds)
-	}
-	var caps map[string]json.RawMessage
-	_ = json.Unmarshal(req.Client.Capabilities(), &caps)
-	return caps["sampling"] != nil || caps["elicitation"] != nil
+	return req.Method == "resources/subscribe" || req.Method == "resources/unsubscribe"
 }
 
 // hop sends req as one 2026-07-28 POST to the peer's /mcp, with a node
