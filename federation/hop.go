@@ -16,10 +16,11 @@ import (
 // send forwards req to the peer: one stateless 2026-07-28 POST (the hop),
 // whose answer streams back the request's progress and log messages (SSE)
 // when there are any, and is plain JSON otherwise; cancelling ctx aborts
-// the POST, which cancels the request on the peer. Only a session caller
-// that can answer sampling or elicitation goes through the link's MCP
-// session, which relays the peer's requests to it (the hop takes them as
-// input_required results, which this node does not relay yet).
+// the POST, which cancels the request on the peer. The peer asks the
+// caller for input (sampling, elicitation, roots) as an input_required
+// result, which this node's mcp.Server passes on or translates for a
+// legacy caller. Only resource subscriptions go through the link's MCP
+// session.
 func (f *Engine) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	if needsSession(req) {
 		l.awaitUp(ctx)
@@ -30,20 +31,9 @@ func (f *Engine) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.
 
 // needsSession reports whether a forwarded request needs the link's
 // session: a resource subscription (2026-07-28 has none: its updates come
-// through the link's session), or a caller with a session that can answer
-// sampling or elicitation requests. Roots are not counted: SDK clients
-// declare them by default, and a peer's tool asking a caller for its roots
-// is rare enough to trade for the cheaper path.
+// through the link's session).
 func needsSession(req *mcp.Request) bool {
-	if req.Method == "resources/subscribe" || req.Method == "resources/unsubscribe" {
-		return true
-	}
-	if req.Client == nil || req.Client.SessionID() == "" || mcp.TakesInputRequired(req.Client) {
-		return false // a 2026-07-28 caller takes input_required: the owner holds (mcp.Holds)
-	}
-	var caps map[string]json.RawMessage
-	_ = json.Unmarshal(req.Client.Capabilities(), &caps)
-	return caps["sampling"] != nil || caps["elicitation"] != nil
+	return req.Method == "resources/subscribe" || req.Method == "resources/unsubscribe"
 }
 
 // hop sends req as one 2026-07-28 POST to the peer's /mcp, with a node
@@ -115,11 +105,11 @@ func (f *Engine) readHop(ctx context.Context, req *mcp.Request, resp *http.Respo
 // 2026-07-28 _meta and headers, the node token naming the caller, the
 // forwarded mark.
 func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) (http.Header, []byte, error) {
-	level := ""
+	level, caps := "", json.RawMessage(nil)
 	if req.Client != nil {
-		level = req.Client.LogLevel()
+		level, caps = req.Client.LogLevel(), req.Client.Capabilities()
 	}
-	params, err := mcp.StatelessParams(req.Params, level)
+	params, err := mcp.StatelessParams(req.Params, level, caps)
 	if err != nil {
 		return nil, nil, err
 	}

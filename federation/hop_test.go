@@ -34,8 +34,8 @@ func TestNeedsSession(t *testing.T) {
 		{"session, nothing asked", fakePeer{sid: "s", caps: `{"roots":{"listChanged":true}}`}, plain, false},
 		{"progress token: the hop streams it", fakePeer{sid: "s", caps: `{}`}, progress, false},
 		{"log level set: the hop streams logs", fakePeer{sid: "s", level: "debug", caps: `{}`}, plain, false},
-		{"can sample", fakePeer{sid: "s", caps: `{"sampling":{}}`}, plain, true},
-		{"can elicit", fakePeer{sid: "s", caps: `{"elicitation":{"form":{}}}`}, plain, true},
+		{"can sample: the peer asks by input_required", fakePeer{sid: "s", caps: `{"sampling":{}}`}, plain, false},
+		{"can elicit: the peer asks by input_required", fakePeer{sid: "s", caps: `{"elicitation":{"form":{}}}`}, plain, false},
 		{"no caps", fakePeer{sid: "s"}, plain, false},
 	}
 	t.Run("resources/subscribe", func(t *testing.T) {

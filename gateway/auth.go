@@ -159,7 +159,11 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 			return
 		}
 		c.Set(claimsKey, claims)
-		c.Request = c.Request.WithContext(mcp.WithPrincipal(c.Request.Context(), principalOf(claims)))
+		ctx := mcp.WithPrincipal(c.Request.Context(), principalOf(claims))
+		if claims.Caller != nil { // checkCaller: only in a node token
+			ctx = mcp.WithRelayed(ctx)
+		}
+		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
 }

@@ -109,7 +109,8 @@ type Gateway struct {
 	maxSessions        [2]int           // clients', per principal
 	sessions           *mcp.SessionPool // /mcp's and every /mcp/peers/{peer}'s: one budget
 	upstreamTimeout    time.Duration
-	holds              *mcp.Holds // every upstream's held calls: one bound per node
+	holds              *mcp.Holds    // every upstream's held calls: one bound per node
+	inputTimeout       time.Duration // how long a sealed requestState stays good
 	conns              ConnLimits
 	connCap            *connCap
 	reg                *prometheus.Registry
@@ -212,7 +213,10 @@ func newGateway(cfg Config) *Gateway {
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
 		maxSessions: [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal}, sessions: mcp.NewSessionPool(),
 		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns,
-		holds: mcp.NewHolds(cfg.MaxHeldRequests, cfg.InputTimeout),
+		holds: mcp.NewHolds(cfg.MaxHeldRequests, cfg.InputTimeout), inputTimeout: cfg.InputTimeout,
+	}
+	if g.inputTimeout == 0 {
+		g.inputTimeout = mcp.DefaultInputTimeout
 	}
 	g.conns.defaults()
 	if g.upstreamTimeout == 0 {
@@ -254,6 +258,8 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 		MaxSessions: g.maxSessions[0], MaxSessionsPerPrincipal: g.maxSessions[1],
 		OnSessionBound: g.sessionMetrics.sessionBound, Sessions: g.sessions,
 		SSEKeepAlive: g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
+		StateKey: mcp.StateKey(g.secret), // every node of the ring opens what another sealed
+		StateTTL: g.inputTimeout,         // a retry is good as long as a held call waits for it
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}

@@ -16,6 +16,9 @@ var logLevels = []string{"debug", "info", "notice", "warning", "error", "critica
 func (s *Server) handleRequest(ctx context.Context, sess *session, peer Peer, m *Message) *Message {
 	start := time.Now()
 	res, err := s.serve(ctx, sess, peer, m)
+	if err == nil && takesInput(m.Method) {
+		res, err = s.answerInputRequired(ctx, sess, peer, m, res)
+	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
 		return nil
 	}

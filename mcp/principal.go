@@ -27,6 +27,24 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
+type relayedKey struct{}
+
+// WithRelayed marks ctx as a request that another node of the ring
+// forwarded for its caller (a node token naming the caller: the Principal
+// is the caller's, not the node's). The node facing the caller sealed and
+// opens the requestState of such a request's input_required exchange, so
+// this Server passes it through as it is.
+func WithRelayed(ctx context.Context) context.Context {
+	return context.WithValue(ctx, relayedKey{}, true)
+}
+
+// relayed reports whether ctx is a request another node forwarded: from a
+// Node principal, or marked WithRelayed.
+func relayed(ctx context.Context) bool {
+	r, _ := ctx.Value(relayedKey{}).(bool)
+	return r || PrincipalFrom(ctx).Node
+}
+
 // PrincipalFrom returns the Principal ctx carries (the zero one if none).
 func PrincipalFrom(ctx context.Context) Principal {
 	p, _ := ctx.Value(principalKey{}).(Principal)

@@ -69,6 +69,13 @@ type ServerOptions struct {
 	// /mcp and its per-peer endpoints): the session bounds then hold for
 	// all of them together. Nil: the Server has a pool of its own.
 	Sessions *SessionPool
+	// StateKey seals the requestState of input_required results for
+	// 2026-07-28 callers (see StateKey); every node of a ring must have the
+	// same. Empty: a random key of this Server's own.
+	StateKey []byte
+	// StateTTL is how long a sealed requestState stays good (default
+	// DefaultStateTTL).
+	StateTTL time.Duration
 }
 
 // Server serves MCP over Streamable HTTP from one Backend: the protocol
@@ -82,9 +89,10 @@ type Server struct {
 	pool   *SessionPool // shared with the node's other endpoints, or its own
 	closed atomic.Bool
 
-	listeners listeners  // open subscriptions/listen streams
-	params    paramIndex // the tools' x-mcp-header annotations
-	workers   *workers   // run the requests answered on SSE streams
+	listeners listeners    // open subscriptions/listen streams
+	params    paramIndex   // the tools' x-mcp-header annotations
+	workers   *workers     // run the requests answered on SSE streams
+	states    *stateSealer // seals 2026-07-28 callers' requestState
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -116,6 +124,7 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 		s.pool = NewSessionPool()
 	}
 	s.workers = newWorkers(s.stop, &s.wg)
+	s.states = newStateSealer(opts.StateKey, opts.StateTTL)
 	s.wg.Add(1)
 	go s.reap()
 	return s

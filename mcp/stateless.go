@@ -71,9 +71,15 @@ func (s *Server) serveModern(ctx context.Context, peer Peer, m *Message) (json.R
 		res, err = s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: stripRequestMeta(m.Params)})
 		return s.decorateCacheable(res, err, ListTTL)
 	case "resources/read":
-		res, err = s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: stripRequestMeta(m.Params)})
+		res, err = s.serveSealed(ctx, peer, m)
 		return s.decorateCacheable(res, err, ReadTTL)
-	case "tools/call", "prompts/get", "completion/complete":
+	case "tools/call", "prompts/get":
+		res, err = s.serveSealed(ctx, peer, m)
+		if err != nil {
+			return nil, err
+		}
+		return s.decorate(res, -1, "")
+	case "completion/complete":
 		res, err = s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: stripRequestMeta(m.Params)})
 		if err != nil {
 			return nil, err
@@ -81,6 +87,27 @@ func (s *Server) serveModern(ctx context.Context, peer Peer, m *Message) (json.R
 		return s.decorate(res, -1, "")
 	}
 	return nil, Errorf(CodeMethodNotFound, "method not found: %s (in protocol version %s)", m.Method, StatelessVersion)
+}
+
+// serveSealed serves a method that may answer input_required. For a
+// caller that is not another node (see WithRelayed), the request's
+// requestState is opened before dispatch and an input_required answer's
+// is sealed (see requeststate.go); a node's hop request carries the inner
+// state, which the entry node sealed and opened.
+func (s *Server) serveSealed(ctx context.Context, peer Peer, m *Message) (json.RawMessage, error) {
+	params := stripRequestMeta(m.Params)
+	if relayed(ctx) {
+		return s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: params})
+	}
+	params, err := s.states.openParams(ctx, m, params)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: params})
+	if err != nil {
+		return nil, err
+	}
+	return s.states.sealResult(ctx, m, params, res)
 }
 
 func (s *Server) decorateCacheable(res json.RawMessage, err error, ttl int) (json.RawMessage, error) {

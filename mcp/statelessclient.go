@@ -16,11 +16,17 @@ import (
 // answer read as JSON or as an SSE stream of notifications then the answer.
 
 // StatelessParams returns params with the _meta a 2026-07-28 request
-// carries: the protocol version, empty client capabilities (a forwarded
-// request's way back is its own response stream) and, if not "", the log
-// level. Other _meta keys (progressToken) stay.
-func StatelessParams(params json.RawMessage, logLevel string) (json.RawMessage, error) {
-	if out, ok := spliceMeta(params, logLevel); ok {
+// carries: the protocol version, the client capabilities caps (those of
+// the caller a forwarded request is made for, so that the receiving node
+// asks it only what it can answer, as input_required; {} when caps is not
+// an object) and, if not "", the log level. Other _meta keys
+// (progressToken) stay.
+func StatelessParams(params json.RawMessage, logLevel string, caps json.RawMessage) (json.RawMessage, error) {
+	caps = bytes.TrimSpace(caps)
+	if len(caps) == 0 || caps[0] != '{' || !json.Valid(caps) {
+		caps = json.RawMessage(`{}`)
+	}
+	if out, ok := spliceMeta(params, logLevel, caps); ok {
 		return out, nil
 	}
 	p := map[string]json.RawMessage{}
@@ -36,7 +42,7 @@ func StatelessParams(params json.RawMessage, logLevel string) (json.RawMessage, 
 		}
 	}
 	meta[MetaProtocolVersion] = json.RawMessage(`"` + StatelessVersion + `"`)
-	meta[MetaClientCapabilities] = json.RawMessage(`{}`)
+	meta[MetaClientCapabilities] = caps
 	if logLevel != "" {
 		meta[MetaLogLevel], _ = json.Marshal(logLevel)
 	}
@@ -46,13 +52,14 @@ func StatelessParams(params json.RawMessage, logLevel string) (json.RawMessage, 
 
 // spliceMeta is StatelessParams without decoding, for params (an object)
 // that have no _meta to merge with: the new _meta goes first.
-func spliceMeta(params json.RawMessage, logLevel string) (json.RawMessage, bool) {
+func spliceMeta(params json.RawMessage, logLevel string, caps json.RawMessage) (json.RawMessage, bool) {
 	params = bytes.TrimSpace(params)
 	if len(params) < 2 || params[0] != '{' || bytes.Contains(params, []byte(`"_meta"`)) || !json.Valid(params) {
 		return nil, false
 	}
 	out := make([]byte, 0, len(params)+160)
-	out = append(out, `{"_meta":{"`+MetaProtocolVersion+`":"`+StatelessVersion+`","`+MetaClientCapabilities+`":{}`...)
+	out = append(out, `{"_meta":{"`+MetaProtocolVersion+`":"`+StatelessVersion+`","`+MetaClientCapabilities+`":`...)
+	out = append(out, caps...)
 	if logLevel != "" {
 		lv, _ := json.Marshal(logLevel)
 		out = append(append(out, `,"`+MetaLogLevel+`":`...), lv...)

@@ -10,20 +10,24 @@ import (
 
 func TestStatelessParams(t *testing.T) {
 	tests := []struct {
-		name, params, level, want string
+		name, params, level, caps, want string
 	}{
-		{"no _meta", `{"name":"echo","arguments":{"text":"x"}}`, "",
+		{"no _meta", `{"name":"echo","arguments":{"text":"x"}}`, "", "",
 			`{"_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"arguments":{"text":"x"},"name":"echo"}`},
-		{"empty object", `{}`, "",
+		{"empty object", `{}`, "", `not json`,
 			`{"_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}`},
-		{"no params", ``, "debug",
+		{"no params", ``, "debug", `[]`,
 			`{"_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"debug","io.modelcontextprotocol/protocolVersion":"2026-07-28"}}`},
-		{"a progress token kept", `{"name":"sleep","_meta":{"progressToken":7}}`, "info",
+		{"a progress token kept", `{"name":"sleep","_meta":{"progressToken":7}}`, "info", "",
 			`{"_meta":{"io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/logLevel":"info","io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":7},"name":"sleep"}`},
+		{"the caller's capabilities", `{"name":"echo"}`, "", `{"elicitation":{},"sampling":{}}`,
+			`{"_meta":{"io.modelcontextprotocol/clientCapabilities":{"elicitation":{},"sampling":{}},"io.modelcontextprotocol/protocolVersion":"2026-07-28"},"name":"echo"}`},
+		{"the caller's capabilities beside a progress token", `{"name":"echo","_meta":{"progressToken":"p"}}`, "", `{"roots":{}}`,
+			`{"_meta":{"io.modelcontextprotocol/clientCapabilities":{"roots":{}},"io.modelcontextprotocol/protocolVersion":"2026-07-28","progressToken":"p"},"name":"echo"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := StatelessParams(json.RawMessage(tt.params), tt.level)
+			got, err := StatelessParams(json.RawMessage(tt.params), tt.level, json.RawMessage(tt.caps))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -37,7 +41,7 @@ func TestStatelessParams(t *testing.T) {
 			}
 		})
 	}
-	if _, err := StatelessParams(json.RawMessage(`[1]`), ""); err == nil {
+	if _, err := StatelessParams(json.RawMessage(`[1]`), "", nil); err == nil {
 		t.Error("params that are not an object were taken")
 	}
 }

@@ -32,7 +32,11 @@ func heldNodeFor(t *testing.T, cfg mcp.ServerConfig, opts mcp.UpstreamOptions) s
 	h := srv.Handler()
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := mcp.Principal{Subject: r.Header.Get("X-Test-Sub")}
-		h.ServeHTTP(w, r.WithContext(mcp.WithPrincipal(r.Context(), p)))
+		// Served as a request another node forwarded for the caller: the
+		// Server passes the inner requestState through unsealed, so these
+		// tests read the upstream's and the holds' own (the sealing at the
+		// edge is tested in mrtr_test.go and requeststate_test.go).
+		h.ServeHTTP(w, r.WithContext(mcp.WithRelayed(mcp.WithPrincipal(r.Context(), p))))
 	}))
 	t.Cleanup(func() { hs.Close(); srv.Close() })
 	return hs.URL

@@ -38,31 +38,15 @@ func conformanceHop(t *testing.T) string {
 	return tokenProxy(t, a.url, a.token) + "/mcp/peers/b"
 }
 
-// hopCallerCaps is why an input_required scenario fails through the hop:
-// node A sends the call to the owning node B as a 2026-07-28 POST (the
-// hop), and B holds the upstream's server request for the caller (as
-// through one node), but the hop's _meta declares no client capabilities
-// (mcp.StatelessParams sends {}), so B refuses to hold a request the caller
-// did not declare the capability for: the upstream's sampling, elicitation
-// or roots request fails and so does the tool. Carrying the caller's
-// capabilities (and the retry's requestState) across the hop is issue 10
-// item 2's hop part.
-const hopCallerCaps = "the hop's _meta declares clientCapabilities {} instead of the caller's, so the owning node " +
-	"refuses to hold the upstream's server request for it (issue 10 item 2, MRTR across the hop)"
-
-// hop2026Suite is the 2026-07-28 suite through /mcp/peers/{peer}.
-var hop2026Suite = hopSuite(suite2026, hopExpected2026())
-
-func hopExpected2026() map[string]string {
-	out := map[string]string{}
-	for _, name := range []string{"input-required-result-basic-elicitation", "input-required-result-basic-sampling",
-		"input-required-result-basic-list-roots", "input-required-result-request-state", "input-required-result-multiple-input-requests",
-		"input-required-result-multi-round", "input-required-result-non-tool-request", "input-required-result-result-type",
-		"input-required-result-tampered-state", "input-required-result-capability-check"} {
-		out[name] = hopCallerCaps
-	}
-	return out
-}
+// hop2026Suite is the 2026-07-28 suite through /mcp/peers/{peer}: the
+// hop carries the caller's client capabilities to the owning node B, which
+// holds its upstream's server requests for the caller as through one node;
+// B's input_required comes back to A, which seals its requestState, and
+// the retry's inputResponses and inner state go back to B on the hop. The
+// one scenario that fails through one node fails here for the same reason.
+var hop2026Suite = hopSuite(suite2026, map[string]string{
+	"input-required-result-basic-elicitation": keyedInSession,
+})
 
 func TestConformanceHop2026(t *testing.T) {
 	runConformance(t, hop2026Suite, conformanceHop(t))
