@@ -33,7 +33,7 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 		return nil, err
 	}
 	peer := upPeer(req.Client)
-	if TakesInputRequired(peer) && upMayHold(req.Method) {
+	if TakesInputRequired(peer) && takesInput(req.Method) {
 		return u.callHeld(ctx, sess, req, params, token)
 	}
 	c, upTok := u.calls.begin(peer, token)

@@ -18,11 +18,6 @@ func TakesInputRequired(p Peer) bool {
 	return ok
 }
 
-// upMayHold tells the methods that may answer input_required.
-func upMayHold(method string) bool {
-	return method == "tools/call" || method == "prompts/get" || method == "resources/read"
-}
-
 // upWithCallerMeta adds a 2026-07-28 caller's own per-request _meta
 // (protocol version, client capabilities, client info and log level) to
 // params: the upstream session stays in a session version, and an upstream
