@@ -11,9 +11,9 @@ import (
 
 // errNoInputRequired is what a stateless caller's Peer.Request returns: the
 // 2026-07-28 revision sends server-to-client requests as input_required
-// results, which the node does not relay yet.
+// results (the upstream's held calls, upstream_held.go), never on a stream.
 var errNoInputRequired = errors.New("the caller speaks protocol version " + StatelessVersion +
-	", which takes server requests as input_required results; this node does not relay them yet")
+	", which takes server requests only as input_required results of tools/call, prompts/get and resources/read")
 
 // statelessReply answers one 2026-07-28 request: one JSON body, or an SSE
 // stream once a notification for the request comes before its answer (and
