@@ -130,6 +130,10 @@ func (u *Upstream) callError(ctx context.Context, method string, err error) (jso
 		return nil, fmt.Errorf("upstream %q: %w", u.cfg.Name, err) // the caller gave up
 	case errors.As(err, &wire) && upIsTooLarge(wire.Code, wire.Data):
 		return u.tooLarge(method)
+	case errors.As(err, &wire) && wire.Code == 0:
+		// no code: a Go handler's plain error (the go-sdk sends those
+		// with code 0), a failure inside the tool, not a protocol error
+		return u.failure(method, "upstream %q failed: %s", u.cfg.Name, wire.Message)
 	case errors.As(err, &wire) && !upTransportCode(wire.Code):
 		return nil, &Error{Code: int(wire.Code), Message: wire.Message, Data: upErrData(wire.Data)}
 	}

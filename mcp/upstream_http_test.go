@@ -94,6 +94,9 @@ func (s *upHTTPServer) addFeatures() {
 		}
 		return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: "logged"}}}, nil
 	})
+	s.srv.AddTool(&sdk.Tool{Name: "fail", InputSchema: upObject}, func(context.Context, *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
+		return nil, errors.New("the disk is full")
+	})
 	s.srv.AddResource(&sdk.Resource{URI: "test://r", Name: "r"}, func(_ context.Context, r *sdk.ReadResourceRequest) (*sdk.ReadResourceResult, error) {
 		return &sdk.ReadResourceResult{Contents: []*sdk.ResourceContents{{URI: r.Params.URI, Text: "r"}}}, nil
 	})
@@ -314,5 +317,21 @@ func TestUpstreamHTTPServerRestart(t *testing.T) {
 	raw, err = upCall(t, u, peer, "tools/call", `{"name":"echo_args","arguments":{"x":1}}`)
 	if text, isErr := upToolText(t, raw); err != nil || isErr || text != `{"x":1}` {
 		t.Errorf("call after restart = %s, %v", raw, err)
+	}
+}
+
+// A tool whose Go handler fails with a plain error reaches the caller as an
+// isError result naming the upstream and saying what failed, not as a
+// JSON-RPC error with code 0 (what the go-sdk sends for such an error).
+func TestUpstreamHTTPPlainHandlerError(t *testing.T) {
+	s := newUpHTTPServer(t, "")
+	u := upStart(t, s.config(), mcp.UpstreamOptions{})
+	raw, err := upCall(t, u, newUpFakePeer("s", `{}`, ""), "tools/call", `{"name":"fail","arguments":{}}`)
+	if err != nil {
+		t.Fatalf("tools/call of a failing tool: %v, want an isError result", err)
+	}
+	text, isErr := upToolText(t, raw)
+	if !isErr || !strings.Contains(text, "the disk is full") || !strings.Contains(text, `"web"`) {
+		t.Errorf("result %s: want isError naming the upstream and the handler's error", raw)
 	}
 }
