@@ -21,7 +21,7 @@ const probeTimeout = time.Second
 // about a second and a half later. The go-sdk client reconnects a broken
 // stream only after a second or more of backoff; instead, when the
 // session's long-lived stream (its GET, or a subscriptions/listen POST)
-// breaks, linkWatch dials the peer's port once. Any HTTP answer through
+// breaks, linkWatch dials the peer's port (a few times, briefly). Any HTTP answer through
 // the link, or a later probe that connects (statuswatch.go probes a
 // refusing link on every poll), clears the mark.
 type linkWatch struct {
@@ -42,7 +42,7 @@ func (w *linkWatch) RoundTrip(r *http.Request) (*http.Response, error) {
 	default:
 		w.l.markRefusing(false)
 		if longLived(r) && w.direct(r) {
-			res.Body = &watchedBody{ReadCloser: res.Body, ctx: r.Context(), broke: func() { go w.l.probe() }}
+			res.Body = &watchedBody{ReadCloser: res.Body, ctx: r.Context(), broke: func() { go w.l.probeAfterBreak() }}
 		}
 	}
 	return res, err
@@ -54,14 +54,36 @@ func longLived(r *http.Request) bool {
 	return r.Method == http.MethodGet || r.Header.Get("Mcp-Method") == "subscriptions/listen"
 }
 
+// breakProbes are the waits before each probe after a link's stream broke:
+// a killed process's connections may close a moment before its listening
+// socket, which completes connections meanwhile.
+var breakProbes = []time.Duration{0, 50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 400 * time.Millisecond}
+
+// probeAfterBreak probes the peer's port a few times after its stream
+// broke, until one is refused.
+func (l *peerLink) probeAfterBreak() {
+	for _, d := range breakProbes {
+		select {
+		case <-l.f.ctx.Done():
+			return
+		case <-l.done:
+			return
+		case <-time.After(d):
+		}
+		if l.probe() {
+			return
+		}
+	}
+}
+
 // probe dials the peer's port once, unless a probe is under way, and
 // marks the link by the answer: refusing, or not any more (an accepted
 // connection clears a mark before the go-sdk client's next attempt, which
 // may be seconds away, so calls are not refused meanwhile). A dial that
-// neither connects nor is refused says nothing.
-func (l *peerLink) probe() {
+// neither connects nor is refused says nothing. It reports a refusal.
+func (l *peerLink) probe() bool {
 	if l.endpoint == nil || l.endpoint.Hostname() == "" || !l.probing.CompareAndSwap(false, true) {
-		return
+		return false
 	}
 	defer l.probing.Store(false)
 	ctx, cancel := context.WithTimeout(l.f.ctx, probeTimeout)
@@ -74,7 +96,9 @@ func (l *peerLink) probe() {
 		l.markRefusing(false)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		l.markRefusing(true)
+		return true
 	}
+	return false
 }
 
 // watchedBody calls broke once when a read fails, unless the request was

@@ -37,7 +37,14 @@ type listing [3][]string
 type listWatch struct {
 	name  string
 	heard [3]atomic.Int64
+	at    [3]atomic.Int64 // when the last one of each kind came (UnixNano)
 	list  func(ctx context.Context) (listing, error)
+}
+
+// note counts a list change of kind k heard now.
+func (w *listWatch) note(k listKind) {
+	w.at[k].Store(time.Now().UnixNano())
+	w.heard[k].Add(1)
 }
 
 func (w *listWatch) counts() [3]int64 {
@@ -47,12 +54,14 @@ func (w *listWatch) counts() [3]int64 {
 // awaitChange waits until w heard a list change of every kind in kinds
 // since before, after which (listing only after a new notification) its
 // listing satisfies ok: a change the node makes without telling the
-// client, or tells before its lists show it, never passes.
-func (w *listWatch) awaitChange(t *testing.T, before [3]int64, kinds []listKind, ok func(listing) bool, what string) {
+// client, or tells before its lists show it, never passes. It returns when
+// the last of those notifications came.
+func (w *listWatch) awaitChange(t testing.TB, before [3]int64, kinds []listKind, ok func(listing) bool, what string) time.Time {
 	t.Helper()
 	listedAt := before
 	var last listing
 	var lastErr error
+	var heardAt time.Time
 	wait.For(t, 15*time.Second, func() bool {
 		now := w.counts()
 		for _, k := range kinds {
@@ -63,12 +72,22 @@ func (w *listWatch) awaitChange(t *testing.T, before [3]int64, kinds []listKind,
 		if now == listedAt {
 			return false // nothing heard since the last listing
 		}
-		listedAt = now
+		listedAt, heardAt = now, w.lastAt(kinds)
 		last, lastErr = w.list(context.Background())
 		return lastErr == nil && ok(last)
 	}, "%s: waiting for %v list_changed after which the lists show %s; heard %v (before %v), last listing %v (err %v)",
 		w.name, kindNames(kinds), what, wait.Later(func() any { return w.counts() }), before,
 		wait.Later(func() any { return last }), wait.Later(func() any { return lastErr }))
+	return heardAt
+}
+
+// lastAt is when the latest list change of kinds came.
+func (w *listWatch) lastAt(kinds []listKind) time.Time {
+	var at int64
+	for _, k := range kinds {
+		at = max(at, w.at[k].Load())
+	}
+	return time.Unix(0, at)
 }
 
 func kindNames(kinds []listKind) []string {
@@ -81,13 +100,13 @@ func kindNames(kinds []listKind) []string {
 
 // sdkWatch connects a go-sdk client to url offering version ("": the
 // SDK's newest, 2026-07-28) with the three list-changed handlers.
-func sdkWatch(t *testing.T, name, url, token, version string) (*listWatch, *mcp.ClientSession) {
+func sdkWatch(t testing.TB, name, url, token, version string) (*listWatch, *mcp.ClientSession) {
 	t.Helper()
 	w := &listWatch{name: name}
 	opts := &mcp.ClientOptions{
-		ToolListChangedHandler:     func(context.Context, *mcp.ToolListChangedRequest) { w.heard[kindTools].Add(1) },
-		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { w.heard[kindPrompts].Add(1) },
-		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { w.heard[kindResources].Add(1) },
+		ToolListChangedHandler:     func(context.Context, *mcp.ToolListChangedRequest) { w.note(kindTools) },
+		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { w.note(kindPrompts) },
+		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { w.note(kindResources) },
 	}
 	cs := connectGoSDKVersion(t, url, token, opts, version)
 	w.list = func(ctx context.Context) (listing, error) { return sdkListing(ctx, cs) }
@@ -139,14 +158,14 @@ func (s listenSpy) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // sdkWatch2026 is sdkWatch for 2026-07-28 with a check of the negotiated
 // version, returning once the client's subscriptions/listen stream is open.
-func sdkWatch2026(t *testing.T, name, url, token string) *listWatch {
+func sdkWatch2026(t testing.TB, name, url, token string) *listWatch {
 	t.Helper()
 	spy := listenSpy{base: bearer{token, http.DefaultTransport}, opened: make(chan struct{}, 1)}
 	w := &listWatch{name: name}
 	opts := &mcp.ClientOptions{
-		ToolListChangedHandler:     func(context.Context, *mcp.ToolListChangedRequest) { w.heard[kindTools].Add(1) },
-		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { w.heard[kindPrompts].Add(1) },
-		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { w.heard[kindResources].Add(1) },
+		ToolListChangedHandler:     func(context.Context, *mcp.ToolListChangedRequest) { w.note(kindTools) },
+		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { w.note(kindPrompts) },
+		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { w.note(kindResources) },
 	}
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcpmesh-e2e-" + name, Version: "0"}, opts)
 	cs, err := client.Connect(testCtx(t), &mcp.StreamableClientTransport{Endpoint: url,
@@ -182,7 +201,7 @@ func mcpGoWatch(t *testing.T, name, url, token string) *listWatch {
 	acked := make(chan struct{}, 1)
 	c.OnNotification(func(n gomcp.JSONRPCNotification) {
 		if k, ok := methods[n.Method]; ok {
-			w.heard[k].Add(1)
+			w.note(k)
 		}
 		if n.Method == "notifications/subscriptions/acknowledged" {
 			acked <- struct{}{}

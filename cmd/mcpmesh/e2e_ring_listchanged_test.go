@@ -22,32 +22,25 @@ import (
 // on /mcp/peers/b, which sees nothing of C, hears none of it.
 func TestRingListChanged(t *testing.T) {
 	r := startListRing(t)
+	r.watchAll(t)
 	t.Run("upstream added on C", func(t *testing.T) {
-		r.expect(t, cState{whoami: true, ev: true}, func() {
+		r.logged(t, cState{whoami: true, ev: true}, func() {
 			entry := map[string]any{"name": "ev", "command": buildBinaries(t).everything, "prefix": "ev"}
 			if res := r.c.do(t, http.MethodPost, "/api/servers", mustJSON(entry), nil); res.status != http.StatusCreated {
 				t.Fatalf("POST /api/servers on C: status %d, body %s; want 201", res.status, res.body)
 			}
 		})
 	})
-	t.Run("trust none", func(t *testing.T) { r.expect(t, cState{}, func() { r.setTrust(t, "none") }) })
+	t.Run("trust none", func(t *testing.T) { r.logged(t, cState{}, func() { r.setTrust(t, "none") }) })
 	t.Run("trust full again", func(t *testing.T) {
-		r.expect(t, cState{whoami: true, ev: true}, func() { r.setTrust(t, "full") })
+		r.logged(t, cState{whoami: true, ev: true}, func() { r.setTrust(t, "full") })
 	})
 	t.Run("trust discover", func(t *testing.T) { r.checkDiscover(t) })
-	t.Run("C stops", func(t *testing.T) { r.expect(t, cState{}, func() { r.c.proc.stopClean(t) }) })
+	t.Run("C stops", func(t *testing.T) { r.logged(t, cState{}, func() { r.c.proc.stopClean(t) }) })
 	t.Run("C restarts", func(st *testing.T) {
-		r.expect(st, cState{whoami: true, ev: true}, func() { // C lives on past this subtest
-			r.c = startNode(t, nodeOptions{name: "rc", demo: true, dataDir: r.c.dataDir,
-				extra: []string{"--gossip", "127.0.0.1:0"}})
-		})
+		r.logged(st, cState{whoami: true, ev: true}, func() { r.restartC(t) }) // C lives on past this subtest
 	})
-	t.Run("C killed", func(t *testing.T) {
-		r.expect(t, cState{}, func() {
-			_ = r.c.proc.cmd.Process.Kill()
-			<-r.c.proc.done
-		})
-	})
+	t.Run("C killed", func(t *testing.T) { r.logged(t, cState{}, r.killC) })
 	t.Run("a caller that cannot see C hears nothing", func(t *testing.T) {
 		if got := r.blind.counts(); got != [3]int64{} {
 			t.Errorf("the session on /mcp/peers/b heard list changes %v (tools, prompts, resources) of C's changes, want none", got)
@@ -66,24 +59,41 @@ type listRing struct {
 	last  cState // what the clients list now
 }
 
-func startListRing(t *testing.T) *listRing {
+// startListRing starts A, B and C (B and C join A's gossip), makes b and
+// c A's peers (trust full), and waits until A lists both.
+func startListRing(t testing.TB) *listRing {
+	t.Helper()
 	a := startMeshNode(t, "ra")
 	gossip := ringInfo(t, a).GossipAddress
 	r := &listRing{a: a, b: startMeshNode(t, "rb", "--join", gossip), c: startMeshNode(t, "rc", "--join", gossip),
-		last: cState{whoami: true}}
+		seeC: map[*listWatch]string{}, last: cState{whoami: true}}
 	ringAddPeer(t, a, r.b.url, "b", "full")
 	ringAddPeer(t, a, r.c.url, "c", "full")
 	wait.For(t, ringTimeout, func() bool { l := ringList(t, a); return l.has("b__whoami") && l.has("c__whoami") },
 		"waiting for A to list b__whoami and c__whoami")
-	legacy, _ := sdkWatch(t, "go-sdk 2025-11-25 session on /mcp", a.mcpURL(), a.token, legacyVersion)
-	r.seeC = map[*listWatch]string{
-		sdkWatch2026(t, "go-sdk 2026-07-28 on /mcp", a.mcpURL(), a.token): "c__",
-		legacy: "c__",
-		mcpGoWatch(t, "mcp-go 2026-07-28 on /mcp", a.mcpURL(), a.token):                     "c__",
-		sdkWatch2026(t, "go-sdk 2026-07-28 on /mcp/peers/c", a.url+"/mcp/peers/c", a.token): "",
-	}
-	r.blind, _ = sdkWatch(t, "go-sdk 2025-11-25 session on /mcp/peers/b", a.url+"/mcp/peers/b", a.token, legacyVersion)
 	return r
+}
+
+// watchAll opens every client of the test on A.
+func (r *listRing) watchAll(t *testing.T) {
+	a := r.a
+	legacy, _ := sdkWatch(t, "go-sdk 2025-11-25 session on /mcp", a.mcpURL(), a.token, legacyVersion)
+	r.seeC[sdkWatch2026(t, "go-sdk 2026-07-28 on /mcp", a.mcpURL(), a.token)] = "c__"
+	r.seeC[legacy] = "c__"
+	r.seeC[mcpGoWatch(t, "mcp-go 2026-07-28 on /mcp", a.mcpURL(), a.token)] = "c__"
+	r.seeC[sdkWatch2026(t, "go-sdk 2026-07-28 on /mcp/peers/c", a.url+"/mcp/peers/c", a.token)] = ""
+	r.blind, _ = sdkWatch(t, "go-sdk 2025-11-25 session on /mcp/peers/b", a.url+"/mcp/peers/b", a.token, legacyVersion)
+}
+
+// restartC starts C again on its data dir (new ports); it rejoins the ring
+// from what its store kept. It lives until tb ends.
+func (r *listRing) restartC(tb testing.TB) {
+	r.c = startNode(tb, nodeOptions{name: "rc", demo: true, dataDir: r.c.dataDir, extra: []string{"--gossip", "127.0.0.1:0"}})
+}
+
+func (r *listRing) killC() {
+	_ = r.c.proc.cmd.Process.Kill()
+	<-r.c.proc.done
 }
 
 // cState is which of C's entries A's clients should list: C's demo tool
@@ -114,8 +124,9 @@ func (s cState) shows(prefix string) func(listing) bool {
 }
 
 // expect runs change and waits until every client that sees C heard a
-// list change of each kind that differs, after which its lists show want.
-func (r *listRing) expect(t *testing.T, want cState, change func()) {
+// list change of each kind that differs, after which its lists show want;
+// it returns how long after change began the last client heard it.
+func (r *listRing) expect(t testing.TB, want cState, change func()) time.Duration {
 	t.Helper()
 	before := map[*listWatch][3]int64{}
 	for w := range r.seeC {
@@ -124,19 +135,28 @@ func (r *listRing) expect(t *testing.T, want cState, change func()) {
 	kinds := want.kinds(r.last)
 	start := time.Now()
 	change()
+	var last time.Time
 	for w, prefix := range r.seeC {
-		w.awaitChange(t, before[w], kinds, want.shows(prefix), want.String())
+		if at := w.awaitChange(t, before[w], kinds, want.shows(prefix), want.String()); at.After(last) {
+			last = at
+		}
 	}
-	t.Logf("every client heard it and lists it %v after the change began", time.Since(start).Round(time.Millisecond))
 	r.last = want
+	return last.Sub(start)
 }
 
 func (s cState) String() string {
 	return fmt.Sprintf("C's whoami listed: %v, C's upstream ev listed: %v", s.whoami, s.ev)
 }
 
+// logged is expect, logging how long it took.
+func (r *listRing) logged(t *testing.T, want cState, change func()) {
+	t.Helper()
+	t.Logf("every client heard it %v after the change began", r.expect(t, want, change).Round(time.Millisecond))
+}
+
 // setTrust PATCHes A's trust in C.
-func (r *listRing) setTrust(t *testing.T, level string) {
+func (r *listRing) setTrust(t testing.TB, level string) {
 	t.Helper()
 	body := mustJSON(map[string]string{"trust_level": level})
 	if res := r.a.do(t, http.MethodPatch, "/api/federation/peers/c", body, nil); res.status != http.StatusOK {
