@@ -5,12 +5,14 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/mcpmesh/mcpmesh/api"
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
@@ -132,6 +134,9 @@ func TestListChangedPortRefuses(t *testing.T) {
 	step(b.cutHTTP, false)
 	if m, _ := a.node.Member("gw-b"); m.State != cluster.StateAlive {
 		t.Fatalf("gossip says gw-b is %s; this test needs it alive", m.State)
+	}
+	if p := a.peer(t, "b"); p.Status != api.PeerOffline || !strings.Contains(p.Error, "port refuses") {
+		t.Errorf("peer b while its port refuses: status %q, error %q; want offline, saying its port refuses", p.Status, p.Error)
 	}
 	step(func() { b.restoreHTTP(t) }, true)
 }
