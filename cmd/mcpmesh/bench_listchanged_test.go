@@ -23,7 +23,7 @@ var listChangedSteps = []string{"upstream_add", "upstream_remove", "trust_none",
 func BenchmarkRingListChanged(b *testing.B) {
 	r := startListRing(b)
 	a := r.a
-	legacy, _ := sdkWatch(b, "go-sdk 2025-11-25 session on /mcp", a.mcpURL(), a.token, legacyVersion)
+	legacy := sdkWatch(b, "go-sdk 2025-11-25 session on /mcp", a.mcpURL(), a.token, legacyVersion)
 	r.seeC[sdkWatch2026(b, "go-sdk 2026-07-28 on /mcp", a.mcpURL(), a.token)] = "c__"
 	r.seeC[legacy] = "c__"
 	upstream := startEverythingHTTP(b)

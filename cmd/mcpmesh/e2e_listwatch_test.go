@@ -100,17 +100,22 @@ func kindNames(kinds []listKind) []string {
 
 // sdkWatch connects a go-sdk client to url offering version ("": the
 // SDK's newest, 2026-07-28) with the three list-changed handlers.
-func sdkWatch(t testing.TB, name, url, token, version string) (*listWatch, *mcp.ClientSession) {
+func sdkWatch(t testing.TB, name, url, token, version string) *listWatch {
 	t.Helper()
 	w := &listWatch{name: name}
-	opts := &mcp.ClientOptions{
+	cs := connectGoSDKVersion(t, url, token, w.sdkOptions(), version)
+	w.list = func(ctx context.Context) (listing, error) { return sdkListing(ctx, cs) }
+	return w
+}
+
+// sdkOptions are go-sdk client options whose list-changed handlers note
+// what w heard.
+func (w *listWatch) sdkOptions() *mcp.ClientOptions {
+	return &mcp.ClientOptions{
 		ToolListChangedHandler:     func(context.Context, *mcp.ToolListChangedRequest) { w.note(kindTools) },
 		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { w.note(kindPrompts) },
 		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { w.note(kindResources) },
 	}
-	cs := connectGoSDKVersion(t, url, token, opts, version)
-	w.list = func(ctx context.Context) (listing, error) { return sdkListing(ctx, cs) }
-	return w, cs
 }
 
 func sdkListing(ctx context.Context, cs *mcp.ClientSession) (listing, error) {
@@ -162,12 +167,7 @@ func sdkWatch2026(t testing.TB, name, url, token string) *listWatch {
 	t.Helper()
 	spy := listenSpy{base: bearer{token, http.DefaultTransport}, opened: make(chan struct{}, 1)}
 	w := &listWatch{name: name}
-	opts := &mcp.ClientOptions{
-		ToolListChangedHandler:     func(context.Context, *mcp.ToolListChangedRequest) { w.note(kindTools) },
-		PromptListChangedHandler:   func(context.Context, *mcp.PromptListChangedRequest) { w.note(kindPrompts) },
-		ResourceListChangedHandler: func(context.Context, *mcp.ResourceListChangedRequest) { w.note(kindResources) },
-	}
-	client := mcp.NewClient(&mcp.Implementation{Name: "mcpmesh-e2e-" + name, Version: "0"}, opts)
+	client := mcp.NewClient(&mcp.Implementation{Name: "mcpmesh-e2e-" + name, Version: "0"}, w.sdkOptions())
 	cs, err := client.Connect(testCtx(t), &mcp.StreamableClientTransport{Endpoint: url,
 		HTTPClient: &http.Client{Transport: spy}, MaxRetries: -1}, nil)
 	if err != nil {

@@ -77,12 +77,12 @@ func startListRing(t testing.TB) *listRing {
 // watchAll opens every client of the test on A.
 func (r *listRing) watchAll(t *testing.T) {
 	a := r.a
-	legacy, _ := sdkWatch(t, "go-sdk 2025-11-25 session on /mcp", a.mcpURL(), a.token, legacyVersion)
+	legacy := sdkWatch(t, "go-sdk 2025-11-25 session on /mcp", a.mcpURL(), a.token, legacyVersion)
 	r.seeC[sdkWatch2026(t, "go-sdk 2026-07-28 on /mcp", a.mcpURL(), a.token)] = "c__"
 	r.seeC[legacy] = "c__"
 	r.seeC[mcpGoWatch(t, "mcp-go 2026-07-28 on /mcp", a.mcpURL(), a.token)] = "c__"
 	r.seeC[sdkWatch2026(t, "go-sdk 2026-07-28 on /mcp/peers/c", a.url+"/mcp/peers/c", a.token)] = ""
-	r.blind, _ = sdkWatch(t, "go-sdk 2025-11-25 session on /mcp/peers/b", a.url+"/mcp/peers/b", a.token, legacyVersion)
+	r.blind = sdkWatch(t, "go-sdk 2025-11-25 session on /mcp/peers/b", a.url+"/mcp/peers/b", a.token, legacyVersion)
 }
 
 // restartC starts C again on its data dir (new ports); it rejoins the ring
