@@ -11,6 +11,7 @@ BENCHTIME    ?= 2s
 # Benchmarks whose every op starts or kills a ring run a fixed number of ops.
 BENCH_RING_OPS ?= 5x
 BENCH_KILL_OPS ?= 8x
+BENCH_LISTCHANGED_OPS ?= 5x
 
 .DEFAULT_GOAL := help
 .PHONY: help build dev test conformance bench chaos partition lint clean
@@ -43,12 +44,14 @@ conformance: scripts/node_modules ## run both MCP conformance suites (0.1.16 ses
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run '^TestConformance(Hop)?(2026)?$$' -v $(E2E)
 
 # `make bench` takes about 3 minutes on 2 cores (bounded well under 10):
-# cluster's in-process rings and the kill -9 of a node in a ring of five
-# processes run a fixed number of ops; everything else BENCHTIME each.
-bench: ## run the benchmarks (forwarded vs direct calls, HTTP upstream via a node vs direct, federated vs local lists, failure detection, registry spread)
+# cluster's in-process rings, the kill -9 of a node in a ring of five
+# processes and the ring-wide list changes (each op restarts a node twice)
+# run a fixed number of ops; everything else BENCHTIME each.
+bench: ## run the benchmarks (forwarded vs direct calls, HTTP upstream via a node vs direct, federated vs local lists, failure detection, ring-wide list changes, registry spread)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCH_RING_OPS) -timeout 4m ./cluster/...
 	$(GO) test -run '^$$' -bench '^BenchmarkKillDetect$$' -benchtime $(BENCH_KILL_OPS) -timeout 3m $(E2E)
-	$(GO) test -run '^$$' -bench . -skip '^BenchmarkKillDetect$$' -benchtime $(BENCHTIME) -timeout 5m $(E2E)
+	$(GO) test -run '^$$' -bench '^BenchmarkRingListChanged$$' -benchtime $(BENCH_LISTCHANGED_OPS) -timeout 3m $(E2E)
+	$(GO) test -run '^$$' -bench . -skip '^(BenchmarkKillDetect|BenchmarkRingListChanged)$$' -benchtime $(BENCHTIME) -timeout 5m $(E2E)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 3m $$($(GO) list $(PKGS) | grep -v -e '/cluster' -e '/cmd/mcpmesh$$')
 
 chaos: build ## kill -9 and restart nodes under call load; prints detection and rejoin times (N=5 ROUNDS=3)

@@ -187,6 +187,8 @@ func (f *Engine) offlineReason(l *peerLink, status string) string {
 			return "its link is down: " + e
 		}
 		return "its link is down"
+	case l.refusing.Load():
+		return "its port refuses connections"
 	}
 	return "gossip says it is dead"
 }

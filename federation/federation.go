@@ -158,11 +158,13 @@ func peerTransport() *http.Transport {
 	return t
 }
 
-// Start follows the ring's events and links the trusted peers.
+// Start follows the ring's events and its links' health, and links the
+// trusted peers.
 func (f *Engine) Start() {
 	f.reconcile()
-	f.wg.Add(1)
+	f.wg.Add(2)
 	go f.follow()
+	go f.watchStatus() // statuswatch.go
 }
 
 // Close ends every peer link and the event loop.

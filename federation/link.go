@@ -41,8 +41,10 @@ type peerLink struct {
 	entries     atomic.Pointer[linkEntries]
 	endpoint    *url.URL // the peer's MCP endpoint, for the hop's POSTs
 	endpointErr error
-	inline      bool // the hop goes through f.inline (plain http, no proxy)
-	noURL       bool // the member gossips no URL (yet): the link waits unstarted
+	inline      bool        // the hop goes through f.inline (plain http, no proxy)
+	noURL       bool        // the member gossips no URL (yet): the link waits unstarted
+	refusing    atomic.Bool // the peer's port refused since its last answer (linkwatch.go)
+	probing     atomic.Bool // a probe of the peer's port is under way
 
 	saveKick chan struct{} // a new listing to write to the store
 	done     chan struct{} // closed by close
@@ -86,7 +88,7 @@ func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
 	opts := mcp.UpstreamOptions{MaxCatalogBytes: f.cfg.MaxCatalogBytes, MaxResultBytes: f.cfg.MaxResultBytes,
 		OnTruncate: func(t mcp.Truncation) { f.cfg.Metrics.CatalogCut(rec.Name, t.Reason) }}
 	// no OnTooLarge: an answer over the bound is counted by forward, which knows the peer
-	opts.Logger, opts.OnChange, opts.HTTPClient = f.log.With("peer", rec.Name), l.relisted, f.linkClient(rec.Member)
+	opts.Logger, opts.OnChange, opts.HTTPClient = f.log.With("peer", rec.Name), l.relisted, l.watchClient(f.linkClient(rec.Member))
 	opts.MinBackoff, opts.MaxBackoff, opts.ConnectTimeout = 100*time.Millisecond, f.cfg.LinkBackoff, 10*time.Second
 	opts.UnreachableErrors, opts.StaleOnListError, opts.Initial = true, true, cached
 	opts.OnListError = f.changed // stale or not: the view names it missing or not
@@ -260,7 +262,7 @@ func (l *peerLink) status() string {
 	switch {
 	case ok && m.State == cluster.StateLeft:
 		return api.PeerLeft
-	case !ok || m.State == cluster.StateDead || l.noURL:
+	case !ok || m.State == cluster.StateDead || l.noURL || l.refusing.Load():
 		return api.PeerOffline
 	case l.down():
 		return api.PeerOffline

@@ -56,7 +56,7 @@ func (f *Engine) peerView(rec cluster.PeerRecord) api.Peer {
 		switch {
 		case v.Status == api.PeerStale:
 			v.Error = "its catalog could not be refreshed: " + st.ListError
-		case l.noURL:
+		case l.noURL, v.Error == "" && l.refusing.Load():
 			v.Error = f.offlineReason(l, v.Status)
 		}
 	} else if known {

@@ -7,12 +7,31 @@ import (
 	"encoding/json"
 	"net/http"
 	"sync"
+	"sync/atomic"
 )
 
-// listenBuffer bounds the notifications waiting for one listen stream's
-// writer; past it a list change is dropped (one already waiting says the
-// same) and so is a resource update.
+// listenBuffer bounds the resource updates waiting for one listen stream's
+// writer; past it an update is dropped. List changes do not queue: each
+// kind is one flag the writer clears as it writes the notification, so a
+// list change is never lost behind a slow writer, only merged with one of
+// the same kind that has not gone out yet (they say the same).
 const listenBuffer = 64
+
+// listMethods are the list-change notifications, by listIndex.
+var listMethods = [3]string{"notifications/tools/list_changed", "notifications/prompts/list_changed",
+	"notifications/resources/list_changed"}
+
+// listIndex is kind's index in listMethods (resource templates are
+// announced as resources).
+func listIndex(kind Kind) int {
+	switch kind {
+	case KindTool:
+		return 0
+	case KindPrompt:
+		return 1
+	}
+	return 2
+}
 
 // listenFilter is the notifications a subscriptions/listen caller opted in
 // to, as the revision names them.
@@ -38,12 +57,17 @@ func (f listenFilter) wants(kind Kind) bool {
 type listener struct {
 	id     json.RawMessage // the listen request's id: the subscriptionId
 	filter listenFilter
-	out    chan *Message
+	out    chan *Message  // resource updates
+	lists  [3]atomic.Bool // list changes not written yet, by listIndex
+	wake   chan struct{}  // a list change is waiting (room for one)
 }
 
-// send queues a notification, tagged with the subscription id; it drops it
-// when the stream's writer is that far behind.
-func (l *listener) send(method string, params map[string]any) {
+func newListener(id json.RawMessage, filter listenFilter) *listener {
+	return &listener{id: id, filter: filter, out: make(chan *Message, listenBuffer), wake: make(chan struct{}, 1)}
+}
+
+// tagged is a notification tagged with the subscription id.
+func (l *listener) tagged(method string, params map[string]any) (*Message, error) {
 	if params == nil {
 		params = map[string]any{}
 	}
@@ -53,7 +77,13 @@ func (l *listener) send(method string, params map[string]any) {
 	}
 	meta[MetaSubscriptionID] = l.id
 	params["_meta"] = meta
-	m, err := NewNotification(method, params)
+	return NewNotification(method, params)
+}
+
+// send queues a notification; it drops it when the stream's writer is that
+// far behind.
+func (l *listener) send(method string, params map[string]any) {
+	m, err := l.tagged(method, params)
 	if err != nil {
 		return
 	}
@@ -61,6 +91,28 @@ func (l *listener) send(method string, params map[string]any) {
 	case l.out <- m:
 	default:
 	}
+}
+
+// listChanged marks a list change of kind as due and wakes the writer.
+func (l *listener) listChanged(kind Kind) {
+	l.lists[listIndex(kind)].Store(true)
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// dueLists are the list-change notifications due now, clearing them.
+func (l *listener) dueLists() []*Message {
+	var out []*Message
+	for i := range l.lists {
+		if l.lists[i].Swap(false) {
+			if m, err := l.tagged(listMethods[i], nil); err == nil {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
 }
 
 // listeners is the Server's set of open listen streams.
@@ -85,12 +137,12 @@ func (ls *listeners) remove(l *listener) {
 }
 
 // listChanged tells every stream that opted in to kind's list changes.
-func (ls *listeners) listChanged(kind Kind, method string) {
+func (ls *listeners) listChanged(kind Kind) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	for l := range ls.set {
 		if l.filter.wants(kind) {
-			l.send(method, nil)
+			l.listChanged(kind)
 		}
 	}
 }
@@ -109,14 +161,21 @@ func (s *Server) serveListen(w http.ResponseWriter, r *http.Request, m *Message)
 			Errorf(CodeInvalidParams, `invalid params: subscriptions/listen needs a "notifications" object`)))
 		return
 	}
-	l := &listener{id: m.ID, filter: *p.Notifications, out: make(chan *Message, listenBuffer)}
+	l := newListener(m.ID, *p.Notifications)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	l.filter.ResourceSubscriptions = s.subscribeAll(ctx, l)
-	s.listeners.add(l)
+	ack, err := l.tagged("notifications/subscriptions/acknowledged", map[string]any{"notifications": l.filter})
+	if err != nil {
+		writeMessage(w, http.StatusInternalServerError, NewErrorResponse(m.ID, Errorf(CodeInternalError, "subscriptions/listen: %v", err)))
+		return
+	}
+	s.listeners.add(l) // from here no list change is missed: it waits for the acknowledgement to go first
 	defer s.listeners.remove(l)
 	sw := s.startSSE(w, nil)
-	l.send("notifications/subscriptions/acknowledged", map[string]any{"notifications": l.filter})
+	if data, _ := json.Marshal(ack); sw.message(data) != nil {
+		return
+	}
 	s.followListen(ctx, sw, l)
 }
 
@@ -136,8 +195,11 @@ func (s *Server) followListen(ctx context.Context, sw *sseWriter, l *listener) {
 			_ = sw.message(data)
 			return
 		case m := <-l.out:
-			data, _ := json.Marshal(m)
-			if sw.message(data) != nil {
+			if writeAll(sw, m) != nil {
+				return
+			}
+		case <-l.wake:
+			if writeAll(sw, l.dueLists()...) != nil {
 				return
 			}
 		case <-tick:
@@ -146,6 +208,17 @@ func (s *Server) followListen(ctx context.Context, sw *sseWriter, l *listener) {
 			}
 		}
 	}
+}
+
+// writeAll writes each message as one event.
+func writeAll(sw *sseWriter, ms ...*Message) error {
+	for _, m := range ms {
+		data, _ := json.Marshal(m)
+		if err := sw.message(data); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // subscribeAll subscribes the stream to its resources through the Backend,

@@ -140,7 +140,7 @@ func (s *Server) NotifyListChanged(kind Kind) {
 		KindTool: "notifications/tools/list_changed", KindPrompt: "notifications/prompts/list_changed",
 		KindResource: "notifications/resources/list_changed", KindResourceTemplate: "notifications/resources/list_changed",
 	}[kind]
-	s.listeners.listChanged(kind, method)
+	s.listeners.listChanged(kind)
 	m := &Message{JSONRPC: "2.0", Method: method}
 	for _, sess := range s.sessionList() {
 		sess.standalone().send(m)
