@@ -144,8 +144,8 @@ func TestUpstreamHTTPHeaders(t *testing.T) {
 			u := upStartNoWait(t, cfg, mcp.UpstreamOptions{HTTPClient: &http.Client{Transport: base}, MinBackoff: time.Hour})
 			err := u.WaitReady(t.Context())
 			st := u.Status()
-			if c.wantErr == "" && (err != nil || st.State != mcp.UpstreamReady || st.Transport != "http" || st.Tools != 3) {
-				t.Fatalf("WaitReady = %v, status %+v; want ready with 3 tools", err, st)
+			if c.wantErr == "" && (err != nil || st.State != mcp.UpstreamReady || st.Transport != "http" || st.Tools != 4) {
+				t.Fatalf("WaitReady = %v, status %+v; want ready with 4 tools", err, st)
 			}
 			if c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr) || st.State != mcp.UpstreamFailed) {
 				t.Fatalf("WaitReady = %v, status %+v; want failed with %q", err, st, c.wantErr)
@@ -308,7 +308,7 @@ func TestUpstreamHTTPServerRestart(t *testing.T) {
 	wait.For(t, 20*time.Second, func() bool { return u.Status().State == mcp.UpstreamRestarting }, "waiting for the upstream to be restarting; status %+v", wait.Later(func() any { return u.Status() }))
 	s2 := newUpHTTPServer(t, addr)
 	wait.For(t, 20*time.Second, func() bool { return u.Status().State == mcp.UpstreamReady }, "waiting for the upstream to be ready again; status %+v", wait.Later(func() any { return u.Status() }))
-	if st := u.Status(); st.Restarts < 1 || st.Tools != 3 {
+	if st := u.Status(); st.Restarts < 1 || st.Tools != 4 {
 		t.Errorf("status after restart %+v", st)
 	}
 	if got := upRecv(t, s2.subs, "the subscription renewed"); got != "test://r" {

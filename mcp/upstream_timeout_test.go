@@ -111,7 +111,7 @@ func TestUpstreamCallTimeoutBoundsARelisting(t *testing.T) {
 		return &sdk.CallToolResult{}, nil
 	}) // list_changed: the upstream lists its tools again, and that hangs
 	upRecv(t, listCancelled, "the hung tools/list to be cancelled")
-	if st := u.Status(); st.State != mcp.UpstreamReady || st.Tools != 3 {
-		t.Errorf("status %+v; want ready with the 3 tools listed before", st)
+	if st := u.Status(); st.State != mcp.UpstreamReady || st.Tools != 4 {
+		t.Errorf("status %+v; want ready with the 4 tools listed before", st)
 	}
 }
