@@ -41,8 +41,10 @@ type peerLink struct {
 	entries     atomic.Pointer[linkEntries]
 	endpoint    *url.URL // the peer's MCP endpoint, for the hop's POSTs
 	endpointErr error
-	inline      bool // the hop goes through f.inline (plain http, no proxy)
-	noURL       bool // the member gossips no URL (yet): the link waits unstarted
+	inline      bool                      // the hop goes through f.inline (plain http, no proxy)
+	noURL       bool                      // the member gossips no URL (yet): the link waits unstarted
+	speech      atomic.Pointer[hopSpeech] // whether the peer serves the hop (hopversion.go)
+	probeMu     sync.Mutex                // one server/discover at a time
 
 	saveKick chan struct{} // a new listing to write to the store
 	done     chan struct{} // closed by close

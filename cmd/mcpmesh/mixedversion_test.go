@@ -18,17 +18,25 @@ import (
 // calls them through the hop, with progress; the old node leaves gracefully;
 // the new node restarted on its data dir still works; and the old node's
 // data dir, upgraded to this release, federates again.
-func TestMixedVersions(t *testing.T) {
-	oldBin := previousBinary(t)
+func TestMixedVersions(t *testing.T) { testMixedRing(t, previousRelease) }
+
+// TestMixedVersionsPreHop is the same beside a release that does not serve
+// 2026-07-28: this node forwards to it over the link's MCP session, so the
+// progress of a call still comes back (the hop, served there as a legacy
+// plain POST, would lose it).
+func TestMixedVersionsPreHop(t *testing.T) { testMixedRing(t, preHopRelease) }
+
+func testMixedRing(t *testing.T, rev string) {
+	oldBin := releaseBinary(t, rev)
 	t.Run("old first, new joins its gossip address", func(t *testing.T) {
 		o := startMixedNode(t, oldBin, "old-node", "", "")
 		n := startMixedNode(t, "", "new-node", ringInfo(t, o).GossipAddress, "")
-		checkRollingUpgrade(t, o, n)
+		checkRollingUpgrade(t, o, n, releaseVersion(rev))
 	})
 	t.Run("new first, old joins its URL", func(t *testing.T) {
 		n := startMixedNode(t, "", "new-node", "", "")
 		o := startMixedNode(t, oldBin, "old-node", n.url, "")
-		checkRollingUpgrade(t, o, n)
+		checkRollingUpgrade(t, o, n, releaseVersion(rev))
 	})
 }
 
@@ -43,12 +51,12 @@ func startMixedNode(t *testing.T, bin, name, join, dataDir string) *node {
 	return startNode(t, nodeOptions{name: name, demo: true, bin: bin, dataDir: dataDir, extra: extra})
 }
 
-// checkRollingUpgrade runs the upgrade of a ring of the old node o and the
-// new node n, once both are up.
-func checkRollingUpgrade(t *testing.T, o, n *node) {
+// checkRollingUpgrade runs the upgrade of a ring of the old node o (of
+// oldVersion) and the new node n, once both are up.
+func checkRollingUpgrade(t *testing.T, o, n *node, oldVersion string) {
 	wait.For(t, ringTimeout, func() bool { return len(ringAlive(t, o)) == 2 && len(ringAlive(t, n)) == 2 },
 		"waiting for both nodes to see two members alive")
-	checkMemberVersion(t, n, o.name, previousVersion)
+	checkMemberVersion(t, n, o.name, oldVersion)
 	checkMemberVersion(t, o, n.name, version)
 	ringAddPeer(t, o, n.url, "new", "full")
 	ringAddPeer(t, n, o.url, "old", "full")
