@@ -18,25 +18,30 @@ import (
 // calls them through the hop, with progress; the old node leaves gracefully;
 // the new node restarted on its data dir still works; and the old node's
 // data dir, upgraded to this release, federates again.
-func TestMixedVersions(t *testing.T) { testMixedRing(t, previousRelease) }
+func TestMixedVersions(t *testing.T) { testMixedRing(t, previousRelease, false) }
 
 // TestMixedVersionsPreHop is the same beside a release that does not serve
 // 2026-07-28: this node forwards to it over the link's MCP session, so the
 // progress of a call still comes back (the hop, served there as a legacy
 // plain POST, would lose it).
-func TestMixedVersionsPreHop(t *testing.T) { testMixedRing(t, preHopRelease) }
+func TestMixedVersionsPreHop(t *testing.T) { testMixedRing(t, preHopRelease, true) }
 
-func testMixedRing(t *testing.T, rev string) {
+// fallbackLog is what a node logs when a peer does not serve the hop.
+const fallbackLog = "peer does not serve 2026-07-28"
+
+// testMixedRing runs the rolling upgrade beside rev, whose nodes the new
+// one forwards to over the link's session if sessionOnly (else the hop).
+func testMixedRing(t *testing.T, rev string, sessionOnly bool) {
 	oldBin := releaseBinary(t, rev)
 	t.Run("old first, new joins its gossip address", func(t *testing.T) {
 		o := startMixedNode(t, oldBin, "old-node", "", "")
 		n := startMixedNode(t, "", "new-node", ringInfo(t, o).GossipAddress, "")
-		checkRollingUpgrade(t, o, n, releaseVersion(rev))
+		checkRollingUpgrade(t, o, n, releaseVersion(rev), sessionOnly)
 	})
 	t.Run("new first, old joins its URL", func(t *testing.T) {
 		n := startMixedNode(t, "", "new-node", "", "")
 		o := startMixedNode(t, oldBin, "old-node", n.url, "")
-		checkRollingUpgrade(t, o, n, releaseVersion(rev))
+		checkRollingUpgrade(t, o, n, releaseVersion(rev), sessionOnly)
 	})
 }
 
@@ -53,15 +58,19 @@ func startMixedNode(t *testing.T, bin, name, join, dataDir string) *node {
 
 // checkRollingUpgrade runs the upgrade of a ring of the old node o (of
 // oldVersion) and the new node n, once both are up.
-func checkRollingUpgrade(t *testing.T, o, n *node, oldVersion string) {
+func checkRollingUpgrade(t *testing.T, o, n *node, oldVersion string, sessionOnly bool) {
 	wait.For(t, ringTimeout, func() bool { return len(ringAlive(t, o)) == 2 && len(ringAlive(t, n)) == 2 },
 		"waiting for both nodes to see two members alive")
 	checkMemberVersion(t, n, o.name, oldVersion)
 	checkMemberVersion(t, o, n.name, version)
 	ringAddPeer(t, o, n.url, "new", "full")
 	ringAddPeer(t, n, o.url, "old", "full")
+	waitRegistryConverged(t, []*node{o, n}, 2) // each side merges the other's records
 	checkFederates(t, o, "new", n.name)
 	checkFederates(t, n, "old", o.name)
+	if fellBack := strings.Contains(n.proc.out.String(), fallbackLog); fellBack != sessionOnly {
+		t.Errorf("the new node logged %q: %v, want %v (the old node serves the hop: %v)", fallbackLog, fellBack, sessionOnly, !sessionOnly)
+	}
 
 	o.proc.stopClean(t)
 	waitStatus(t, n, o.name, "old", "left")
