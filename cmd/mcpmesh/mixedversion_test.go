@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"net"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -45,11 +47,47 @@ func testMixedRing(t *testing.T, rev string, sessionOnly bool) {
 	})
 }
 
-// startMixedNode starts a demo node of bin ("" this tree's) on free
-// loopback ports, joining join unless it is "", on dataDir ("" a new one).
-func startMixedNode(t *testing.T, bin, name, join, dataDir string) *node {
+// TestMixedVersionsRedisSeed: nodes of this release and the previous one
+// find each other through a Redis seed (--redis, no --join), whichever
+// starts first: each reads what the other announces there.
+func TestMixedVersionsRedisSeed(t *testing.T) {
+	oldBin := releaseBinary(t, previousRelease)
+	for _, bins := range [][2]string{{oldBin, ""}, {"", oldBin}} {
+		t.Run("first "+map[string]string{"": "new", oldBin: "old"}[bins[0]], func(t *testing.T) {
+			redis := startRedis(t)
+			a := startMixedNode(t, bins[0], "first", "", "", "--redis", redis)
+			b := startMixedNode(t, bins[1], "second", "", "", "--redis", redis)
+			wait.For(t, ringTimeout, func() bool { return len(ringAlive(t, a)) == 2 && len(ringAlive(t, b)) == 2 },
+				"waiting for both nodes to find each other through Redis")
+		})
+	}
+}
+
+// startRedis runs a redis-server on a free loopback port, with no
+// persistence, and returns its URL.
+func startRedis(t *testing.T) string {
 	t.Helper()
-	extra := []string{"--gossip", "127.0.0.1:0"}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatalf("redis-server is not installed (install it: apt-get install -y redis-server): %v", err)
+	}
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	p := startProc(t, "redis-server "+addr, "redis-server", "--save", "", "--appendonly", "no",
+		"--port", port, "--bind", "127.0.0.1", "--dir", t.TempDir())
+	wait.For(t, 10*time.Second, func() bool { return p.exited() || dialable(addr) },
+		"redis-server on %s to take connections", addr)
+	if p.exited() {
+		t.Fatalf("redis-server on %s exited (%s):\n%s", addr, p.exitText(), p.out.String())
+	}
+	return "redis://" + addr
+}
+
+// startMixedNode starts a demo node of bin ("" this tree's) on free
+// loopback ports, joining join unless it is "", on dataDir ("" a new one),
+// with more serve flags.
+func startMixedNode(t *testing.T, bin, name, join, dataDir string, more ...string) *node {
+	t.Helper()
+	extra := append([]string{"--gossip", "127.0.0.1:0"}, more...)
 	if join != "" {
 		extra = append(extra, "--join", join)
 	}
