@@ -35,8 +35,12 @@ func (f *Engine) speaksHop(ctx context.Context, l *peerLink) bool {
 	if s := l.speech.Load(); s != nil && s.epoch.Equal(epoch) {
 		return s.stateless
 	}
-	l.probeMu.Lock()
-	defer l.probeMu.Unlock()
+	select { // one server/discover at a time; a caller gives up waiting with its ctx
+	case l.probe <- struct{}{}:
+		defer func() { <-l.probe }()
+	case <-ctx.Done():
+		return true // the hop fails at once, as the caller's ctx says
+	}
 	if s := l.speech.Load(); s != nil && s.epoch.Equal(epoch) {
 		return s.stateless
 	}

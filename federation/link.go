@@ -44,7 +44,7 @@ type peerLink struct {
 	inline      bool                      // the hop goes through f.inline (plain http, no proxy)
 	noURL       bool                      // the member gossips no URL (yet): the link waits unstarted
 	speech      atomic.Pointer[hopSpeech] // whether the peer serves the hop (hopversion.go)
-	probeMu     sync.Mutex                // one server/discover at a time
+	probe       chan struct{}             // held by the one server/discover in flight
 
 	saveKick chan struct{} // a new listing to write to the store
 	done     chan struct{} // closed by close
@@ -79,7 +79,7 @@ func (l *peerLink) inputSchema(req *mcp.Request) json.RawMessage {
 }
 
 func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
-	l := &peerLink{f: f, rec: rec, saveKick: make(chan struct{}, 1),
+	l := &peerLink{f: f, rec: rec, saveKick: make(chan struct{}, 1), probe: make(chan struct{}, 1),
 		done: make(chan struct{}), saved: make(chan struct{})}
 	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
 	l.endpoint, l.endpointErr = url.Parse(cfg.URL) // a link's URL never changes: a new URL is a new link
