@@ -19,7 +19,8 @@ import (
 // the POST, which cancels the request on the peer. Only a session caller
 // that can answer sampling or elicitation goes through the link's MCP
 // session, which relays the peer's requests to it (the hop takes them as
-// input_required results, which this node does not relay yet).
+// input_required results, which this node does not relay yet), and so does
+// every request to a peer that does not serve 2026-07-28 (hopversion.go).
 func (f *Engine) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	if needsSession(req) || !f.speaksHop(ctx, l) {
 		l.awaitUp(ctx)
