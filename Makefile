@@ -62,7 +62,7 @@ partition: build ## (root) split a 5-node ring 3|2 in network namespaces, write 
 	bash scripts/partition.sh
 
 lint: ## gofmt check and go vet
-	@out="$$(find . -name '*.go' -not -path './scripts/node_modules/*' -not -path './data/*' | xargs gofmt -l)"; \
+	@out="$$(find . -name '*.go' -not -path './scripts/node_modules/*' -not -path './data/*' -not -path './cmd/mcpmesh/tmp/*' | xargs gofmt -l)"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 

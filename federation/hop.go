@@ -20,9 +20,10 @@ import (
 // caller for input (sampling, elicitation, roots) as an input_required
 // result, which this node's mcp.Server passes on or translates for a
 // legacy caller. Only resource subscriptions go through the link's MCP
-// session.
+// session, and so does every request to a peer that does not serve
+// 2026-07-28 (hopversion.go).
 func (f *Engine) send(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
-	if needsSession(req) {
+	if needsSession(req) || !f.speaksHop(ctx, l) {
 		l.awaitUp(ctx)
 		return l.up.Call(ctx, req)
 	}
@@ -40,6 +41,20 @@ func needsSession(req *mcp.Request) bool {
 // token for the peer that names the caller's principal, and relays the
 // notifications its answer streams to the caller.
 func (f *Engine) hop(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
+	m, err := f.roundTrip(ctx, l, req)
+	switch {
+	case err == nil && m.Error != nil:
+		return nil, legacyError(req.Method, m.Error)
+	case err == nil:
+		return mcp.StripStatelessResult(m.Result), nil
+	}
+	return nil, err
+}
+
+// roundTrip POSTs req to the peer as a 2026-07-28 request and reads its
+// answer (a result or a JSON-RPC error), relaying the notifications before
+// it; an error is mcp.ErrResultTooLarge or wraps mcp.ErrUnreachable.
+func (f *Engine) roundTrip(ctx context.Context, l *peerLink, req *mcp.Request) (*mcp.Message, error) {
 	if l.endpointErr != nil {
 		return nil, fmt.Errorf("%w: %v", mcp.ErrUnreachable, l.endpointErr)
 	}
@@ -58,10 +73,8 @@ func (f *Engine) hop(ctx context.Context, l *peerLink, req *mcp.Request) (json.R
 		err = f.postHTTP(ctx, l.endpoint, h, body, read)
 	}
 	switch {
-	case err == nil && m.Error != nil:
-		return nil, legacyError(req.Method, m.Error)
 	case err == nil:
-		return mcp.StripStatelessResult(m.Result), nil
+		return m, nil
 	case errors.Is(err, mcp.ErrResultTooLarge):
 		return nil, err
 	}

@@ -34,17 +34,19 @@ type peerLink struct {
 	f  *Engine
 	up *mcp.Upstream
 
-	mu          sync.Mutex
-	rec         cluster.PeerRecord
-	digest      string    // the catalog digest last seen gossiped
-	pulled      time.Time // when the catalog last changed here
-	entries     atomic.Pointer[linkEntries]
-	endpoint    *url.URL // the peer's MCP endpoint, for the hop's POSTs
-	endpointErr error
-	inline      bool        // the hop goes through f.inline (plain http, no proxy)
-	noURL       bool        // the member gossips no URL (yet): the link waits unstarted
-	refusing    atomic.Bool // the peer's port refused since its last answer (linkwatch.go)
-	probing     atomic.Bool // a probe of the peer's port is under way
+	mu            sync.Mutex
+	rec           cluster.PeerRecord
+	digest        string    // the catalog digest last seen gossiped
+	pulled        time.Time // when the catalog last changed here
+	entries       atomic.Pointer[linkEntries]
+	endpoint      *url.URL // the peer's MCP endpoint, for the hop's POSTs
+	endpointErr   error
+	inline        bool                      // the hop goes through f.inline (plain http, no proxy)
+	noURL         bool                      // the member gossips no URL (yet): the link waits unstarted
+	refusing      atomic.Bool               // the peer's port refused since its last answer (linkwatch.go)
+	probing       atomic.Bool               // a probe of the peer's port is under way
+	speech        atomic.Pointer[hopSpeech] // whether the peer serves the hop (hopversion.go)
+	discoverProbe chan struct{}             // held by the one server/discover in flight
 
 	saveKick chan struct{} // a new listing to write to the store
 	done     chan struct{} // closed by close
@@ -79,7 +81,7 @@ func (l *peerLink) inputSchema(req *mcp.Request) json.RawMessage {
 }
 
 func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
-	l := &peerLink{f: f, rec: rec, saveKick: make(chan struct{}, 1),
+	l := &peerLink{f: f, rec: rec, saveKick: make(chan struct{}, 1), discoverProbe: make(chan struct{}, 1),
 		done: make(chan struct{}), saved: make(chan struct{})}
 	cfg := mcp.ServerConfig{Name: rec.Name, URL: strings.TrimRight(rec.URL, "/") + "/mcp"}
 	l.endpoint, l.endpointErr = url.Parse(cfg.URL) // a link's URL never changes: a new URL is a new link

@@ -36,6 +36,7 @@ type nodeOptions struct {
 	servers map[string]serverEntry // written to a --config file when not empty
 	dataDir string                 // default a fresh t.TempDir()
 	extra   []string               // more serve flags
+	bin     string                 // the mcpmesh binary; default this tree's
 }
 
 // node is one running `mcpmesh serve`.
@@ -54,7 +55,10 @@ func (n *node) mcpURL() string { return n.url + "/mcp/http" }
 // answers 200. It is stopped (SIGTERM) when the test ends.
 func startNode(t testing.TB, o nodeOptions) *node {
 	t.Helper()
-	bin := buildBinaries(t).mcpmesh
+	bin := o.bin
+	if bin == "" {
+		bin = buildBinaries(t).mcpmesh
+	}
 	if o.name == "" {
 		o.name = "e2e-node"
 	}
