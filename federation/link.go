@@ -93,6 +93,7 @@ func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
 	opts.Logger, opts.OnChange, opts.HTTPClient = f.log.With("peer", rec.Name), l.relisted, l.watchClient(f.linkClient(rec.Member))
 	opts.MinBackoff, opts.MaxBackoff, opts.ConnectTimeout = 100*time.Millisecond, f.cfg.LinkBackoff, 10*time.Second
 	opts.UnreachableErrors, opts.StaleOnListError, opts.Initial = true, true, cached
+	opts.NoCallerMeta = true     // the link carries requests only to peers the hop cannot serve (hopversion.go)
 	opts.OnListError = f.changed // stale or not: the view names it missing or not
 	l.up = mcp.NewUpstream(cfg, opts)
 	l.entries.Store(buildEntries(rec.Name, cached))

@@ -63,6 +63,12 @@ type UpstreamOptions struct {
 	// resource subscriptions relay one to one. "2026-07-28" makes the SDK
 	// try server/discover first and fall back to initialize.
 	ProtocolVersion string
+	// NoCallerMeta sends a 2026-07-28 caller's requests without its
+	// per-request _meta triple, in the session's version only: for a
+	// server that refuses a session request carrying one with an HTTP
+	// error, which ends the session (an mcpmesh node of a release before
+	// 2026-07-28, reached over a federation link).
+	NoCallerMeta bool
 	// UnreachableErrors makes a failure to reach the server an error
 	// wrapping ErrUnreachable, instead of an isError result or an internal
 	// error, so a caller (the federation layer) can tell it from the

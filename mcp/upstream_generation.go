@@ -55,7 +55,7 @@ func upWithCallerMeta(params json.RawMessage, peer Peer) (json.RawMessage, error
 // 2026-07-28 only when stateless) gets the request again without it, and
 // only plain requests from then on in this session.
 func (u *Upstream) sendCall(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, caller, peer Peer) (json.RawMessage, error) {
-	if !TakesInputRequired(caller) || u.plainMeta.Load() == sess {
+	if !TakesInputRequired(caller) || u.opts.NoCallerMeta || u.plainMeta.Load() == sess {
 		return u.finishCall(ctx, sess, method, params, peer)
 	}
 	withMeta, err := upWithCallerMeta(params, caller)
