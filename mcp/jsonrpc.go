@@ -39,6 +39,8 @@ type Message struct {
 	Params  json.RawMessage `json:"params,omitempty"`
 	Result  json.RawMessage `json:"result,omitempty"`
 	Error   *Error          `json:"error,omitempty"`
+
+	view *ParamsView // Params as read at dispatch (see paramsView)
 }
 
 // IsRequest reports whether m is a request (it has a method and an id).
@@ -77,7 +79,13 @@ func DecodeMessage(data []byte) (*Message, *Error) {
 	if raw.Method != nil {
 		m.Method = *raw.Method
 	}
-	return m, validate(m, raw.JSONRPC, raw.Method != nil)
+	if err := validate(m, raw.JSONRPC, raw.Method != nil); err != nil {
+		return m, err
+	}
+	if m.Method != "" {
+		m.view = readParams(m.Params) // data is valid JSON: read once here
+	}
+	return m, nil
 }
 
 func validate(m *Message, version *string, hasMethod bool) *Error {
@@ -103,18 +111,10 @@ func validate(m *Message, version *string, hasMethod bool) *Error {
 	return nil
 }
 
+// validID reports whether an id of a message that is valid JSON is a
+// string or a number (whose first byte says which it is).
 func validID(id json.RawMessage) bool {
-	if len(id) == 0 {
-		return false
-	}
-	switch id[0] {
-	case '"':
-		return true
-	case 'n', 't', 'f', '{', '[':
-		return false
-	}
-	var n json.Number
-	return json.Unmarshal(id, &n) == nil
+	return len(id) > 0 && (id[0] == '"' || id[0] == '-' || '0' <= id[0] && id[0] <= '9')
 }
 
 // NewResponse encodes a successful response to id.

@@ -44,6 +44,18 @@ func StatelessParams(params json.RawMessage, logLevel string) (json.RawMessage, 
 	return json.Marshal(p)
 }
 
+// NewStatelessRequest is req as a 2026-07-28 request with id: its params
+// with the _meta of StatelessParams, and their view.
+func NewStatelessRequest(id json.RawMessage, req *Request, logLevel string) (*Message, error) {
+	params, err := StatelessParams(req.Params, logLevel)
+	if err != nil {
+		return nil, err
+	}
+	v := *req.View()
+	v.Raw, v.Object, v.Meta = params, true, field(params, "_meta")
+	return &Message{JSONRPC: "2.0", ID: id, Method: req.Method, Params: params, view: &v}, nil
+}
+
 // spliceMeta is StatelessParams without decoding, for params (an object)
 // that have no _meta to merge with: the new _meta goes first.
 func spliceMeta(params json.RawMessage, logLevel string) (json.RawMessage, bool) {
@@ -76,12 +88,9 @@ func SetStatelessHeaders(h http.Header, m *Message, inputSchema json.RawMessage)
 	if len(inputSchema) == 0 || !bytes.Contains(inputSchema, []byte("x-mcp-header")) {
 		return
 	}
-	var p struct {
-		Arguments json.RawMessage `json:"arguments"`
-	}
-	_ = json.Unmarshal(m.Params, &p)
+	args := m.paramsView().Arguments
 	for _, hp := range schemaParams(inputSchema, nil) {
-		if v := argAt(p.Arguments, hp.path); v != nil {
+		if v := argAt(args, hp.path); v != nil {
 			h.Set("Mcp-Param-"+hp.header, encodeHeaderValue(argText(v)))
 		}
 	}
@@ -163,21 +172,28 @@ func decodeAnswer(raw []byte) (*Message, error) {
 // StripStatelessResult removes from a 2026-07-28 result what that revision
 // adds to every result (resultType "complete", ttlMs, cacheScope, the
 // answering server's serverInfo in _meta), so it reads as a session
-// version's result; a 2026-07-28 caller's server adds its own again.
+// version's result; a 2026-07-28 caller's server adds its own again. res
+// is valid JSON, as decoded from the answer.
 func StripStatelessResult(res json.RawMessage) json.RawMessage {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(res, &obj) != nil {
+	var meta, resultType []byte
+	if !eachField(res, func(k string, v []byte) bool {
+		switch k {
+		case "_meta":
+			meta = v
+		case "resultType":
+			resultType = v
+		}
+		return true
+	}) {
 		return res
 	}
-	if string(obj["resultType"]) == `"complete"` {
-		delete(obj, "resultType")
+	drop := []jsonField{{key: "ttlMs"}, {key: "cacheScope"}}
+	if string(resultType) == `"complete"` {
+		drop = append(drop, jsonField{key: "resultType"})
 	}
-	delete(obj, "ttlMs")
-	delete(obj, "cacheScope")
-	dropMetaKeys(obj, MetaServerInfo)
-	out, err := json.Marshal(obj)
-	if err != nil {
-		return res
+	out, ok := dropMetaKeys(res, meta, drop, MetaServerInfo)
+	if !ok { // a _meta that is not an object stays
+		out, _ = withFields(res, drop...)
 	}
 	return out
 }
