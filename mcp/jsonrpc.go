@@ -3,6 +3,7 @@ package mcp
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -58,10 +59,10 @@ func (m *Message) IsResponse() bool { return m.Method == "" && m.ID != nil }
 // answer the error with the client's id.
 func DecodeMessage(data []byte) (*Message, *Error) {
 	data = bytes.TrimSpace(data)
-	if !json.Valid(data) {
-		return nil, Errorf(CodeParseError, "parse error: body is not valid JSON")
-	}
 	if len(data) == 0 || data[0] != '{' {
+		if !json.Valid(data) {
+			return nil, errNotJSON()
+		}
 		return nil, Errorf(CodeInvalidRequest, "invalid request: a message must be a JSON object (batches are not supported)")
 	}
 	var raw struct {
@@ -72,7 +73,10 @@ func DecodeMessage(data []byte) (*Message, *Error) {
 		Result  json.RawMessage `json:"result"`
 		Error   *Error          `json:"error"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
+	var syntax *json.SyntaxError
+	if err := json.Unmarshal(data, &raw); errors.As(err, &syntax) { // Unmarshal checks all of data first
+		return nil, errNotJSON()
+	} else if err != nil {
 		return nil, Errorf(CodeInvalidRequest, "invalid request: %v", err)
 	}
 	m := &Message{JSONRPC: "2.0", ID: raw.ID, Params: raw.Params, Result: raw.Result, Error: raw.Error}
@@ -86,6 +90,10 @@ func DecodeMessage(data []byte) (*Message, *Error) {
 		m.view = readParams(m.Params) // data is valid JSON: read once here
 	}
 	return m, nil
+}
+
+func errNotJSON() *Error {
+	return Errorf(CodeParseError, "parse error: body is not valid JSON")
 }
 
 func validate(m *Message, version *string, hasMethod bool) *Error {

@@ -77,26 +77,10 @@ func TestRenamedCarriesItsView(t *testing.T) {
 // result decorated by splicing. Reading and re-encoding the params and the
 // result at each layer made 229 and 102.
 func TestCallAllocs(t *testing.T) {
-	cat := NewCatalog("n1", nil)
-	if err := cat.Add("demo", "", NewDemo("n1")); err != nil {
-		t.Fatal(err)
-	}
-	srv := NewServer(cat, ServerOptions{})
-	t.Cleanup(srv.Close)
-	const meta = `"_meta":{"progressToken":"p","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`
-	for _, tc := range []struct {
-		name, meta string
-		h          http.Header
-		bound      float64
-	}{
-		{"stateless", "," + meta, http.Header{headerProtocolVersion: {StatelessVersion}, headerMethod: {"tools/call"}, headerName: {"echo"}}, 110},
-		{"plain POST", "", http.Header{}, 70},
-	} {
+	srv := echoServer(t)
+	for _, tc := range echoCalls {
 		t.Run(tc.name, func(t *testing.T) {
-			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"bench"}` + tc.meta + `}}`
-			tc.h.Set("Content-Type", "application/json")
-			tc.h.Set("Accept", "application/json, text/event-stream")
-			n := testing.AllocsPerRun(50, func() { callOnce(t, srv, tc.h, body) })
+			n := testing.AllocsPerRun(50, func() { callOnce(t, srv, tc.h, tc.body) })
 			if n > tc.bound {
 				t.Fatalf("an echo made %.0f allocations, more than %.0f", n, tc.bound)
 			}
@@ -105,7 +89,45 @@ func TestCallAllocs(t *testing.T) {
 	}
 }
 
-func callOnce(t *testing.T, srv *Server, h http.Header, body string) {
+// BenchmarkServeEcho serves the calls of TestCallAllocs, in process (no
+// network): the cost of the mcp layer alone, for -cpuprofile.
+func BenchmarkServeEcho(b *testing.B) {
+	srv := echoServer(b)
+	for _, tc := range echoCalls {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				callOnce(b, srv, tc.h, tc.body)
+			}
+		})
+	}
+}
+
+const echoMeta = `"_meta":{"progressToken":"p","io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}`
+
+var echoCalls = []struct {
+	name, body string
+	h          http.Header
+	bound      float64
+}{
+	{"stateless", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"bench"},` + echoMeta + `}}`,
+		http.Header{headerProtocolVersion: {StatelessVersion}, headerMethod: {"tools/call"}, headerName: {"echo"},
+			"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"}}, 110},
+	{"plain POST", `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":{"text":"bench"}}}`,
+		http.Header{"Content-Type": {"application/json"}, "Accept": {"application/json, text/event-stream"}}, 70},
+}
+
+func echoServer(t testing.TB) *Server {
+	cat := NewCatalog("n1", nil)
+	if err := cat.Add("demo", "", NewDemo("n1")); err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(cat, ServerOptions{})
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func callOnce(t testing.TB, srv *Server, h http.Header, body string) {
 	req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1/mcp", strings.NewReader(body))
 	req.Header = h.Clone()
 	rec := httptest.NewRecorder()
