@@ -59,13 +59,14 @@ func viewOf(raw json.RawMessage) *ParamsView {
 	return readParams(raw)
 }
 
-// jsonString is the string a JSON value holds, "" if it is not a string.
+// jsonString is the string a JSON value holds, "" if it is not a string;
+// escapes and bytes that are not ASCII are decoded as encoding/json does.
 func jsonString(raw []byte) string {
 	if len(raw) < 2 || raw[0] != '"' {
 		return ""
 	}
 	for _, c := range raw[1 : len(raw)-1] {
-		if c == '\\' || c < 0x20 {
+		if c == '\\' || c < 0x20 || c >= 0x80 {
 			var s string
 			_ = json.Unmarshal(raw, &s)
 			return s

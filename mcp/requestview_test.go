@@ -17,6 +17,7 @@ func TestReadParams(t *testing.T) {
 			ParamsView{Object: true, Name: "echo", Arguments: json.RawMessage(`{"text":"hi"}`),
 				Meta: json.RawMessage(`{"progressToken":7}`), ProgressToken: json.RawMessage(`7`)}},
 		{"escaped name", `{"name":"a\u00e9\"b"}`, ParamsView{Object: true, Name: "aé\"b"}},
+		{"name not UTF-8", "{\"name\":\"a\xffb\"}", ParamsView{Object: true, Name: "a\ufffdb"}},
 		{"name not a string", `{"name":5,"uri":"a:b"}`, ParamsView{Object: true, URI: "a:b"}},
 		{"null token", `{"_meta":{"progressToken":null}}`, ParamsView{Object: true, Meta: json.RawMessage(`{"progressToken":null}`)}},
 		{"ref", `{"ref":{"type":"ref/prompt","name":"p"}}`,
