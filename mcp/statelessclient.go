@@ -160,13 +160,25 @@ func readSSEAnswer(br *bufio.Reader, onNotify func(*Message)) (*Message, error) 
 	}
 }
 
-// decodeAnswer decodes one JSON-RPC message of an answer.
+// decodeAnswer decodes one JSON-RPC message of an answer (a copy of raw,
+// which the caller may reuse).
 func decodeAnswer(raw []byte) (*Message, error) {
-	var m Message
-	if err := json.Unmarshal(raw, &m); err != nil {
+	raw = bytes.TrimSpace(raw)
+	if !json.Valid(raw) || raw[0] != '{' {
+		return nil, errors.New("answer is not JSON-RPC: not a JSON object")
+	}
+	w, err := readMessage(bytes.Clone(raw))
+	if err != nil {
 		return nil, fmt.Errorf("answer is not JSON-RPC: %w", err)
 	}
-	return &m, nil
+	m := &Message{ID: w.id, Params: w.params, Result: w.result, Error: w.err}
+	if w.version != nil {
+		m.JSONRPC = *w.version
+	}
+	if w.method != nil {
+		m.Method = *w.method
+	}
+	return m, nil
 }
 
 // StripStatelessResult removes from a 2026-07-28 result what that revision
