@@ -100,21 +100,21 @@ func StringField(def json.RawMessage, name string) string {
 // "") set to name, "source" set to source, and _meta["mcpmesh/source"] too.
 // Every other field is kept as the server sent it.
 func Decorate(def json.RawMessage, nameField, name, source string) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(def, &m); err != nil || m == nil {
+	if !isObject(def) {
 		return nil, fmt.Errorf("definition is not a JSON object")
 	}
+	src, _ := json.Marshal(source)
+	meta, ok := withFields(field(def, "_meta"), jsonField{key: MetaSource, val: src})
+	if !ok { // a _meta that is not an object is replaced
+		meta, _ = withFields(nil, jsonField{key: MetaSource, val: src})
+	}
+	var set []jsonField
 	if nameField != "" {
-		m[nameField], _ = json.Marshal(name)
+		n, _ := json.Marshal(name)
+		set = append(set, jsonField{key: nameField, val: n})
 	}
-	m["source"], _ = json.Marshal(source)
-	meta := map[string]json.RawMessage{}
-	if raw, ok := m["_meta"]; ok && json.Unmarshal(raw, &meta) != nil {
-		meta = map[string]json.RawMessage{}
-	}
-	meta[MetaSource], _ = json.Marshal(source)
-	m["_meta"], _ = json.Marshal(meta)
-	return json.Marshal(m)
+	out, _ := withFields(def, append(set, jsonField{key: "source", val: src}, jsonField{key: "_meta", val: meta})...)
+	return out, nil
 }
 
 // Call implements Backend: it routes a request to the source that serves it.

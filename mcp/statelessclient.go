@@ -23,25 +23,21 @@ func StatelessParams(params json.RawMessage, logLevel string) (json.RawMessage, 
 	if out, ok := spliceMeta(params, logLevel); ok {
 		return out, nil
 	}
-	p := map[string]json.RawMessage{}
-	if len(params) > 0 && string(params) != "null" {
-		if err := json.Unmarshal(params, &p); err != nil {
-			return nil, fmt.Errorf("params are not a JSON object: %w", err)
-		}
+	if t := bytes.TrimSpace(params); len(t) > 0 && string(t) != "null" && !isObject(t) {
+		return nil, errors.New("params are not a JSON object")
 	}
-	meta := map[string]json.RawMessage{}
-	if raw := p["_meta"]; raw != nil {
-		if err := json.Unmarshal(raw, &meta); err != nil {
-			return nil, fmt.Errorf("params._meta is not a JSON object: %w", err)
-		}
-	}
-	meta[MetaProtocolVersion] = json.RawMessage(`"` + StatelessVersion + `"`)
-	meta[MetaClientCapabilities] = json.RawMessage(`{}`)
+	set := []jsonField{{key: MetaProtocolVersion, val: json.RawMessage(`"` + StatelessVersion + `"`)},
+		{key: MetaClientCapabilities, val: json.RawMessage(`{}`)}}
 	if logLevel != "" {
-		meta[MetaLogLevel], _ = json.Marshal(logLevel)
+		lv, _ := json.Marshal(logLevel)
+		set = append(set, jsonField{key: MetaLogLevel, val: lv})
 	}
-	p["_meta"], _ = json.Marshal(meta)
-	return json.Marshal(p)
+	meta, ok := withFields(field(params, "_meta"), set...)
+	if !ok {
+		return nil, errors.New("params._meta is not a JSON object")
+	}
+	out, _ := withFields(params, jsonField{key: "_meta", val: meta})
+	return out, nil
 }
 
 // NewStatelessRequest is req as a 2026-07-28 request with id: its params
