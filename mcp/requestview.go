@@ -124,9 +124,3 @@ func (r *Request) Renamed(outer, inner, name string) (*Request, error) {
 	}
 	return &Request{Method: r.Method, Params: params, Client: r.Client, view: &v}, nil
 }
-
-// WithParams is the request with other params (its view read again when
-// they are not the same bytes).
-func (r *Request) WithParams(params json.RawMessage) *Request {
-	return &Request{Method: r.Method, Params: params, Client: r.Client, view: r.view}
-}
