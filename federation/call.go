@@ -32,7 +32,7 @@ func (f *Engine) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, e
 	if isForwarded(ctx) {
 		return f.cfg.Local.Call(ctx, req)
 	}
-	r, params, ok := f.route(ctx, req)
+	r, out, ok := f.route(ctx, req)
 	if !ok {
 		if rec, refused := f.untrusted(req); refused {
 			return fedFailure(req.Method, rec.Name, ErrNotTrusted,
@@ -40,37 +40,31 @@ func (f *Engine) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, e
 		}
 		return f.cfg.Local.Call(ctx, req)
 	}
-	return f.forward(ctx, r.link, &mcp.Request{Method: req.Method, Params: params, Client: req.Client})
+	return f.forward(ctx, r.link, out)
 }
 
-// route finds the peer that serves a request, and the request's params as
-// that peer names things; ok is false when the request is not a peer's.
-func (f *Engine) route(ctx context.Context, req *mcp.Request) (fedRoute, json.RawMessage, bool) {
-	var p struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
-		Ref  struct {
-			Type, Name, URI string
-		} `json:"ref"`
-	}
-	if json.Unmarshal(req.Params, &p) != nil {
+// route finds the peer that serves a request, and the request as that peer
+// names things; ok is false when the request is not a peer's.
+func (f *Engine) route(ctx context.Context, req *mcp.Request) (fedRoute, *mcp.Request, bool) {
+	p := req.View()
+	if !p.Object && string(req.Params) != "null" {
 		return fedRoute{}, nil, false
 	}
 	v := f.currentView(ctx)
 	switch {
 	case req.Method == "tools/call":
-		return v.named(f, v.tools, mcp.KindTool, p.Name, req.Params, "name", "")
+		return v.named(f, v.tools, mcp.KindTool, p.Name, req, "name", "")
 	case req.Method == "prompts/get":
-		return v.named(f, v.prompts, mcp.KindPrompt, p.Name, req.Params, "name", "")
-	case req.Method == "completion/complete" && p.Ref.Type == "ref/prompt":
-		return v.named(f, v.prompts, mcp.KindPrompt, p.Ref.Name, req.Params, "ref", "name")
+		return v.named(f, v.prompts, mcp.KindPrompt, p.Name, req, "name", "")
+	case req.Method == "completion/complete" && p.RefType == "ref/prompt":
+		return v.named(f, v.prompts, mcp.KindPrompt, p.RefName, req, "ref", "name")
 	case req.Method == "completion/complete":
-		return f.resourceRoute(v, p.Ref.URI, req.Params)
+		return f.resourceRoute(v, p.RefURI, req)
 	}
-	return f.resourceRoute(v, p.URI, req.Params)
+	return f.resourceRoute(v, p.URI, req)
 }
 
-func (v *fedView) named(f *Engine, routes map[string]fedRoute, kind mcp.Kind, name string, params json.RawMessage, outer, inner string) (fedRoute, json.RawMessage, bool) {
+func (v *fedView) named(f *Engine, routes map[string]fedRoute, kind mcp.Kind, name string, req *mcp.Request, outer, inner string) (fedRoute, *mcp.Request, bool) {
 	if f.cfg.Local.Has(kind, name) {
 		return fedRoute{}, nil, false
 	}
@@ -81,7 +75,7 @@ func (v *fedView) named(f *Engine, routes map[string]fedRoute, kind mcp.Kind, na
 	if !ok {
 		return fedRoute{}, nil, false
 	}
-	out, err := mcp.SetParam(params, outer, inner, r.orig)
+	out, err := req.Renamed(outer, inner, r.orig)
 	return r, out, err == nil
 }
 
@@ -99,19 +93,19 @@ func (f *Engine) prefixRoute(name string) (fedRoute, bool) {
 }
 
 // resourceRoute finds the listed peer serving uri; the local catalog wins.
-func (f *Engine) resourceRoute(v *fedView, uri string, params json.RawMessage) (fedRoute, json.RawMessage, bool) {
+func (f *Engine) resourceRoute(v *fedView, uri string, req *mcp.Request) (fedRoute, *mcp.Request, bool) {
 	if uri == "" || f.cfg.Local.Has(mcp.KindResource, uri) {
 		return fedRoute{}, nil, false
 	}
 	for _, l := range v.links {
 		if l.entries.Load().resources[uri] {
-			return fedRoute{link: l}, params, true
+			return fedRoute{link: l}, req, true
 		}
 	}
 	for _, l := range v.links {
 		for _, t := range l.entries.Load().templates {
 			if mcp.TemplateMatches(t, uri) {
-				return fedRoute{link: l}, params, true
+				return fedRoute{link: l}, req, true
 			}
 		}
 	}
@@ -167,10 +161,7 @@ func (f *Engine) forwardOnce(ctx context.Context, l *peerLink, req *mcp.Request)
 
 // resultOutcome is "tool_error" for an isError result, else "ok".
 func resultOutcome(res json.RawMessage) string {
-	var r struct {
-		IsError bool `json:"isError"`
-	}
-	if json.Unmarshal(res, &r) == nil && r.IsError {
+	if mcp.IsToolError(res) {
 		return "tool_error"
 	}
 	return "ok"
@@ -219,7 +210,7 @@ func (f *Engine) untrusted(req *mcp.Request) (cluster.PeerRecord, bool) {
 	default:
 		return cluster.PeerRecord{}, false
 	}
-	name := mcp.StringField(req.Params, "name")
+	name := req.View().Name
 	peer, _, ok := splitFederated(name)
 	if _, shadowed := f.cfg.Local.Holder(peer); !ok || shadowed || f.cfg.Local.Has(kind, name) {
 		return cluster.PeerRecord{}, false

@@ -122,11 +122,10 @@ func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) 
 	if req.Client != nil {
 		level, caps = req.Client.LogLevel(), req.Client.Capabilities()
 	}
-	params, err := mcp.StatelessParams(req.Params, level, caps)
+	m, err := mcp.NewStatelessRequest(json.RawMessage("1"), req, level, caps)
 	if err != nil {
 		return nil, nil, err
 	}
-	m := &mcp.Message{JSONRPC: "2.0", ID: json.RawMessage("1"), Method: req.Method, Params: params}
 	body, err := json.Marshal(m)
 	if err != nil {
 		return nil, nil, err

@@ -77,7 +77,7 @@ func (l *peerLink) inputSchema(req *mcp.Request) json.RawMessage {
 	if len(e.headed) == 0 {
 		return nil
 	}
-	return e.headed[mcp.StringField(req.Params, "name")]
+	return e.headed[req.View().Name]
 }
 
 func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {

@@ -11,7 +11,8 @@ import (
 
 // BenchmarkForwardInProcess calls b__echo on a (forwarded to b) and echo
 // on b directly with sessionless POSTs, in one process, for profiling the
-// forward path (-cpuprofile); BenchmarkForward in cmd/mcpmesh measures real
+// forward path (-cpuprofile), with its allocations (both nodes and the
+// client, one process); BenchmarkForward in cmd/mcpmesh measures real
 // processes.
 func BenchmarkForwardInProcess(b *testing.B) {
 	a, peer := startFedNode(b, "a"), startFedNode(b, "b")
@@ -22,6 +23,7 @@ func BenchmarkForwardInProcess(b *testing.B) {
 		tool string
 	}{{"direct", peer, "echo"}, {"forwarded", a, "b__echo"}} {
 		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
 			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tc.tool + `","arguments":{"text":"bench"}}}`
 			hc := &http.Client{}
 			for b.Loop() {

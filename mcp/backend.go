@@ -62,6 +62,8 @@ type Request struct {
 	Params json.RawMessage
 	// Client is the connection back to the calling client; never nil.
 	Client Peer
+
+	view *ParamsView // Params as read at dispatch (see View)
 }
 
 // Peer is the way back to the client that made a request: notifications

@@ -38,20 +38,15 @@ func (d *demo) Call(ctx context.Context, req *Request) (json.RawMessage, error) 
 	if req.Method != "tools/call" {
 		return nil, Errorf(CodeMethodNotFound, "method not found: %s", req.Method)
 	}
-	var p struct {
-		Name      string          `json:"name"`
-		Arguments json.RawMessage `json:"arguments"`
-		Meta      struct {
-			ProgressToken json.RawMessage `json:"progressToken"`
-		} `json:"_meta"`
+	p := req.View()
+	if !p.Object {
+		return nil, Errorf(CodeInvalidParams, "invalid params: not an object")
 	}
-	if err := json.Unmarshal(req.Params, &p); err != nil {
-		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
+	args := p.Arguments
+	if len(args) == 0 || string(args) == "null" {
+		args = json.RawMessage("{}")
 	}
-	if len(p.Arguments) == 0 || string(p.Arguments) == "null" {
-		p.Arguments = json.RawMessage("{}")
-	}
-	text, err := d.run(ctx, p.Name, p.Arguments, req.Client, p.Meta.ProgressToken)
+	text, err := d.run(ctx, p.Name, args, req.Client, p.ProgressToken)
 	if err != nil {
 		return ToolError(err.Error()), nil
 	}
@@ -127,12 +122,19 @@ func sleepWithProgress(ctx context.Context, d time.Duration, peer Peer, token js
 
 // ToolText is a tools/call result holding one text content block.
 func ToolText(text string) json.RawMessage {
-	b, _ := json.Marshal(map[string]any{"content": []map[string]string{{"type": "text", "text": text}}})
-	return b
+	t, _ := json.Marshal(text)
+	b := make([]byte, 0, len(t)+40)
+	b = append(b, `{"content":[{"text":`...)
+	return append(append(b, t...), `,"type":"text"}]}`...)
 }
 
 // ToolError is an isError tools/call result whose text says what failed.
 func ToolError(text string) json.RawMessage {
 	b, _ := json.Marshal(map[string]any{"content": []map[string]string{{"type": "text", "text": text}}, "isError": true})
 	return b
+}
+
+// IsToolError reports whether a tools/call result has isError true.
+func IsToolError(res json.RawMessage) bool {
+	return string(field(res, "isError")) == "true"
 }

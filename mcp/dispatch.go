@@ -58,10 +58,11 @@ func (s *Server) serve(ctx context.Context, sess *session, peer Peer, m *Message
 		return s.list(ctx, KindResourceTemplate, m.Params)
 	case "tools/call", "prompts/get", "resources/read", "resources/subscribe",
 		"resources/unsubscribe", "completion/complete":
-		if err := checkParams(m.Method, m.Params); err != nil {
+		v := m.paramsView()
+		if err := checkParams(m.Method, v); err != nil {
 			return nil, err
 		}
-		return s.backend.Call(ctx, &Request{Method: m.Method, Params: m.Params, Client: peer})
+		return s.backend.Call(ctx, &Request{Method: m.Method, Params: m.Params, Client: peer, view: v})
 	}
 	return nil, Errorf(CodeMethodNotFound, "method not found: %s", m.Method)
 }
@@ -81,32 +82,26 @@ func setLevel(sess *session, params json.RawMessage) (json.RawMessage, error) {
 
 // checkParams validates the shape every backend relies on: an object with
 // the method's key field, and for tools/call an object of arguments.
-func checkParams(method string, params json.RawMessage) error {
-	var p map[string]json.RawMessage
-	if err := json.Unmarshal(params, &p); err != nil || p == nil {
+func checkParams(method string, v *ParamsView) error {
+	if !v.Object {
 		return Errorf(CodeInvalidParams, "invalid params: %s needs a params object", method)
 	}
-	key := map[string]string{"tools/call": "name", "prompts/get": "name", "completion/complete": "ref"}[method]
-	if key == "" {
-		key = "uri"
+	key, ok := "uri", v.URI != ""
+	switch method {
+	case "tools/call", "prompts/get":
+		key, ok = "name", v.Name != ""
+	case "completion/complete":
+		key, ok = "ref", len(v.Ref) > 0 && v.Ref[0] == '{'
 	}
-	if !validField(key, p[key]) {
+	if !ok {
 		return Errorf(CodeInvalidParams, "invalid params: %s needs %q", method, key)
 	}
 	if method == "tools/call" || method == "prompts/get" {
-		if a, ok := p["arguments"]; ok && !isObjectOrNull(a) {
+		if v.Arguments != nil && !isObjectOrNull(v.Arguments) {
 			return Errorf(CodeInvalidParams, `invalid params: "arguments" must be an object`)
 		}
 	}
 	return nil
-}
-
-func validField(key string, raw json.RawMessage) bool {
-	if key == "ref" {
-		return len(raw) > 0 && raw[0] == '{'
-	}
-	var v string
-	return json.Unmarshal(raw, &v) == nil && v != ""
 }
 
 func isObjectOrNull(raw json.RawMessage) bool {
@@ -115,29 +110,28 @@ func isObjectOrNull(raw json.RawMessage) bool {
 
 // callInfo summarises a finished request for OnCall.
 func callInfo(m *Message, res json.RawMessage, err error, d time.Duration) CallInfo {
-	var p struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
-	}
-	_ = json.Unmarshal(m.Params, &p)
-	ci := CallInfo{Method: m.Method, Name: p.Name + p.URI, Duration: d, Outcome: "ok"}
+	v := m.paramsView()
+	ci := CallInfo{Method: m.Method, Name: v.Name + v.URI, Duration: d, Outcome: "ok"}
 	if err != nil {
 		ci.Outcome = "error"
 		return ci
 	}
-	var r struct {
-		IsError bool `json:"isError"`
-		Meta    struct {
-			Source string `json:"mcpmesh/source"`
-			Error  string `json:"mcpmesh/error"`
-		} `json:"_meta"`
+	if m.Method != "tools/call" {
+		return ci
 	}
-	if m.Method == "tools/call" && json.Unmarshal(res, &r) == nil {
-		ci.Meta = callMeta(r.Meta.Source, r.Meta.Error)
-		if r.IsError {
-			ci.Outcome = "tool_error"
+	var meta []byte
+	eachField(res, func(k string, val []byte) bool {
+		switch k {
+		case "_meta":
+			meta = val
+		case "isError":
+			if string(val) == "true" {
+				ci.Outcome = "tool_error"
+			}
 		}
-	}
+		return true
+	})
+	ci.Meta = callMeta(jsonString(field(meta, MetaSource)), jsonString(field(meta, "mcpmesh/error")))
 	return ci
 }
 

@@ -92,87 +92,73 @@ func (c *Catalog) addResources(ix *index, s *catSource, defs Definitions) {
 }
 
 // StringField reads one string field of a JSON object; "" when absent.
-func StringField(def json.RawMessage, field string) string {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(def, &m) != nil {
-		return ""
-	}
-	var s string
-	_ = json.Unmarshal(m[field], &s)
-	return s
+func StringField(def json.RawMessage, name string) string {
+	return jsonString(field(def, name))
 }
 
 // Decorate re-encodes a definition as mcpmesh lists it: nameField (if not
 // "") set to name, "source" set to source, and _meta["mcpmesh/source"] too.
 // Every other field is kept as the server sent it.
 func Decorate(def json.RawMessage, nameField, name, source string) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(def, &m); err != nil || m == nil {
+	if !isObject(def) {
 		return nil, fmt.Errorf("definition is not a JSON object")
 	}
+	src, _ := json.Marshal(source)
+	meta, ok := withFields(field(def, "_meta"), jsonField{key: MetaSource, val: src})
+	if !ok { // a _meta that is not an object is replaced
+		meta, _ = withFields(nil, jsonField{key: MetaSource, val: src})
+	}
+	var set []jsonField
 	if nameField != "" {
-		m[nameField], _ = json.Marshal(name)
+		n, _ := json.Marshal(name)
+		set = append(set, jsonField{key: nameField, val: n})
 	}
-	m["source"], _ = json.Marshal(source)
-	meta := map[string]json.RawMessage{}
-	if raw, ok := m["_meta"]; ok && json.Unmarshal(raw, &meta) != nil {
-		meta = map[string]json.RawMessage{}
-	}
-	meta[MetaSource], _ = json.Marshal(source)
-	m["_meta"], _ = json.Marshal(meta)
-	return json.Marshal(m)
+	out, _ := withFields(def, append(set, jsonField{key: "source", val: src}, jsonField{key: "_meta", val: meta})...)
+	return out, nil
 }
 
 // Call implements Backend: it routes a request to the source that serves it.
 func (c *Catalog) Call(ctx context.Context, req *Request) (json.RawMessage, error) {
 	ix := c.index()
-	r, params, err := ix.resolve(req)
+	r, out, err := ix.resolve(req)
 	if err != nil {
 		return nil, err
 	}
-	return r.src.Call(ctx, &Request{Method: req.Method, Params: params, Client: req.Client})
+	return r.src.Call(ctx, out)
 }
 
-// resolve finds the route for a request and rewrites its params for the source.
-func (ix *index) resolve(req *Request) (route, json.RawMessage, error) {
-	var p struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
-		Ref  struct {
-			Type string `json:"type"`
-			Name string `json:"name"`
-			URI  string `json:"uri"`
-		} `json:"ref"`
-	}
-	if len(req.Params) > 0 && json.Unmarshal(req.Params, &p) != nil {
+// resolve finds the route for a request and rewrites it for the source.
+func (ix *index) resolve(req *Request) (route, *Request, error) {
+	v := req.View()
+	if len(req.Params) > 0 && string(req.Params) != "null" && !v.Object {
 		return route{}, nil, Errorf(CodeInvalidParams, "invalid params for %s: not an object of the expected shape", req.Method)
 	}
 	switch req.Method {
 	case "tools/call":
-		return ix.named(ix.tools, "tool", p.Name, req.Params, "name")
+		return ix.named(ix.tools, "tool", v.Name, req)
 	case "prompts/get":
-		return ix.named(ix.prompts, "prompt", p.Name, req.Params, "name")
+		return ix.named(ix.prompts, "prompt", v.Name, req)
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
-		r, err := ix.resource(p.URI)
-		return r, req.Params, err
+		r, err := ix.resource(v.URI)
+		return r, req, err
 	case "completion/complete":
-		return ix.completion(p.Ref.Type, p.Ref.Name, p.Ref.URI, req.Params)
+		return ix.completion(v.RefType, v.RefName, v.RefURI, req)
 	}
 	return route{}, nil, Errorf(CodeMethodNotFound, "method not found: %s", req.Method)
 }
 
-func (ix *index) named(routes map[string]route, what, name string, params json.RawMessage, field string) (route, json.RawMessage, error) {
+func (ix *index) named(routes map[string]route, what, name string, req *Request) (route, *Request, error) {
 	if name == "" {
-		return route{}, nil, Errorf(CodeInvalidParams, "invalid params: %q is required", field)
+		return route{}, nil, Errorf(CodeInvalidParams, `invalid params: "name" is required`)
 	}
 	r, ok := routes[name]
 	if !ok {
 		return route{}, nil, Errorf(CodeInvalidParams, "unknown %s: %s", what, name)
 	}
 	if r.orig == name { // served under its own name: nothing to rewrite
-		return r, params, nil
+		return r, req, nil
 	}
-	out, err := setField(params, field, r.orig)
+	out, err := req.Renamed("name", "", r.orig)
 	return r, out, err
 }
 
@@ -191,23 +177,23 @@ func (ix *index) resource(uri string) (route, error) {
 	return route{}, &Error{Code: -32002, Message: "resource not found: " + uri, Data: map[string]string{"uri": uri}}
 }
 
-func (ix *index) completion(refType, name, uri string, params json.RawMessage) (route, json.RawMessage, error) {
+func (ix *index) completion(refType, name, uri string, req *Request) (route, *Request, error) {
 	switch refType {
 	case "ref/prompt":
 		r, ok := ix.prompts[name]
 		if !ok {
 			return route{}, nil, Errorf(CodeInvalidParams, "unknown prompt: %s", name)
 		}
-		out, err := setNested(params, "ref", "name", r.orig)
+		out, err := req.Renamed("ref", "name", r.orig)
 		return r, out, err
 	case "ref/resource":
 		for _, t := range ix.templates {
 			if t.template == uri {
-				return t.route, params, nil
+				return t.route, req, nil
 			}
 		}
 		r, err := ix.resource(uri)
-		return r, params, err
+		return r, req, err
 	}
 	return route{}, nil, Errorf(CodeInvalidParams, `invalid params: ref.type must be "ref/prompt" or "ref/resource"`)
 }
@@ -243,26 +229,25 @@ func SetParam(params json.RawMessage, outer, inner, value string) (json.RawMessa
 	return setField(params, outer, value)
 }
 
-func setField(params json.RawMessage, field, value string) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(params, &m); err != nil || m == nil {
+func setField(params json.RawMessage, name, value string) (json.RawMessage, error) {
+	if !isObject(params) {
 		return nil, Errorf(CodeInvalidParams, "invalid params: not a JSON object")
 	}
-	m[field], _ = json.Marshal(value)
-	return json.Marshal(m)
+	v, _ := json.Marshal(value)
+	out, _ := withFields(params, jsonField{key: name, val: v})
+	return out, nil
 }
 
-func setNested(params json.RawMessage, outer, field, value string) (json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(params, &m); err != nil || m == nil {
+func setNested(params json.RawMessage, outer, name, value string) (json.RawMessage, error) {
+	if !isObject(params) {
 		return nil, Errorf(CodeInvalidParams, "invalid params: not a JSON object")
 	}
-	inner, err := setField(m[outer], field, value)
+	inner, err := setField(field(params, outer), name, value)
 	if err != nil {
 		return nil, err
 	}
-	m[outer] = inner
-	return json.Marshal(m)
+	out, _ := withFields(params, jsonField{key: outer, val: inner})
+	return out, nil
 }
 
 // Has reports whether the catalog itself serves key: a tool or prompt name,

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
+	"unicode/utf8"
 )
 
 // JSON-RPC error codes as the MCP specification uses them.
@@ -39,6 +41,8 @@ type Message struct {
 	Params  json.RawMessage `json:"params,omitempty"`
 	Result  json.RawMessage `json:"result,omitempty"`
 	Error   *Error          `json:"error,omitempty"`
+
+	view *ParamsView // Params as read at dispatch (see paramsView)
 }
 
 // IsRequest reports whether m is a request (it has a method and an id).
@@ -54,30 +58,109 @@ func (m *Message) IsResponse() bool { return m.Method == "" && m.ID != nil }
 // parse error (-32700); JSON that is not a valid message is an invalid
 // request (-32600). The returned id, if any could be read, lets the caller
 // answer the error with the client's id.
+//
+// The body is checked once and its members read by walking it (see
+// readMessage), and a request's params once into their view.
 func DecodeMessage(data []byte) (*Message, *Error) {
 	data = bytes.TrimSpace(data)
 	if !json.Valid(data) {
 		return nil, Errorf(CodeParseError, "parse error: body is not valid JSON")
 	}
-	if len(data) == 0 || data[0] != '{' {
+	if data[0] != '{' {
 		return nil, Errorf(CodeInvalidRequest, "invalid request: a message must be a JSON object (batches are not supported)")
 	}
-	var raw struct {
-		JSONRPC *string         `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Method  *string         `json:"method"`
-		Params  json.RawMessage `json:"params"`
-		Result  json.RawMessage `json:"result"`
-		Error   *Error          `json:"error"`
-	}
-	if err := json.Unmarshal(data, &raw); err != nil {
+	raw, err := readMessage(bytes.Clone(data))
+	if err != nil {
 		return nil, Errorf(CodeInvalidRequest, "invalid request: %v", err)
 	}
-	m := &Message{JSONRPC: "2.0", ID: raw.ID, Params: raw.Params, Result: raw.Result, Error: raw.Error}
-	if raw.Method != nil {
-		m.Method = *raw.Method
+	m := &Message{JSONRPC: "2.0", ID: raw.id, Params: raw.params, Result: raw.result, Error: raw.err}
+	if raw.method != nil {
+		m.Method = *raw.method
 	}
-	return m, validate(m, raw.JSONRPC, raw.Method != nil)
+	if err := validate(m, raw.version, raw.method != nil); err != nil {
+		return m, err
+	}
+	if m.Method != "" {
+		m.view = readParams(m.Params)
+	}
+	return m, nil
+}
+
+// wireMessage is the members of a message as sent: nil when absent (and
+// the strings and error also when null).
+type wireMessage struct {
+	version, method    *string
+	id, params, result json.RawMessage
+	err                *Error
+}
+
+// readMessage reads the members of a message object that is valid JSON,
+// matching their names as encoding/json matches a struct's fields (any
+// case); a member of the wrong type is an error.
+func readMessage(data []byte) (wireMessage, error) {
+	var w wireMessage
+	var err error
+	keep := func(e error) {
+		if err == nil {
+			err = e
+		}
+	}
+	walkObject(data, func(key string, _, vs, ve int) bool {
+		v := data[vs:ve:ve]
+		switch {
+		case foldIs(key, "jsonrpc"):
+			w.version = wireString(v, "jsonrpc", keep)
+		case foldIs(key, "method"):
+			w.method = wireString(v, "method", keep)
+		case foldIs(key, "id"):
+			w.id = v
+		case foldIs(key, "params"):
+			w.params = v
+		case foldIs(key, "result"):
+			w.result = v
+		case foldIs(key, "error"):
+			w.err = nil
+			if string(v) != "null" {
+				w.err = new(Error)
+				keep(json.Unmarshal(v, w.err))
+			}
+		}
+		return true
+	})
+	return w, err
+}
+
+// wireString is the string member v (nil for null); keep gets the error
+// when v is neither.
+func wireString(v []byte, name string, keep func(error)) *string {
+	switch {
+	case string(v) == "null":
+		return nil
+	case v[0] != '"':
+		keep(fmt.Errorf("%q must be a string", name))
+		return nil
+	}
+	s := jsonString(v)
+	return &s
+}
+
+// foldIs reports whether the member name key matches the field name (in
+// lower case) as encoding/json matches them: as bytes.EqualFold does.
+func foldIs(key, name string) bool {
+	for i := 0; i < len(key); i++ {
+		if key[i] >= utf8.RuneSelf {
+			return strings.EqualFold(key, name)
+		}
+	}
+	if len(key) != len(name) {
+		return false
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c != name[i] && c+('a'-'A') != name[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func validate(m *Message, version *string, hasMethod bool) *Error {
@@ -103,18 +186,10 @@ func validate(m *Message, version *string, hasMethod bool) *Error {
 	return nil
 }
 
+// validID reports whether an id of a message that is valid JSON is a
+// string or a number (whose first byte says which it is).
 func validID(id json.RawMessage) bool {
-	if len(id) == 0 {
-		return false
-	}
-	switch id[0] {
-	case '"':
-		return true
-	case 'n', 't', 'f', '{', '[':
-		return false
-	}
-	var n json.Number
-	return json.Unmarshal(id, &n) == nil
+	return len(id) > 0 && (id[0] == '"' || id[0] == '-' || '0' <= id[0] && id[0] <= '9')
 }
 
 // NewResponse encodes a successful response to id.

@@ -1,7 +1,9 @@
 package mcp
 
 import (
+	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
 )
 
@@ -19,6 +21,9 @@ func TestDecodeMessage(t *testing.T) {
 		{"error response", `{"jsonrpc":"2.0","id":3,"error":{"code":1,"message":"x"}}`, 0, "response"},
 		{"not json", `{"jsonrpc":`, CodeParseError, ""},
 		{"empty", ``, CodeParseError, ""},
+		{"object then more", `{"jsonrpc":"2.0","id":1,"method":"ping"} x`, CodeParseError, ""},
+		{"bad string in an object", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"p\x01\"}", CodeParseError, ""},
+		{"negative id", `{"jsonrpc":"2.0","id":-1.5e3,"method":"ping"}`, 0, "request"},
 		{"array", `[{"jsonrpc":"2.0","id":1,"method":"ping"}]`, CodeInvalidRequest, ""},
 		{"number", `42`, CodeInvalidRequest, ""},
 		{"no version", `{"id":1,"method":"ping"}`, CodeInvalidRequest, ""},
@@ -89,4 +94,60 @@ func FuzzDecodeMessage(f *testing.F) {
 			t.Fatalf("round trip changed %s into %v / %v", data, err2, m2)
 		}
 	})
+}
+
+// FuzzDecodeMessageAsJSON: DecodeMessage reads a body as decoding it with
+// encoding/json into the message's fields does (decodeWithJSON, how it
+// read them before walking the body): the same error code, or the same
+// members.
+func FuzzDecodeMessageAsJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x"}}`,
+		`{"JSONRPC":"2.0","Id":"a","METHOD":"m","ſ":1}`, `{"jsonrpc":"2.0","İd":1,"method":null}`,
+		`{"jsonrpc":"2.0","id":null,"result":{}}`, `{"jsonrpc":"2.0","id":1,"error":{"code":"x"}}`,
+		`{"jsonrpc":"2.0","id":1,"error":null,"result":[1]}`, `{"jsonrpc":2,"method":"x"}`,
+		`{"jsonrpc":"2.0","method":"a\u00e9\ud800","method":"b"}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, gerr := DecodeMessage(data)
+		want, werr := decodeWithJSON(data)
+		if (gerr == nil) != (werr == nil) || gerr != nil && gerr.Code != werr.Code {
+			t.Fatalf("DecodeMessage(%q) = %v, encoding/json says %v", data, gerr, werr)
+		}
+		if (got == nil) != (want == nil) {
+			t.Fatalf("DecodeMessage(%q) = %+v, encoding/json says %+v", data, got, want)
+		}
+		if got != nil && (string(got.ID) != string(want.ID) || got.Method != want.Method || string(got.Params) != string(want.Params) ||
+			string(got.Result) != string(want.Result) || !reflect.DeepEqual(got.Error, want.Error)) {
+			t.Fatalf("DecodeMessage(%q) = %+v, encoding/json says %+v", data, got, want)
+		}
+	})
+}
+
+func decodeWithJSON(data []byte) (*Message, *Error) {
+	data = bytes.TrimSpace(data)
+	if !json.Valid(data) {
+		return nil, Errorf(CodeParseError, "parse error")
+	}
+	if data[0] != '{' {
+		return nil, Errorf(CodeInvalidRequest, "invalid request")
+	}
+	var raw struct {
+		JSONRPC *string         `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Method  *string         `json:"method"`
+		Params  json.RawMessage `json:"params"`
+		Result  json.RawMessage `json:"result"`
+		Error   *Error          `json:"error"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return nil, Errorf(CodeInvalidRequest, "invalid request: %v", err)
+	}
+	m := &Message{JSONRPC: "2.0", ID: raw.ID, Params: raw.Params, Result: raw.Result, Error: raw.Error}
+	if raw.Method != nil {
+		m.Method = *raw.Method
+	}
+	return m, validate(m, raw.JSONRPC, raw.Method != nil)
 }

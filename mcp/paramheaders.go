@@ -78,21 +78,14 @@ func sameItems(a, b []Item) bool {
 // tools/call with the arguments its tool's x-mcp-header annotations name:
 // a value in the body needs its header, with the same value.
 func (s *Server) checkParamHeaders(ctx context.Context, h http.Header, m *Message) *Error {
-	name, _ := nameOf(m)
+	v := m.paramsView()
 	l, err := s.backend.List(ctx, KindTool, ListOptions{IncludeFederated: true})
 	if err != nil || l == nil {
 		return nil // the call itself will say what is wrong
 	}
-	params := s.params.lookup(l.Items, name)
-	if len(params) == 0 {
-		return nil
-	}
-	var p struct {
-		Arguments json.RawMessage `json:"arguments"`
-	}
-	_ = json.Unmarshal(m.Params, &p)
+	params := s.params.lookup(l.Items, v.Name)
 	for _, hp := range params {
-		if err := checkParamHeader(h, hp, argAt(p.Arguments, hp.path)); err != nil {
+		if err := checkParamHeader(h, hp, argAt(v.Arguments, hp.path)); err != nil {
 			return err
 		}
 	}
@@ -102,11 +95,7 @@ func (s *Server) checkParamHeaders(ctx context.Context, h http.Header, m *Messag
 // argAt is the argument at path, or nil when it is absent or null.
 func argAt(args json.RawMessage, path []string) json.RawMessage {
 	for _, key := range path {
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(args, &obj) != nil {
-			return nil
-		}
-		args = obj[key]
+		args = field(args, key)
 	}
 	if len(args) == 0 || string(args) == "null" {
 		return nil

@@ -1,7 +1,6 @@
 package mcp
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -64,29 +63,29 @@ func isStateless(r *http.Request, m *Message) bool {
 	if r.Header.Get(headerProtocolVersion) == StatelessVersion {
 		return true
 	}
-	v, ok := metaVersion(m.Params)
+	v, ok := viewVersion(m.paramsView())
 	return ok && !slices.Contains(SupportedVersions, v)
 }
 
 // metaVersion is params._meta's protocol version, if it has one.
 func metaVersion(params json.RawMessage) (string, bool) {
-	var p struct {
-		Meta map[string]json.RawMessage `json:"_meta"`
-	}
-	if json.Unmarshal(params, &p) != nil || p.Meta[MetaProtocolVersion] == nil {
+	return viewVersion(viewOf(params))
+}
+
+// viewVersion is the protocol version a request's _meta names, if any
+// (a _meta that names one that is not a string names "").
+func viewVersion(v *ParamsView) (string, bool) {
+	raw := field(v.Meta, MetaProtocolVersion)
+	if raw == nil {
 		return "", false
 	}
-	var v string
-	if json.Unmarshal(p.Meta[MetaProtocolVersion], &v) != nil {
-		return "", true
-	}
-	return v, true
+	return jsonString(raw), true
 }
 
 // checkStateless validates a stateless request's _meta and headers; the
 // error (with the HTTP status it is answered with) names what was wrong.
 func checkStateless(h http.Header, m *Message) (requestMeta, *Error) {
-	rm, err := decodeRequestMeta(m.Params)
+	rm, err := decodeRequestMeta(m.paramsView())
 	if err != nil {
 		return rm, err
 	}
@@ -103,24 +102,32 @@ func checkStateless(h http.Header, m *Message) (requestMeta, *Error) {
 
 // decodeRequestMeta reads the required protocol version and client
 // capabilities and the optional log level from params._meta.
-func decodeRequestMeta(params json.RawMessage) (requestMeta, *Error) {
-	var p struct {
-		Meta map[string]json.RawMessage `json:"_meta"`
-	}
-	if len(params) == 0 || params[0] != '{' || json.Unmarshal(params, &p) != nil || p.Meta == nil {
+func decodeRequestMeta(v *ParamsView) (requestMeta, *Error) {
+	var rm requestMeta
+	var version, level []byte
+	if !v.Object || !eachField(v.Meta, func(k string, val []byte) bool {
+		switch k {
+		case MetaProtocolVersion:
+			version = val
+		case MetaClientCapabilities:
+			rm.caps = val
+		case MetaClientInfo:
+			rm.info = val
+		case MetaLogLevel:
+			level = val
+		}
+		return true
+	}) {
 		return requestMeta{}, Errorf(CodeInvalidParams, "invalid params: a %s request needs params._meta", StatelessVersion)
 	}
-	var rm requestMeta
-	if json.Unmarshal(p.Meta[MetaProtocolVersion], &rm.version) != nil || rm.version == "" {
+	if rm.version = jsonString(version); rm.version == "" {
 		return rm, Errorf(CodeInvalidParams, "invalid params: _meta needs %q (a string)", MetaProtocolVersion)
 	}
-	rm.caps = bytes.TrimSpace(p.Meta[MetaClientCapabilities])
 	if len(rm.caps) == 0 || rm.caps[0] != '{' {
 		return rm, Errorf(CodeInvalidParams, "invalid params: _meta needs %q (an object)", MetaClientCapabilities)
 	}
-	rm.info = p.Meta[MetaClientInfo]
-	if raw, ok := p.Meta[MetaLogLevel]; ok {
-		if json.Unmarshal(raw, &rm.logLevel) != nil || !slices.Contains(logLevels, rm.logLevel) {
+	if level != nil {
+		if rm.logLevel = jsonString(level); !slices.Contains(logLevels, rm.logLevel) {
 			return rm, Errorf(CodeInvalidParams, "invalid params: _meta %q must be one of %v", MetaLogLevel, logLevels)
 		}
 	}
@@ -154,17 +161,11 @@ func checkHeaders(h http.Header, m *Message, version string) *Error {
 // nameOf is the body value Mcp-Name mirrors: params.name of tools/call and
 // prompts/get, params.uri of resources/read.
 func nameOf(m *Message) (string, bool) {
-	var p struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
-	}
 	switch m.Method {
 	case "tools/call", "prompts/get":
-		_ = json.Unmarshal(m.Params, &p)
-		return p.Name, true
+		return m.paramsView().Name, true
 	case "resources/read":
-		_ = json.Unmarshal(m.Params, &p)
-		return p.URI, true
+		return m.paramsView().URI, true
 	}
 	return "", false
 }
@@ -212,38 +213,47 @@ func decodeHeaderValue(v string) (string, bool) {
 // the request for a stateless one. Other _meta keys (progressToken, trace
 // context) stay.
 func stripRequestMeta(params json.RawMessage) json.RawMessage {
-	var p map[string]json.RawMessage
-	if json.Unmarshal(params, &p) != nil || p["_meta"] == nil {
-		return params
-	}
-	if !dropMetaKeys(p, MetaProtocolVersion, MetaClientInfo, MetaClientCapabilities, MetaLogLevel) {
-		return params
-	}
-	out, err := json.Marshal(p)
-	if err != nil {
-		return params
-	}
-	return out
+	return stripMeta(viewOf(params)).Raw
 }
 
-// dropMetaKeys deletes keys from obj's _meta object, and _meta itself once
-// it is empty; false if _meta is there but not an object (obj unchanged).
-func dropMetaKeys(obj map[string]json.RawMessage, keys ...string) bool {
-	raw, ok := obj["_meta"]
+// stripped is the stateless request m as the Backend gets it: its params
+// without the per-request _meta keys, with their view.
+func (m *Message) stripped() *Message {
+	v := stripMeta(m.paramsView())
+	return &Message{Method: m.Method, Params: v.Raw, view: v}
+}
+
+// stripMeta is stripRequestMeta on a view: the view of the stripped params.
+func stripMeta(v *ParamsView) *ParamsView {
+	if !v.Object || v.Meta == nil {
+		return v
+	}
+	out, ok := dropMetaKeys(v.Raw, v.Meta, nil, MetaProtocolVersion, MetaClientInfo, MetaClientCapabilities, MetaLogLevel)
 	if !ok {
-		return true
+		return v
 	}
-	var meta map[string]json.RawMessage
-	if json.Unmarshal(raw, &meta) != nil {
-		return false
+	s := *v
+	s.Raw, s.Meta = out, field(out, "_meta")
+	return &s
+}
+
+// dropMetaKeys is the object obj (whose _meta is meta) with keys deleted
+// from its _meta, and _meta itself once it is empty, and with the fields
+// of also set; false if _meta is there but not an object.
+func dropMetaKeys(obj, meta []byte, also []jsonField, keys ...string) (json.RawMessage, bool) {
+	newMeta := json.RawMessage(nil)
+	if meta != nil {
+		drops := make([]jsonField, len(keys))
+		for i, k := range keys {
+			drops[i] = jsonField{key: k}
+		}
+		m, ok := withFields(meta, drops...)
+		if !ok {
+			return nil, false
+		}
+		if string(m) != "{}" {
+			newMeta = m
+		}
 	}
-	for _, k := range keys {
-		delete(meta, k)
-	}
-	if len(meta) == 0 {
-		delete(obj, "_meta")
-	} else {
-		obj["_meta"], _ = json.Marshal(meta)
-	}
-	return true
+	return withFields(obj, append(also, jsonField{key: "_meta", val: newMeta})...)
 }

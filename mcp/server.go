@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -88,6 +89,9 @@ type Server struct {
 
 	pool   *SessionPool // shared with the node's other endpoints, or its own
 	closed atomic.Bool
+
+	infoOnce sync.Once
+	infoJSON json.RawMessage // serverInfo, encoded (see serverInfoJSON)
 
 	listeners listeners    // open subscriptions/listen streams
 	params    paramIndex   // the tools' x-mcp-header annotations

@@ -1,9 +1,11 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 )
 
@@ -68,7 +70,7 @@ func (s *Server) serveModern(ctx context.Context, peer Peer, m *Message) (json.R
 	case "server/discover":
 		return s.decorate(s.discoverResult(), DiscoverTTL, "public")
 	case "tools/list", "prompts/list", "resources/list", "resources/templates/list":
-		res, err = s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: stripRequestMeta(m.Params)})
+		res, err = s.serve(ctx, nil, peer, m.stripped())
 		return s.decorateCacheable(res, err, ListTTL)
 	case "resources/read":
 		res, err = s.serveSealed(ctx, peer, m)
@@ -80,7 +82,7 @@ func (s *Server) serveModern(ctx context.Context, peer Peer, m *Message) (json.R
 		}
 		return s.decorate(res, -1, "")
 	case "completion/complete":
-		res, err = s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: stripRequestMeta(m.Params)})
+		res, err = s.serve(ctx, nil, peer, m.stripped())
 		if err != nil {
 			return nil, err
 		}
@@ -95,15 +97,18 @@ func (s *Server) serveModern(ctx context.Context, peer Peer, m *Message) (json.R
 // is sealed (see requeststate.go); a node's hop request carries the inner
 // state, which the entry node sealed and opened.
 func (s *Server) serveSealed(ctx context.Context, peer Peer, m *Message) (json.RawMessage, error) {
-	params := stripRequestMeta(m.Params)
+	sm := m.stripped()
 	if relayed(ctx) {
-		return s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: params})
+		return s.serve(ctx, nil, peer, sm)
 	}
-	params, err := s.states.openParams(ctx, m, params)
+	params, err := s.states.openParams(ctx, m, sm.Params)
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.serve(ctx, nil, peer, &Message{Method: m.Method, Params: params})
+	if !sameBytes(params, sm.Params) {
+		sm = &Message{Method: m.Method, Params: params}
+	}
+	res, err := s.serve(ctx, nil, peer, sm)
 	if err != nil {
 		return nil, err
 	}
@@ -121,29 +126,57 @@ func (s *Server) decorateCacheable(res json.RawMessage, err error, ttl int) (jso
 // ("complete" unless the result says otherwise), the node's serverInfo in
 // _meta and, for a complete cacheable result (ttl >= 0), ttlMs and
 // cacheScope.
+//
+// It splices the fields into the result's bytes: the result is not decoded.
 func (s *Server) decorate(res json.RawMessage, ttl int, scope string) (json.RawMessage, error) {
-	obj := map[string]json.RawMessage{}
-	if len(res) > 0 && string(res) != "null" {
-		if err := json.Unmarshal(res, &obj); err != nil {
-			return nil, Errorf(CodeInternalError, "internal error: a result is not a JSON object: %v", err)
+	var resultType, meta []byte
+	if t := bytes.TrimSpace(res); len(t) > 0 && string(t) != "null" {
+		if !isObject(t) {
+			return nil, Errorf(CodeInternalError, "internal error: a result is not a JSON object: %.40s", t)
 		}
+		eachField(t, func(k string, v []byte) bool {
+			switch k {
+			case "resultType":
+				resultType = v
+			case "_meta":
+				meta = v
+			}
+			return true
+		})
 	}
-	if obj["resultType"] == nil {
-		obj["resultType"] = json.RawMessage(`"complete"`)
+	set := make([]jsonField, 0, 4)
+	if resultType == nil {
+		resultType = json.RawMessage(`"complete"`)
+		set = append(set, jsonField{key: "resultType", val: resultType})
 	}
-	meta := map[string]json.RawMessage{}
-	_ = json.Unmarshal(obj["_meta"], &meta)
-	meta[MetaServerInfo], _ = json.Marshal(s.serverInfo())
-	obj["_meta"], _ = json.Marshal(meta)
-	if ttl >= 0 && string(obj["resultType"]) == `"complete"` {
-		obj["ttlMs"], _ = json.Marshal(ttl)
-		obj["cacheScope"], _ = json.Marshal(scope)
+	set = append(set, jsonField{key: "_meta", val: s.metaWithServerInfo(meta)})
+	if ttl >= 0 && string(resultType) == `"complete"` {
+		sc, _ := json.Marshal(scope)
+		set = append(set, jsonField{key: "ttlMs", val: strconv.AppendInt(nil, int64(ttl), 10)}, jsonField{key: "cacheScope", val: sc})
 	}
-	return json.Marshal(obj)
+	out, _ := withFields(res, set...)
+	return out, nil
+}
+
+// metaWithServerInfo is a result's _meta with the node's serverInfo (a
+// _meta that is not an object is replaced).
+func (s *Server) metaWithServerInfo(meta []byte) json.RawMessage {
+	info := s.serverInfoJSON()
+	if out, ok := withFields(meta, jsonField{key: MetaServerInfo, val: info}); ok {
+		return out
+	}
+	out, _ := withFields(nil, jsonField{key: MetaServerInfo, val: info})
+	return out
 }
 
 func (s *Server) serverInfo() map[string]string {
 	return map[string]string{"name": s.opts.NodeName, "version": s.opts.Version}
+}
+
+// serverInfoJSON is serverInfo encoded, once.
+func (s *Server) serverInfoJSON() json.RawMessage {
+	s.infoOnce.Do(func() { s.infoJSON, _ = json.Marshal(s.serverInfo()) })
+	return s.infoJSON
 }
 
 // discoverResult is the answer to server/discover (before decorate).

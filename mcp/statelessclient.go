@@ -29,25 +29,33 @@ func StatelessParams(params json.RawMessage, logLevel string, caps json.RawMessa
 	if out, ok := spliceMeta(params, logLevel, caps); ok {
 		return out, nil
 	}
-	p := map[string]json.RawMessage{}
-	if len(params) > 0 && string(params) != "null" {
-		if err := json.Unmarshal(params, &p); err != nil {
-			return nil, fmt.Errorf("params are not a JSON object: %w", err)
-		}
+	if t := bytes.TrimSpace(params); len(t) > 0 && string(t) != "null" && !isObject(t) {
+		return nil, errors.New("params are not a JSON object")
 	}
-	meta := map[string]json.RawMessage{}
-	if raw := p["_meta"]; raw != nil {
-		if err := json.Unmarshal(raw, &meta); err != nil {
-			return nil, fmt.Errorf("params._meta is not a JSON object: %w", err)
-		}
-	}
-	meta[MetaProtocolVersion] = json.RawMessage(`"` + StatelessVersion + `"`)
-	meta[MetaClientCapabilities] = caps
+	set := []jsonField{{key: MetaProtocolVersion, val: json.RawMessage(`"` + StatelessVersion + `"`)},
+		{key: MetaClientCapabilities, val: caps}}
 	if logLevel != "" {
-		meta[MetaLogLevel], _ = json.Marshal(logLevel)
+		lv, _ := json.Marshal(logLevel)
+		set = append(set, jsonField{key: MetaLogLevel, val: lv})
 	}
-	p["_meta"], _ = json.Marshal(meta)
-	return json.Marshal(p)
+	meta, ok := withFields(field(params, "_meta"), set...)
+	if !ok {
+		return nil, errors.New("params._meta is not a JSON object")
+	}
+	out, _ := withFields(params, jsonField{key: "_meta", val: meta})
+	return out, nil
+}
+
+// NewStatelessRequest is req as a 2026-07-28 request with id: its params
+// with the _meta of StatelessParams, and their view.
+func NewStatelessRequest(id json.RawMessage, req *Request, logLevel string, caps json.RawMessage) (*Message, error) {
+	params, err := StatelessParams(req.Params, logLevel, caps)
+	if err != nil {
+		return nil, err
+	}
+	v := *req.View()
+	v.Raw, v.Object, v.Meta = params, true, field(params, "_meta")
+	return &Message{JSONRPC: "2.0", ID: id, Method: req.Method, Params: params, view: &v}, nil
 }
 
 // spliceMeta is StatelessParams without decoding, for params (an object)
@@ -83,12 +91,9 @@ func SetStatelessHeaders(h http.Header, m *Message, inputSchema json.RawMessage)
 	if len(inputSchema) == 0 || !bytes.Contains(inputSchema, []byte("x-mcp-header")) {
 		return
 	}
-	var p struct {
-		Arguments json.RawMessage `json:"arguments"`
-	}
-	_ = json.Unmarshal(m.Params, &p)
+	args := m.paramsView().Arguments
 	for _, hp := range schemaParams(inputSchema, nil) {
-		if v := argAt(p.Arguments, hp.path); v != nil {
+		if v := argAt(args, hp.path); v != nil {
 			h.Set("Mcp-Param-"+hp.header, encodeHeaderValue(argText(v)))
 		}
 	}
@@ -158,33 +163,52 @@ func readSSEAnswer(br *bufio.Reader, onNotify func(*Message)) (*Message, error) 
 	}
 }
 
-// decodeAnswer decodes one JSON-RPC message of an answer.
+// decodeAnswer decodes one JSON-RPC message of an answer (a copy of raw,
+// which the caller may reuse).
 func decodeAnswer(raw []byte) (*Message, error) {
-	var m Message
-	if err := json.Unmarshal(raw, &m); err != nil {
+	raw = bytes.TrimSpace(raw)
+	if !json.Valid(raw) || raw[0] != '{' {
+		return nil, errors.New("answer is not JSON-RPC: not a JSON object")
+	}
+	w, err := readMessage(bytes.Clone(raw))
+	if err != nil {
 		return nil, fmt.Errorf("answer is not JSON-RPC: %w", err)
 	}
-	return &m, nil
+	m := &Message{ID: w.id, Params: w.params, Result: w.result, Error: w.err}
+	if w.version != nil {
+		m.JSONRPC = *w.version
+	}
+	if w.method != nil {
+		m.Method = *w.method
+	}
+	return m, nil
 }
 
 // StripStatelessResult removes from a 2026-07-28 result what that revision
 // adds to every result (resultType "complete", ttlMs, cacheScope, the
 // answering server's serverInfo in _meta), so it reads as a session
-// version's result; a 2026-07-28 caller's server adds its own again.
+// version's result; a 2026-07-28 caller's server adds its own again. res
+// is valid JSON, as decoded from the answer.
 func StripStatelessResult(res json.RawMessage) json.RawMessage {
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(res, &obj) != nil {
+	var meta, resultType []byte
+	if !eachField(res, func(k string, v []byte) bool {
+		switch k {
+		case "_meta":
+			meta = v
+		case "resultType":
+			resultType = v
+		}
+		return true
+	}) {
 		return res
 	}
-	if string(obj["resultType"]) == `"complete"` {
-		delete(obj, "resultType")
+	drop := []jsonField{{key: "ttlMs"}, {key: "cacheScope"}}
+	if string(resultType) == `"complete"` {
+		drop = append(drop, jsonField{key: "resultType"})
 	}
-	delete(obj, "ttlMs")
-	delete(obj, "cacheScope")
-	dropMetaKeys(obj, MetaServerInfo)
-	out, err := json.Marshal(obj)
-	if err != nil {
-		return res
+	out, ok := dropMetaKeys(res, meta, drop, MetaServerInfo)
+	if !ok { // a _meta that is not an object stays
+		out, _ = withFields(res, drop...)
 	}
 	return out
 }

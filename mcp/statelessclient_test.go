@@ -92,3 +92,19 @@ func TestReadStatelessAnswer(t *testing.T) {
 type nopBody struct{ *strings.Reader }
 
 func (nopBody) Close() error { return nil }
+
+// TestStatelessParamsRefuses: params or a _meta that is not an object is
+// refused, naming which.
+func TestStatelessParamsRefuses(t *testing.T) {
+	for _, tc := range []struct{ name, params, want string }{
+		{"array", `[1]`, "params are not a JSON object"},
+		{"not JSON", `{"a":`, "params are not a JSON object"},
+		{"meta a number", `{"_meta":5}`, "params._meta is not a JSON object"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := StatelessParams(json.RawMessage(tc.params), "", nil); err == nil || err.Error() != tc.want {
+				t.Fatalf("StatelessParams(%s) error %v, want %q", tc.params, err, tc.want)
+			}
+		})
+	}
+}

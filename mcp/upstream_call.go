@@ -1,7 +1,6 @@
 package mcp
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -191,27 +190,19 @@ func upParams(params json.RawMessage) (json.RawMessage, json.RawMessage, error) 
 	if len(params) == 0 || string(params) == "null" {
 		return json.RawMessage("{}"), nil, nil
 	}
-	var p struct {
-		Meta json.RawMessage `json:"_meta"`
-	}
-	if err := json.Unmarshal(params, &p); err != nil {
+	if !isObject(params) {
+		var p struct {
+			Meta json.RawMessage `json:"_meta"`
+		}
+		err := json.Unmarshal(params, &p) // says why
 		return nil, nil, Errorf(CodeInvalidParams, "invalid params: not an object: %v", err)
 	}
-	if len(p.Meta) == 0 || !bytes.Contains(params, []byte(`"_meta"`)) { // json matched "_Meta" too
-		return params, nil, nil
-	}
-	return params, upField(p.Meta, "progressToken"), nil
+	return params, upField(field(params, "_meta"), "progressToken"), nil
 }
 
-func upField(obj json.RawMessage, field string) json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(obj, &m) != nil {
-		return nil
-	}
-	if v := m[field]; len(v) > 0 && string(v) != "null" {
-		return v
-	}
-	return nil
+// upField is obj[name] when obj is an object and it is there, not null.
+func upField(obj json.RawMessage, name string) json.RawMessage {
+	return nonNull(field(obj, name))
 }
 
 // upSwapToken sets params._meta.progressToken to tok (if not "").
@@ -220,9 +211,10 @@ func upSwapToken(params json.RawMessage, tok string) (json.RawMessage, error) {
 		return params, nil
 	}
 	t, _ := json.Marshal(tok)
-	meta, err := upSetRaw(upField(params, "_meta"), "progressToken", t)
-	if err != nil {
-		return nil, err
+	meta, ok := withFields(upField(params, "_meta"), jsonField{key: "progressToken", val: t})
+	if !ok {
+		return nil, errors.New("params._meta is not an object")
 	}
-	return upSetRaw(params, "_meta", meta)
+	out, _ := withFields(params, jsonField{key: "_meta", val: meta})
+	return out, nil
 }

@@ -128,14 +128,14 @@ func upWithField(v any, field string, value json.RawMessage) (json.RawMessage, e
 }
 
 func upSetRaw(obj json.RawMessage, field string, value json.RawMessage) (json.RawMessage, error) {
-	m := map[string]json.RawMessage{}
-	if len(obj) > 0 && string(obj) != "null" {
-		if err := json.Unmarshal(obj, &m); err != nil {
-			return nil, err
-		}
+	if value == nil {
+		value = json.RawMessage("null")
 	}
-	m[field] = value
-	return json.Marshal(m)
+	out, ok := withFields(obj, jsonField{key: field, val: value})
+	if !ok {
+		return nil, errors.New("not a JSON object")
+	}
+	return out, nil
 }
 
 // upLogRank orders the RFC 5424 levels MCP uses.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // benchTool is a demo tool and the arguments a benchmark calls it with.
@@ -22,9 +23,10 @@ var benchForwardTools = []benchTool{
 
 // benchTarget is where one side of a comparison sends its calls.
 type benchTarget struct {
-	side string // "direct" or "forwarded"
-	n    *node
-	tool string
+	side  string // "direct" or "forwarded"
+	n     *node
+	tool  string
+	procs []benchProc // the nodes, whose CPU time per call is reported
 }
 
 // BenchmarkForward compares a tools/call forwarded A→B (`b__<tool>` on A)
@@ -32,16 +34,19 @@ type benchTarget struct {
 // by go-sdk sessions (one per caller, reused) and by bare sessionless POSTs
 // (keep-alive), at 1 and 8 concurrent callers. The forwarded side also
 // reports its ratios to the direct side just measured (p50_ratio,
-// p99_ratio, tput_ratio).
+// p99_ratio, tput_ratio). On Linux both sides report the CPU time the two
+// nodes used per call (nodes_cpu_us/call) and the forwarded side its ratio
+// (cpu_ratio): on a shared machine it moves less than the rates.
 func BenchmarkForward(b *testing.B) {
 	a, peer := benchForwardRing(b)
+	procs := []benchProc{{"a", a.proc}, {"b", peer.proc}}
 	for _, tool := range benchForwardTools {
 		b.Run(tool.name, func(b *testing.B) {
 			for _, kind := range []string{"gosdk", "bare"} {
 				b.Run(kind, func(b *testing.B) {
 					for _, c := range []int{1, 8} {
 						b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) {
-							benchPair(b, tool, kind, c, benchTarget{"direct", peer, tool.name}, benchTarget{"forwarded", a, "b__" + tool.name})
+							benchPair(b, tool, kind, c, benchTarget{"direct", peer, tool.name, procs}, benchTarget{"forwarded", a, "b__" + tool.name, procs})
 						})
 					}
 				})
@@ -66,19 +71,25 @@ func benchForwardRing(b *testing.B) (a, peer *node) {
 // benchPair runs the direct side, then the forwarded side with its ratios.
 func benchPair(b *testing.B, tool benchTool, kind string, c int, direct, forwarded benchTarget) {
 	var base benchStats
+	var baseCPU float64
 	b.Run(direct.side, func(b *testing.B) {
-		base = benchCalls(b, direct, tool.args, kind, c)
+		base, baseCPU = benchCalls(b, direct, tool.args, kind, c)
 		base.report(b, "calls")
 	})
 	b.Run(forwarded.side, func(b *testing.B) {
-		s := benchCalls(b, forwarded, tool.args, kind, c)
+		s, cpu := benchCalls(b, forwarded, tool.args, kind, c)
 		s.report(b, "calls")
 		benchRatios(b, s, base)
+		if cpu > 0 && baseCPU > 0 {
+			b.ReportMetric(cpu/baseCPU, "cpu_ratio")
+		}
 	})
 }
 
-// benchCalls makes b.N calls of target's tool with c callers of kind.
-func benchCalls(b *testing.B, target benchTarget, args map[string]any, kind string, c int) benchStats {
+// benchCalls makes b.N calls of target's tool with c callers of kind; it
+// reports (and returns) the CPU time its nodes used per call, where it can
+// be read (0 otherwise).
+func benchCalls(b *testing.B, target benchTarget, args map[string]any, kind string, c int) (benchStats, float64) {
 	hc := benchHTTPClient()
 	b.Cleanup(hc.CloseIdleConnections)
 	callers := make([]func() error, c)
@@ -94,7 +105,19 @@ func benchCalls(b *testing.B, target benchTarget, args map[string]any, kind stri
 			b.Fatalf("warm-up call of %s on %s: %v", target.tool, target.n.name, err)
 		}
 	}
-	return benchRun(b, callers)
+	before := benchCPUTimes(target.procs)
+	s := benchRun(b, callers)
+	after := benchCPUTimes(target.procs)
+	var cpu time.Duration
+	for i := range target.procs {
+		if before[i] < 0 || after[i] < 0 || s.calls == 0 {
+			return s, 0
+		}
+		cpu += after[i] - before[i]
+	}
+	perCall := float64(cpu.Microseconds()) / float64(s.calls)
+	b.ReportMetric(perCall, "nodes_cpu_us/call")
+	return s, perCall
 }
 
 // benchSDKCaller returns a function that calls target's tool on a session
