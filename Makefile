@@ -40,8 +40,8 @@ dev: ## build, then run one node with --dev --demo (PORT, NAME, JWT_SECRET, JOIN
 test: scripts/node_modules ## run every test with -race (unit, e2e, TypeScript client, conformance)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
-conformance: scripts/node_modules ## run both MCP conformance suites (0.1.16 sessions, 0.2.0-alpha.12 at 2026-07-28) through a node and through /mcp/peers/{peer} of a second node, verbosely
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run '^TestConformance(Hop)?(2026)?$$' -v $(E2E)
+conformance: scripts/node_modules ## run both MCP conformance suites (0.1.16 sessions, 0.2.0-alpha.12 at 2026-07-28) through a node and through /mcp/peers/{peer} of a second node, its upstream the everything-server over stdio and over HTTP, verbosely
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run '^TestConformance(Hop)?(2026)?(HTTP)?$$' -v $(E2E)
 
 # `make bench` takes about 3 minutes on 2 cores (bounded well under 10):
 # cluster's in-process rings, the kill -9 of a node in a ring of five

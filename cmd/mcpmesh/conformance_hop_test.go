@@ -29,9 +29,13 @@ func TestConformanceHop(t *testing.T) {
 // stdio and node A with B as its peer "b", and returns the URL of
 // /mcp/peers/b on a token-adding proxy in front of A.
 func conformanceHop(t *testing.T) string {
-	ev := buildBinaries(t).everything
+	return conformanceHopTo(t, serverEntry{Command: buildBinaries(t).everything})
+}
+
+// conformanceHopTo is conformanceHop with B's upstream entry.
+func conformanceHopTo(t *testing.T, everything serverEntry) string {
 	gossip := []string{"--gossip", "127.0.0.1:0"}
-	b := startNode(t, nodeOptions{name: "conformance-b", extra: gossip, servers: map[string]serverEntry{"everything": {Command: ev}}})
+	b := startNode(t, nodeOptions{name: "conformance-b", extra: gossip, servers: map[string]serverEntry{"everything": everything}})
 	a := startNode(t, nodeOptions{name: "conformance-a", extra: gossip})
 	ringAddPeer(t, a, b.url, "b", "full")
 	wait.For(t, ringTimeout, func() bool { return ringList(t, a).has("b__test_simple_text") }, "A to list B's tools")

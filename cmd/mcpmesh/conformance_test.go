@@ -58,7 +58,8 @@ var legacySuite = conformanceSuite{
 // here), but the go-sdk server then refuses session requests, and the legacy
 // suite loses tools-call-sampling, tools-call-elicitation,
 // tools-call-with-logging, elicitation-sep1034-defaults and
-// elicitation-sep1330-enums (measured: 25/30 there).
+// elicitation-sep1330-enums (measured: 25/30 there). Over HTTP the key
+// passes on the legacy session (conformance_http_test.go).
 const keyedInSession = "the legacy upstream session carries the tool's input request without its key " +
 	"(\"user_name\"): the node names the held request itself; a 2026-07-28 session keeps it but breaks 5 legacy scenarios " +
 	"(docs/upstreams.md)"

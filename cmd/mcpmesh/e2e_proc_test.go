@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -181,10 +182,19 @@ func startEverythingHTTP(t testing.TB) string {
 // server's process.
 func startEverythingHTTPProc(t testing.TB) (*proc, string) {
 	t.Helper()
+	return startEverythingHTTPMode(t, false)
+}
+
+// startEverythingHTTPMode starts the everything-server over Streamable HTTP on
+// a free loopback port, stateless (a request is a session of its own: it
+// serves 2026-07-28, and makes no server requests) or not, and returns it
+// with its endpoint; it is stopped when the test ends.
+func startEverythingHTTPMode(t testing.TB, stateless bool) (*proc, string) {
+	t.Helper()
 	bin := buildBinaries(t).everything
 	for attempt := 0; ; attempt++ {
 		addr := freeAddr(t)
-		p := startProc(t, "everything-server "+addr, bin, "-http", addr, "-stateless=false")
+		p := startProc(t, "everything-server "+addr, bin, "-http", addr, "-stateless="+strconv.FormatBool(stateless))
 		wait.For(t, 20*time.Second, func() bool { return p.exited() || dialable(addr) },
 			"everything-server on %s to take connections (%s):\n%s", addr, wait.Later(func() any { return p.exitText() }), p.out)
 		if !p.exited() {
