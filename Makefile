@@ -58,7 +58,7 @@ bench: ## run the benchmarks (forwarded vs direct calls, HTTP upstream via a nod
 	$(GO) test -run '^$$' -bench '^BenchmarkKillDetect$$' -benchtime $(BENCH_KILL_OPS) -timeout 3m $(E2E)
 	$(GO) test -run '^$$' -bench '^BenchmarkRingListChanged$$' -benchtime $(BENCH_LISTCHANGED_OPS) -timeout 3m $(E2E)
 	$(GO) test -run '^$$' -bench . -skip '^(BenchmarkKillDetect|BenchmarkRingListChanged)$$' -benchtime $(BENCHTIME) -timeout 5m $(E2E)
-	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) -timeout 3m $$($(GO) list $(PKGS) | grep -v -e '/cluster' -e '/cmd/mcpmesh$$')
+	$(GO) test -run '^$$' -bench . -skip '^BenchmarkUpstreamInProcess$$' -benchtime $(BENCHTIME) -timeout 3m $$($(GO) list $(PKGS) | grep -v -e '/cluster' -e '/cmd/mcpmesh$$')
 
 chaos: build ## kill -9 and restart nodes under call load; prints detection and rejoin times (N=5 ROUNDS=3)
 	bash scripts/chaos.sh

@@ -182,6 +182,7 @@ type Upstream struct {
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	held   *workers // run the calls of 2026-07-28 callers (see goHeld)
 	start  sync.Once
 	ready  chan struct{} // closed at the first outcome: ready or failed
 	relist chan struct{}
@@ -228,6 +229,7 @@ func NewUpstream(cfg ServerConfig, opts UpstreamOptions) *Upstream {
 	if u.holds == nil {
 		u.holds = NewHolds(0, 0)
 	}
+	u.held = newWorkers(ctx.Done(), &u.wg)
 	if opts.HTTPClient == nil || opts.HTTPClient.Transport == nil {
 		u.own = newUpTransport()
 	}
@@ -317,6 +319,19 @@ func (u *Upstream) goFn(f func()) bool {
 		defer u.wg.Done()
 		f()
 	}()
+	return true
+}
+
+// goHeld runs f on one of the upstream's workers, unless it is closed: a
+// held call goes down the go-sdk client on a stack an earlier call already
+// grew, where a fresh goroutine copied its stack as it went (see workers).
+func (u *Upstream) goHeld(f func()) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return false
+	}
+	u.held.run(f)
 	return true
 }
 

@@ -97,7 +97,7 @@ func (u *Upstream) callHeld(ctx context.Context, sess *sdk.ClientSession, req *R
 	}
 	callCtx, cancel := upJoin(withUpLimit(context.WithValue(context.Background(), upCallKey{}, c), u.opts.MaxResultBytes), u.ctx)
 	hc.cancel = cancel
-	if !u.goFn(func() {
+	if !u.goHeld(func() {
 		defer cancel()
 		defer u.calls.end(c, upTok)
 		hc.finish(u.sendCall(callCtx, sess, req.Method, params, req.Client, hc))

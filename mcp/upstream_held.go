@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -99,6 +100,9 @@ func (h *Holds) drop(id string, hc *heldCall) bool {
 
 // heldState is the held call id in params.requestState, if it names one.
 func heldState(params json.RawMessage) (string, bool) {
+	if !bytes.Contains(params, []byte(HeldStatePrefix)) && !bytes.Contains(params, []byte(`\`)) {
+		return "", false // a first try: not decoded (the prefix is not there, not even escaped)
+	}
 	var p struct {
 		RequestState string `json:"requestState"`
 	}

@@ -87,11 +87,12 @@ const upTapMax = 1 << 20
 // upTap scans a stream of newline-delimited JSON (stdio) or of SSE events
 // (Streamable HTTP) and calls seen for each log or progress notification.
 type upTap struct {
-	sse  bool
-	seen func()
-	buf  []byte
-	skip bool   // the current line is too long: ignore it up to its end
-	data []byte // SSE: the current event's data
+	sse    bool
+	seen   func()
+	answer func() // SSE: called for a response (if not nil)
+	buf    []byte
+	skip   bool   // the current line is too long: ignore it up to its end
+	data   []byte // SSE: the current event's data
 }
 
 func (t *upTap) feed(p []byte) {
@@ -139,6 +140,9 @@ func (t *upTap) endLine() {
 }
 
 func (t *upTap) message(raw []byte) {
+	if t.answer != nil && upIsResponse(raw) {
+		t.answer()
+	}
 	if !bytes.Contains(raw, []byte("notifications/")) {
 		return
 	}
@@ -152,4 +156,10 @@ func (t *upTap) message(raw []byte) {
 	if m.Method == "notifications/message" || m.Method == "notifications/progress" {
 		t.seen()
 	}
+}
+
+// upIsResponse tells a JSON-RPC response (an id, no method) from a
+// request or a notification.
+func upIsResponse(raw []byte) bool {
+	return nonNull(field(raw, "id")) != nil && field(raw, "method") == nil
 }

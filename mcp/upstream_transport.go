@@ -22,8 +22,8 @@ func newUpTransport() *http.Transport {
 }
 
 // upHTTPTransport adds the configured headers to every request, reads the
-// answers within their byte bound (the request's, else limit) and taps the
-// SSE streams.
+// answers within their byte bound (the request's, else limit), taps the
+// SSE streams and ties each exchange to its call (see upExchange).
 type upHTTPTransport struct {
 	base    http.RoundTripper
 	headers map[string]string
@@ -38,17 +38,21 @@ func (t *upHTTPTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			r.Header.Set(k, v)
 		}
 	}
+	ex := newUpExchange(r.Context())
+	r = r.WithContext(ex.ctx)
 	resp, err := t.base.RoundTrip(r)
 	if err != nil {
+		ex.release()
 		return resp, err
 	}
 	limit := upLimit(r.Context(), t.limit)
 	switch ct := resp.Header.Get("Content-Type"); {
 	case strings.HasPrefix(ct, "text/event-stream"):
-		resp.Body = newUpBoundedSSE(resp.Body, r, limit, &upTap{sse: true, seen: t.seen})
+		resp.Body = newUpBoundedSSE(resp.Body, r, limit, &upTap{sse: true, seen: t.seen, answer: ex.answer})
 	case strings.HasPrefix(ct, "application/json"):
 		resp.Body = &upBoundedJSON{body: resp.Body, req: r, limit: limit}
 	}
+	resp.Body = &upExchangeBody{ReadCloser: resp.Body, ex: ex}
 	return resp, nil
 }
 

@@ -9,8 +9,8 @@ import (
 // exits.
 const workerIdle = 10 * time.Second
 
-// workers runs a Server's request goroutines on goroutines that serve one
-// request after another, so that a request starts on a stack an earlier
+// workers runs a Server's request goroutines (and an Upstream's held
+// calls) on goroutines that serve one request after another, so that a request starts on a stack an earlier
 // one already grew: a fresh goroutine starts small and copies its stack
 // several times as a call goes down the go-sdk client, which a profile of
 // a node calling an HTTP upstream put at a tenth of the node's CPU. A

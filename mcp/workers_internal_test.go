@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 )
 
 // goroutineID is the id runtime.Stack prints for the calling goroutine.
@@ -30,4 +31,29 @@ func TestWorkersServeOneRequestAfterAnother(t *testing.T) {
 	}
 	close(stop)
 	wg.Wait() // hangs (test timeout) if a worker does not exit
+}
+
+// TestUpstreamHeldCallsRunOnWorkers: a 2026-07-28 caller's call (run
+// detached from its request, see callHeld) runs on a worker that served an
+// earlier one, and closing the upstream ends its idle workers.
+func TestUpstreamHeldCallsRunOnWorkers(t *testing.T) {
+	u := NewUpstream(ServerConfig{Name: "w", URL: "http://127.0.0.1:1/mcp"}, UpstreamOptions{})
+	ids := make(chan string, 2)
+	if !u.goHeld(func() { ids <- goroutineID() }) {
+		t.Fatal("goHeld refused a call on an open upstream")
+	}
+	u.held.jobs <- func() { ids <- goroutineID() } // taken only by a waiting worker
+	if first, second := <-ids, <-ids; first != second {
+		t.Errorf("the second call ran on goroutine %s, the first on %s: want the same worker", second, first)
+	}
+	closed := make(chan struct{})
+	go func() { _ = u.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Close did not return with an idle worker")
+	}
+	if u.goHeld(func() {}) {
+		t.Error("goHeld took a call on a closed upstream")
+	}
 }
