@@ -103,7 +103,10 @@ func TestMRTRAcrossTheHop(t *testing.T) {
 	if _, err := c.node.Join([]string{a.node.GossipAddr()}); err != nil {
 		t.Fatal(err)
 	}
-	wait.For(t, 10*time.Second, func() bool { return c.call(t, "b__whoami").text() == "gw-b" }, "gw-c to link peer b")
+	wait.For(t, 10*time.Second, func() bool { // until gw-c has the registry's peer b (unknown tool before)
+		res, rpcErr := c.rpc(t, "tools/call", map[string]any{"name": "b__whoami", "arguments": map[string]any{}})
+		return rpcErr == nil && decode[fedResult](t, res).text() == "gw-b"
+	}, "gw-c to link peer b")
 	alice := userToken(t, "alice", "https://idp.test", nil)
 	t.Run("2026 caller, retried on another node", func(t *testing.T) {
 		res, rpcErr := a.post2026(t, alice, "b__ask", map[string]any{"elicitation": map[string]any{}}, nil)
