@@ -31,8 +31,10 @@ type benchTarget struct {
 
 // BenchmarkForward compares a tools/call forwarded A→B (`b__<tool>` on A)
 // with the same call made directly on B, for the demo echo and sleep 2 ms,
-// by go-sdk sessions (one per caller, reused) and by bare sessionless POSTs
-// (keep-alive), at 1 and 8 concurrent callers. The forwarded side also
+// by go-sdk clients (one per caller, reused): "gosdk" on a 2025-11-25
+// session, "stateless" negotiating 2026-07-28 (no session: each call one
+// POST with its _meta), and by bare sessionless POSTs (keep-alive), at 1 and
+// 8 concurrent callers. The forwarded side also
 // reports its ratios to the direct side just measured (p50_ratio,
 // p99_ratio, tput_ratio). On Linux both sides report the CPU time the two
 // nodes used per call (nodes_cpu_us/call) and the forwarded side its ratio
@@ -42,7 +44,7 @@ func BenchmarkForward(b *testing.B) {
 	procs := []benchProc{{"a", a.proc}, {"b", peer.proc}}
 	for _, tool := range benchForwardTools {
 		b.Run(tool.name, func(b *testing.B) {
-			for _, kind := range []string{"gosdk", "bare"} {
+			for _, kind := range []string{"gosdk", "stateless", "bare"} {
 				b.Run(kind, func(b *testing.B) {
 					for _, c := range []int{1, 8} {
 						b.Run(fmt.Sprintf("c%d", c), func(b *testing.B) {
@@ -94,9 +96,12 @@ func benchCalls(b *testing.B, target benchTarget, args map[string]any, kind stri
 	b.Cleanup(hc.CloseIdleConnections)
 	callers := make([]func() error, c)
 	for i := range callers {
-		if kind == "gosdk" {
-			callers[i] = benchSDKCaller(b, target, args, hc)
-		} else {
+		switch kind {
+		case "gosdk":
+			callers[i] = benchSDKCaller(b, target, args, hc, legacyVersion)
+		case "stateless":
+			callers[i] = benchSDKCaller(b, target, args, hc, "")
+		default:
 			callers[i] = benchBareCaller(target, args, hc)
 		}
 	}
@@ -120,10 +125,15 @@ func benchCalls(b *testing.B, target benchTarget, args map[string]any, kind stri
 	return s, perCall
 }
 
-// benchSDKCaller returns a function that calls target's tool on a session
-// of its own.
-func benchSDKCaller(b *testing.B, target benchTarget, args map[string]any, hc *http.Client) func() error {
-	return benchToolCaller(benchConnect(b, target.n.mcpURL(), target.n.token, hc, legacyVersion), target.tool, args)
+// benchSDKCaller returns a function that calls target's tool from a go-sdk
+// client of its own: on a session of version, or ("") negotiating
+// 2026-07-28, which the client must get.
+func benchSDKCaller(b *testing.B, target benchTarget, args map[string]any, hc *http.Client, version string) func() error {
+	cs := benchConnect(b, target.n.mcpURL(), target.n.token, hc, version)
+	if got := cs.InitializeResult().ProtocolVersion; version == "" && got != statelessVersion {
+		b.Fatalf("the go-sdk client negotiated %s with %s, want %s", got, target.n.name, statelessVersion)
+	}
+	return benchToolCaller(cs, target.tool, args)
 }
 
 // benchBareCaller returns a function that POSTs one sessionless tools/call.

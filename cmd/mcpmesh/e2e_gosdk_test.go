@@ -31,6 +31,10 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // 2026-07-28 (see TestGoSDKClient2026).
 const legacyVersion = "2025-11-25"
 
+// statelessVersion is the revision the go-sdk v1.8 client negotiates with
+// a node by default.
+const statelessVersion = "2026-07-28"
+
 // connectGoSDK opens a go-sdk client session (legacyVersion) to url (a
 // token if not ""); it is closed when the test ends.
 func connectGoSDK(t testing.TB, url, token string, opts *mcp.ClientOptions) *mcp.ClientSession {
