@@ -170,7 +170,13 @@ func (n *fedNode) do(t testing.TB, method, path, token, body string) response {
 func (n *fedNode) rpc(t testing.TB, method string, params any) (result json.RawMessage, rpcErr *mcp.Error) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": 1, "method": method, "params": params})
-	r := n.do(t, http.MethodPost, "/mcp/http", n.admin, string(body))
+	return n.reply(t, method, n.do(t, http.MethodPost, "/mcp/http", n.admin, string(body)))
+}
+
+// reply reads a JSON-RPC answer of 200 to method on n (anything else
+// fails the test): its result, or its error.
+func (n *fedNode) reply(t testing.TB, method string, r response) (json.RawMessage, *mcp.Error) {
+	t.Helper()
 	var rep struct {
 		Result json.RawMessage `json:"result"`
 		Error  *mcp.Error      `json:"error"`

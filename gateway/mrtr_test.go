@@ -78,15 +78,7 @@ func (n *fedNode) post2026(t *testing.T, token, tool string, caps map[string]any
 		"Mcp-Method": "tools/call", "Mcp-Name": tool} {
 		req.Header.Set(k, v)
 	}
-	r := send(t, req)
-	var rep struct {
-		Result json.RawMessage `json:"result"`
-		Error  *mcp.Error      `json:"error"`
-	}
-	if r.code != http.StatusOK || json.Unmarshal(r.body, &rep) != nil {
-		t.Fatalf("tools/call %s on %s: status %d, body %s", tool, n.name, r.code, r.body)
-	}
-	return rep.Result, rep.Error
+	return n.reply(t, "tools/call "+tool, send(t, req))
 }
 
 // TestMRTRAcrossTheHop: gw-b's "ask" answers input_required. Called on gw-a
