@@ -1,19 +1,17 @@
 package gateway
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"runtime/debug"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/mcpmesh/mcpmesh/api"
 )
+
+// The gateway's error answers: always {"error": "..."} (api.Error), with
+// the status that says what was wrong.
 
 // abortJSON answers status with {"error": err} and stops the chain.
 func abortJSON(c *gin.Context, status int, err error) {
@@ -26,65 +24,6 @@ func (g *Gateway) noRoute(c *gin.Context) {
 
 func (g *Gateway) noMethod(c *gin.Context) {
 	abortJSON(c, http.StatusMethodNotAllowed, fmt.Errorf("method %s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
-}
-
-// recovery turns a panic in a handler into a logged 500 JSON answer. The
-// connection-abort sentinel of net/http is passed on untouched.
-func (g *Gateway) recovery(c *gin.Context) {
-	defer func() {
-		rec := recover()
-		if rec == nil {
-			return
-		}
-		if rec == http.ErrAbortHandler {
-			panic(rec)
-		}
-		g.log.Error("http: handler panic", "method", c.Request.Method, "path", c.Request.URL.Path,
-			"panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
-		if !c.Writer.Written() {
-			abortJSON(c, http.StatusInternalServerError, errors.New("internal server error"))
-			return
-		}
-		c.Abort()
-	}()
-	c.Next()
-}
-
-// requestLog logs every request at debug level.
-func (g *Gateway) requestLog(c *gin.Context) {
-	start := time.Now()
-	c.Next()
-	if !g.log.Enabled(c.Request.Context(), slog.LevelDebug) {
-		return
-	}
-	g.log.Debug("http request", "method", c.Request.Method, "path", c.Request.URL.Path,
-		"status", c.Writer.Status(), "duration", time.Since(start), "remote", c.Request.RemoteAddr)
-}
-
-// limitBody reads a request body of at most g.maxBody bytes into memory, so
-// that an oversized body is refused with 413 before any handler sees it.
-func (g *Gateway) limitBody(c *gin.Context) {
-	if c.Request.Body == nil || c.Request.Body == http.NoBody {
-		c.Next()
-		return
-	}
-	if c.Request.ContentLength > g.maxBody {
-		g.tooLarge(c)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(c.Request.Body, g.maxBody+1))
-	_ = c.Request.Body.Close()
-	if err != nil {
-		g.badBody(c, err)
-		return
-	}
-	if int64(len(body)) > g.maxBody {
-		g.tooLarge(c)
-		return
-	}
-	c.Request.Body = io.NopCloser(bytes.NewReader(body))
-	c.Request.ContentLength = int64(len(body))
-	c.Next()
 }
 
 // badBody answers a body that could not be read: 408 when it did not
