@@ -156,7 +156,7 @@ func legacyError(method string, e *mcp.Error) *mcp.Error {
 
 // relay passes a notification of the forwarded request to its caller:
 // progress (the caller's own token came back unchanged) and log messages.
-func relay(ctx context.Context, to mcp.Peer, n *mcp.Message) {
+func relay(ctx context.Context, to mcp.Client, n *mcp.Message) {
 	if to == nil || (n.Method != "notifications/progress" && n.Method != "notifications/message") {
 		return
 	}

@@ -10,7 +10,7 @@ import (
 
 // fakePeer is a caller as a Backend sees it; only what needsSession reads.
 type fakePeer struct {
-	mcp.Peer
+	mcp.Client
 	sid, level, caps string
 }
 
@@ -26,7 +26,7 @@ func TestNeedsSession(t *testing.T) {
 	progress := `{"name":"b__sleep","arguments":{"ms":5},"_meta":{"progressToken":"p1"}}`
 	tests := []struct {
 		name   string
-		client mcp.Peer
+		client mcp.Client
 		params string
 		want   bool
 	}{

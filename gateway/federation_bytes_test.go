@@ -91,7 +91,7 @@ func TestFederationResultTooLarge(t *testing.T) {
 	addFedPeer(t, a, b, "b", "full")
 	cases := []struct {
 		name   string
-		client mcp.Peer
+		client mcp.Client
 	}{
 		{"plain POST", nil},
 		{"through the link's session", fakePeer{sid: "s1", level: "debug", caps: `{}`}},
@@ -187,7 +187,7 @@ func countPrefix(l fedListing, prefix string) int {
 // fakePeer is a caller with a session as a Backend sees it: what the
 // engine reads to choose the link's session over a plain POST.
 type fakePeer struct {
-	mcp.Peer
+	mcp.Client
 	sid, level, caps string
 }
 

@@ -61,17 +61,17 @@ type Request struct {
 	Method string
 	Params json.RawMessage
 	// Client is the connection back to the calling client; never nil.
-	Client Peer
+	Client Client
 
 	view *ParamsView // Params as read at dispatch (see View)
 }
 
-// Peer is the way back to the client that made a request: notifications
+// Client is the way back to the client that made a request: notifications
 // about it (progress, log messages) and requests to the client (sampling,
 // elicitation, roots). While the request is open, messages go on its own
 // stream; afterwards (a subscription's updates) on the session's GET stream.
 // A sessionless caller has no way back: Notify drops, Request fails.
-type Peer interface {
+type Client interface {
 	// SessionID is the Mcp-Session-Id, or "" for a sessionless call; for a
 	// 2026-07-28 request (no session) it names that request's response
 	// stream, the way back while the request lasts.

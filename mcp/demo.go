@@ -53,7 +53,7 @@ func (d *demo) Call(ctx context.Context, req *Request) (json.RawMessage, error) 
 	return ToolText(text), nil
 }
 
-func (d *demo) run(ctx context.Context, name string, args json.RawMessage, peer Peer, token json.RawMessage) (string, error) {
+func (d *demo) run(ctx context.Context, name string, args json.RawMessage, peer Client, token json.RawMessage) (string, error) {
 	switch name {
 	case "whoami":
 		return d.node, nil
@@ -81,7 +81,7 @@ func decodeArgs(args json.RawMessage, v any) error {
 }
 
 // demoSleep waits, sending progress every 100 ms when the caller gave a token.
-func demoSleep(ctx context.Context, args json.RawMessage, peer Peer, token json.RawMessage) (string, error) {
+func demoSleep(ctx context.Context, args json.RawMessage, peer Client, token json.RawMessage) (string, error) {
 	var a struct {
 		MS int64 `json:"ms"`
 	}
@@ -98,7 +98,7 @@ func demoSleep(ctx context.Context, args json.RawMessage, peer Peer, token json.
 	return fmt.Sprintf("slept %d ms", a.MS), nil
 }
 
-func sleepWithProgress(ctx context.Context, d time.Duration, peer Peer, token json.RawMessage) error {
+func sleepWithProgress(ctx context.Context, d time.Duration, peer Client, token json.RawMessage) error {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	tick := time.NewTicker(100 * time.Millisecond)

@@ -13,7 +13,7 @@ var logLevels = []string{"debug", "info", "notice", "warning", "error", "critica
 
 // handleRequest answers one request and reports it to OnCall. A nil
 // result means the request was cancelled and gets no answer.
-func (s *Server) handleRequest(ctx context.Context, sess *session, peer Peer, m *Message) *Message {
+func (s *Server) handleRequest(ctx context.Context, sess *session, peer Client, m *Message) *Message {
 	start := time.Now()
 	res, err := s.serve(ctx, sess, peer, m)
 	if err == nil && takesInput(m.Method) {
@@ -40,7 +40,7 @@ func asError(err error) *Error {
 }
 
 // serve answers the protocol's own methods and hands the rest to the Backend.
-func (s *Server) serve(ctx context.Context, sess *session, peer Peer, m *Message) (json.RawMessage, error) {
+func (s *Server) serve(ctx context.Context, sess *session, peer Client, m *Message) (json.RawMessage, error) {
 	switch m.Method {
 	case "initialize":
 		return nil, Errorf(CodeInvalidRequest, "invalid request: initialize is only allowed once, without a session id")

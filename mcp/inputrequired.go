@@ -60,7 +60,7 @@ func inputRequiredOf(res json.RawMessage) (*inputRequired, bool) {
 
 // answerInputRequired turns a legacy caller's input_required result into
 // its final result (see the top of this file).
-func (s *Server) answerInputRequired(ctx context.Context, sess *session, peer Peer, m *Message, res json.RawMessage) (json.RawMessage, error) {
+func (s *Server) answerInputRequired(ctx context.Context, sess *session, peer Client, m *Message, res json.RawMessage) (json.RawMessage, error) {
 	for round := 0; ; round++ {
 		ir, ok := inputRequiredOf(res)
 		switch {
@@ -95,7 +95,7 @@ var capabilityOf = map[string]string{
 // fulfil sends each input request to the caller, in parallel, and returns
 // their answers by key; the first that fails (or that the caller did not
 // declare the capability for) fails the request.
-func fulfil(ctx context.Context, peer Peer, reqs map[string]inputRequest) (map[string]json.RawMessage, error) {
+func fulfil(ctx context.Context, peer Client, reqs map[string]inputRequest) (map[string]json.RawMessage, error) {
 	if err := checkCapabilities(peer.Capabilities(), reqs); err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func (b *endlessBackend) Call(context.Context, *Request) (json.RawMessage, error
 
 // answeringPeer is a session caller that declares roots and answers each
 // request at once.
-type answeringPeer struct{ noPeer }
+type answeringPeer struct{ noClient }
 
 func (answeringPeer) SessionID() string             { return "s" }
 func (answeringPeer) Capabilities() json.RawMessage { return json.RawMessage(`{"roots":{}}`) }

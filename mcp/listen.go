@@ -254,7 +254,7 @@ type listenPeer struct {
 	done <-chan struct{}
 }
 
-var _ Peer = (*listenPeer)(nil)
+var _ Client = (*listenPeer)(nil)
 
 func (p *listenPeer) SessionID() string             { return p.sid }
 func (p *listenPeer) Capabilities() json.RawMessage { return json.RawMessage("{}") }

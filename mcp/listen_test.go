@@ -112,8 +112,8 @@ func TestListenNeedsAFilter(t *testing.T) {
 }
 
 // watchedSource has one resource, test://watched; a subscription to it
-// hands the subscriber's Peer to subscribed.
-type watchedSource struct{ subscribed chan mcp.Peer }
+// hands the subscriber's Client to subscribed.
+type watchedSource struct{ subscribed chan mcp.Client }
 
 func (watchedSource) Snapshot() mcp.Definitions {
 	return mcp.Definitions{Resources: []json.RawMessage{json.RawMessage(`{"uri":"test://watched","name":"watched"}`)}}
@@ -128,7 +128,7 @@ func (w watchedSource) Call(_ context.Context, req *mcp.Request) (json.RawMessag
 
 func TestListenResourceSubscriptions(t *testing.T) {
 	hs, cat, _ := newTestServer(t, mcp.ServerOptions{})
-	src := watchedSource{subscribed: make(chan mcp.Peer, 1)}
+	src := watchedSource{subscribed: make(chan mcp.Client, 1)}
 	if err := cat.Add("w", "", src); err != nil {
 		t.Fatal(err)
 	}

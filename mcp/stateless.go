@@ -39,7 +39,7 @@ func (s *Server) serveStateless(w http.ResponseWriter, r *http.Request, m *Messa
 		return
 	}
 	rp := &statelessReply{w: w, s: s, sse: accepts(r, "text/event-stream")}
-	peer := &statelessPeer{reply: rp, meta: rm, id: "request-" + randomHex(), done: r.Context().Done(), start: time.Now()}
+	peer := &statelessClient{reply: rp, meta: rm, id: "request-" + randomHex(), done: r.Context().Done(), start: time.Now()}
 	res, callErr := s.serveModern(r.Context(), peer, m)
 	if callErr != nil && r.Context().Err() != nil {
 		return // the caller went away: that is the cancellation
@@ -54,7 +54,7 @@ func (s *Server) serveStateless(w http.ResponseWriter, r *http.Request, m *Messa
 }
 
 // reportCall tells OnCall about a finished stateless request.
-func (s *Server) reportCall(m *Message, res json.RawMessage, err error, peer *statelessPeer) {
+func (s *Server) reportCall(m *Message, res json.RawMessage, err error, peer *statelessClient) {
 	if s.opts.OnCall != nil {
 		s.opts.OnCall(callInfo(m, res, err, peer.elapsed()))
 	}
@@ -63,7 +63,7 @@ func (s *Server) reportCall(m *Message, res json.RawMessage, err error, peer *st
 // serveModern answers a 2026-07-28 method. The methods the revision removed
 // (initialize, ping, logging/setLevel, resources/subscribe and
 // resources/unsubscribe) are unknown to it.
-func (s *Server) serveModern(ctx context.Context, peer Peer, m *Message) (json.RawMessage, error) {
+func (s *Server) serveModern(ctx context.Context, peer Client, m *Message) (json.RawMessage, error) {
 	var res json.RawMessage
 	var err error
 	switch m.Method {
@@ -96,7 +96,7 @@ func (s *Server) serveModern(ctx context.Context, peer Peer, m *Message) (json.R
 // requestState is opened before dispatch and an input_required answer's
 // is sealed (see requeststate.go); a node's hop request carries the inner
 // state, which the entry node sealed and opened.
-func (s *Server) serveSealed(ctx context.Context, peer Peer, m *Message) (json.RawMessage, error) {
+func (s *Server) serveSealed(ctx context.Context, peer Client, m *Message) (json.RawMessage, error) {
 	sm := m.stripped()
 	if relayed(ctx) {
 		return s.serve(ctx, nil, peer, sm)

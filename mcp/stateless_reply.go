@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// errNoInputRequired is what a stateless caller's Peer.Request returns: the
+// errNoInputRequired is what a stateless caller's Client.Request returns: the
 // 2026-07-28 revision sends server-to-client requests as input_required
 // results (the upstream's held calls, upstream_held.go), never on a stream.
 var errNoInputRequired = errors.New("the caller speaks protocol version " + StatelessVersion +
@@ -60,10 +60,10 @@ func (rp *statelessReply) finish(status int, m *Message) {
 	}
 }
 
-// statelessPeer is the way back to a 2026-07-28 caller: the response
+// statelessClient is the way back to a 2026-07-28 caller: the response
 // stream of its request, for that request's progress and (when _meta set a
 // log level) log messages. It has no session.
-type statelessPeer struct {
+type statelessClient struct {
 	reply *statelessReply
 	meta  requestMeta
 	id    string // names this request's way back (see SessionID)
@@ -71,21 +71,21 @@ type statelessPeer struct {
 	start time.Time
 }
 
-var _ Peer = (*statelessPeer)(nil)
+var _ Client = (*statelessClient)(nil)
 
 // SessionID names the request's response stream, which lasts as long as
 // the request: a Backend that needs a way back to the caller for the
 // request (a forward that relays progress and logs) sees one.
-func (p *statelessPeer) SessionID() string             { return p.id }
-func (p *statelessPeer) Capabilities() json.RawMessage { return p.meta.caps }
-func (p *statelessPeer) LogLevel() string              { return p.meta.logLevel }
-func (p *statelessPeer) Done() <-chan struct{}         { return p.done }
+func (p *statelessClient) SessionID() string             { return p.id }
+func (p *statelessClient) Capabilities() json.RawMessage { return p.meta.caps }
+func (p *statelessClient) LogLevel() string              { return p.meta.logLevel }
+func (p *statelessClient) Done() <-chan struct{}         { return p.done }
 
 // Notify sends the request-scoped notifications (progress, and log
 // messages when the request set a log level) on the request's stream;
 // others (list changes, resource updates) belong on a subscriptions/listen
 // stream and are dropped here.
-func (p *statelessPeer) Notify(_ context.Context, method string, params any) error {
+func (p *statelessClient) Notify(_ context.Context, method string, params any) error {
 	switch {
 	case method == "notifications/progress":
 	case method == "notifications/message" && p.meta.logLevel != "":
@@ -99,8 +99,8 @@ func (p *statelessPeer) Notify(_ context.Context, method string, params any) err
 	return p.reply.notify(m)
 }
 
-func (p *statelessPeer) Request(context.Context, string, any) (json.RawMessage, error) {
+func (p *statelessClient) Request(context.Context, string, any) (json.RawMessage, error) {
 	return nil, errNoInputRequired
 }
 
-func (p *statelessPeer) elapsed() time.Duration { return time.Since(p.start) }
+func (p *statelessClient) elapsed() time.Duration { return time.Since(p.start) }

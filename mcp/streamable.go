@@ -82,7 +82,7 @@ func (s *Server) serveSessionless(w http.ResponseWriter, r *http.Request, m *Mes
 		w.WriteHeader(http.StatusAccepted)
 		return
 	}
-	resp := s.handleRequest(r.Context(), nil, noPeer{done: r.Context().Done()}, m)
+	resp := s.handleRequest(r.Context(), nil, noClient{done: r.Context().Done()}, m)
 	if resp == nil {
 		return
 	}
@@ -199,7 +199,7 @@ func (s *Server) serveJSONRequest(w http.ResponseWriter, r *http.Request, sess *
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	defer sess.track(m.ID, cancel)()
-	resp := s.handleRequest(ctx, sess, &sessionPeer{s: sess}, m)
+	resp := s.handleRequest(ctx, sess, &sessionClient{s: sess}, m)
 	if resp == nil {
 		resp = NewErrorResponse(m.ID, Errorf(CodeInternalError, "request cancelled"))
 	}
@@ -220,7 +220,7 @@ func (s *Server) serveSSERequest(w http.ResponseWriter, r *http.Request, sess *s
 		defer s.wg.Done()
 		defer cancel()
 		defer untrack()
-		if resp := s.handleRequest(ctx, sess, &sessionPeer{s: sess, st: st}, m); resp != nil {
+		if resp := s.handleRequest(ctx, sess, &sessionClient{s: sess, st: st}, m); resp != nil {
 			st.send(resp)
 		}
 		st.finish()

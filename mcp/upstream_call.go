@@ -52,7 +52,7 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 }
 
 // finishCall makes the call and encodes its answer as the caller gets it.
-func (u *Upstream) finishCall(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, peer Peer) (json.RawMessage, error) {
+func (u *Upstream) finishCall(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, peer Client) (json.RawMessage, error) {
 	res, err := u.dispatch(ctx, sess, method, params, peer)
 	u.order.await(ctx, u.order.mark()) // relay what the server sent ahead of its answer
 	if err != nil {
@@ -65,15 +65,15 @@ func (u *Upstream) finishCall(ctx context.Context, sess *sdk.ClientSession, meth
 	return upMarkInputRequired(out), nil
 }
 
-// upPeer is the caller's Peer; a missing one cannot be reached.
-func upPeer(p Peer) Peer {
+// upPeer is the caller's Client; a missing one cannot be reached.
+func upPeer(p Client) Client {
 	if p == nil {
-		return noPeer{}
+		return noClient{}
 	}
 	return p
 }
 
-func (u *Upstream) dispatch(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, peer Peer) (any, error) {
+func (u *Upstream) dispatch(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, peer Client) (any, error) {
 	switch method {
 	case "tools/call":
 		return upCallTool(ctx, sess, params)

@@ -13,8 +13,8 @@ import (
 // TakesInputRequired reports whether the caller takes server requests as
 // input_required results rather than as requests on a session: a
 // 2026-07-28 request (a hop from another node is one too).
-func TakesInputRequired(p Peer) bool {
-	_, ok := p.(*statelessPeer)
+func TakesInputRequired(p Client) bool {
+	_, ok := p.(*statelessClient)
 	return ok
 }
 
@@ -24,8 +24,8 @@ func TakesInputRequired(p Peer) bool {
 // that knows 2026-07-28 (the go-sdk from v1.8) reads the caller's
 // capabilities from it per request instead of the node's. Legacy callers'
 // params are sent as they are.
-func upWithCallerMeta(params json.RawMessage, peer Peer) (json.RawMessage, error) {
-	sp, ok := peer.(*statelessPeer)
+func upWithCallerMeta(params json.RawMessage, peer Client) (json.RawMessage, error) {
+	sp, ok := peer.(*statelessClient)
 	if !ok {
 		return params, nil
 	}
@@ -54,7 +54,7 @@ func upWithCallerMeta(params json.RawMessage, peer Peer) (json.RawMessage, error
 // in _meta (a stateful go-sdk HTTP server answers -32022: it takes
 // 2026-07-28 only when stateless) gets the request again without it, and
 // only plain requests from then on in this session.
-func (u *Upstream) sendCall(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, caller, peer Peer) (json.RawMessage, error) {
+func (u *Upstream) sendCall(ctx context.Context, sess *sdk.ClientSession, method string, params json.RawMessage, caller, peer Client) (json.RawMessage, error) {
 	if !TakesInputRequired(caller) || u.opts.NoCallerMeta || u.plainMeta.Load() == sess {
 		return u.finishCall(ctx, sess, method, params, peer)
 	}

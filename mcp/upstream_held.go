@@ -126,7 +126,7 @@ type heldAnswer struct {
 }
 
 // heldCall is one upstream call of a 2026-07-28 caller, detached from the
-// caller's HTTP request. It stands in as the call's Peer upstream: the
+// caller's HTTP request. It stands in as the call's Client upstream: the
 // upstream's server requests become pending input requests, its progress
 // and log messages go to whichever request of the caller is current.
 type heldCall struct {
@@ -143,7 +143,7 @@ type heldCall struct {
 	err       error
 
 	mu      sync.Mutex
-	peer    Peer            // the current request of the caller, or noPeer
+	peer    Client          // the current request of the caller, or noClient
 	token   json.RawMessage // its progress token
 	seq     int
 	pending map[string]*heldReq
@@ -151,9 +151,9 @@ type heldCall struct {
 	expiry  *time.Timer
 }
 
-var _ Peer = (*heldCall)(nil)
+var _ Client = (*heldCall)(nil)
 
-func newHeldCall(ctx context.Context, u *Upstream, req *Request, peer Peer, token json.RawMessage) *heldCall {
+func newHeldCall(ctx context.Context, u *Upstream, req *Request, peer Client, token json.RawMessage) *heldCall {
 	name, _ := nameOf(&Message{Method: req.Method, Params: req.Params})
 	return &heldCall{
 		up: u, principal: PrincipalFrom(ctx), method: req.Method, name: name,

@@ -100,7 +100,7 @@ func (hc *heldCall) roundLocked(id string) json.RawMessage {
 		r.asked = true
 		reqs[key] = inputRequest{Method: r.method, Params: r.params}
 	}
-	hc.id, hc.peer, hc.token = id, noPeer{}, nil
+	hc.id, hc.peer, hc.token = id, noClient{}, nil
 	hc.expiry = time.AfterFunc(hc.up.holds.timeout, func() { hc.expire(id) })
 	out, _ := json.Marshal(map[string]any{
 		"resultType": "input_required", "inputRequests": reqs, "requestState": HeldStatePrefix + id,
@@ -122,7 +122,7 @@ func (hc *heldCall) expire(id string) {
 // server request gets its answer from inputResponses (keys the retry left
 // out are asked again in the next round; keys it added are ignored), and
 // the retry waits as the first try did.
-func (hc *heldCall) resume(ctx context.Context, peer Peer, token json.RawMessage, responses map[string]json.RawMessage) (json.RawMessage, error) {
+func (hc *heldCall) resume(ctx context.Context, peer Client, token json.RawMessage, responses map[string]json.RawMessage) (json.RawMessage, error) {
 	hc.mu.Lock()
 	hc.expiry.Stop()
 	hc.id, hc.peer, hc.token = "", peer, token

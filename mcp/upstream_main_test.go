@@ -83,7 +83,7 @@ func upStartNoWait(t *testing.T, cfg mcp.ServerConfig, opts mcp.UpstreamOptions)
 }
 
 // upCall makes one request through the upstream for peer.
-func upCall(t *testing.T, u *mcp.Upstream, peer mcp.Peer, method, params string) (json.RawMessage, error) {
+func upCall(t *testing.T, u *mcp.Upstream, peer mcp.Client, method, params string) (json.RawMessage, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -14,7 +14,7 @@ import (
 // upCall is one client request in flight on an upstream.
 type upCall struct {
 	id    uint64
-	peer  Peer
+	peer  Client
 	token json.RawMessage // the caller's progress token, or nil
 }
 
@@ -33,7 +33,7 @@ type upInflight struct {
 
 // begin registers a call; upTok is the token to send upstream ("" if the
 // caller gave none).
-func (r *upInflight) begin(peer Peer, token json.RawMessage) (c *upCall, upTok string) {
+func (r *upInflight) begin(peer Client, token json.RawMessage) (c *upCall, upTok string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.calls == nil {
@@ -76,11 +76,11 @@ func (r *upInflight) latest() *upCall {
 }
 
 // peers are the callers in flight, one per session (its latest call's).
-func (r *upInflight) peers() []Peer {
+func (r *upInflight) peers() []Client {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	bySession := map[string]*upCall{}
-	var out []Peer
+	var out []Client
 	for _, c := range r.calls {
 		sid := c.peer.SessionID()
 		if sid == "" {
@@ -177,7 +177,7 @@ func (u *Upstream) relayLog(ctx context.Context, req *sdk.LoggingMessageRequest)
 // results carry the call's context), else to the caller of the most recent
 // call in flight on this upstream. With none in flight, or a caller that did
 // not declare the capability, the upstream gets an error.
-func (u *Upstream) relayPeer(ctx context.Context, method, capability string) (Peer, error) {
+func (u *Upstream) relayPeer(ctx context.Context, method, capability string) (Client, error) {
 	c, _ := ctx.Value(upCallKey{}).(*upCall)
 	if c == nil {
 		c = u.calls.latest()

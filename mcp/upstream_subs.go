@@ -15,19 +15,19 @@ import (
 type upSubs struct {
 	op      sync.Mutex // serialises changes that subscribe or unsubscribe upstream
 	mu      sync.Mutex
-	uris    map[string]map[string]Peer // uri → session id → the session's latest Peer
-	watched map[string]bool            // sessions whose end is watched
+	uris    map[string]map[string]Client // uri → session id → the session's latest Client
+	watched map[string]bool              // sessions whose end is watched
 }
 
 // add records a subscription; it reports whether the session needs a watcher.
-func (s *upSubs) add(uri, sid string, p Peer) (watch bool) {
+func (s *upSubs) add(uri, sid string, p Client) (watch bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.uris == nil {
-		s.uris, s.watched = map[string]map[string]Peer{}, map[string]bool{}
+		s.uris, s.watched = map[string]map[string]Client{}, map[string]bool{}
 	}
 	if s.uris[uri] == nil {
-		s.uris[uri] = map[string]Peer{}
+		s.uris[uri] = map[string]Client{}
 	}
 	s.uris[uri][sid] = p
 	watch = !s.watched[sid]
@@ -90,10 +90,10 @@ func (s *upSubs) list() []string {
 
 // peersFor are the sessions subscribed to uri, or to a URI it lies under
 // (a server may report a sub-resource of what was subscribed), one each.
-func (s *upSubs) peersFor(uri string) []Peer {
+func (s *upSubs) peersFor(uri string) []Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	seen := map[string]Peer{}
+	seen := map[string]Client{}
 	for sub, set := range s.uris {
 		if sub == uri || strings.HasPrefix(uri, sub) {
 			for sid, p := range set {
@@ -101,7 +101,7 @@ func (s *upSubs) peersFor(uri string) []Peer {
 			}
 		}
 	}
-	out := make([]Peer, 0, len(seen))
+	out := make([]Client, 0, len(seen))
 	for _, p := range seen {
 		out = append(out, p)
 	}
@@ -110,7 +110,7 @@ func (s *upSubs) peersFor(uri string) []Peer {
 
 // subscribe serves resources/subscribe. Only a client with a session can
 // receive updates, so a sessionless one is refused.
-func (u *Upstream) subscribe(ctx context.Context, sess *sdk.ClientSession, params json.RawMessage, peer Peer) (any, error) {
+func (u *Upstream) subscribe(ctx context.Context, sess *sdk.ClientSession, params json.RawMessage, peer Client) (any, error) {
 	var p sdk.SubscribeParams
 	if err := json.Unmarshal(params, &p); err != nil || p.URI == "" {
 		return nil, Errorf(CodeInvalidParams, `invalid params: resources/subscribe needs "uri"`)
@@ -134,7 +134,7 @@ func (u *Upstream) subscribe(ctx context.Context, sess *sdk.ClientSession, param
 
 // unsubscribe serves resources/unsubscribe; it is not an error to
 // unsubscribe from what the session was not subscribed to.
-func (u *Upstream) unsubscribe(ctx context.Context, sess *sdk.ClientSession, params json.RawMessage, peer Peer) (any, error) {
+func (u *Upstream) unsubscribe(ctx context.Context, sess *sdk.ClientSession, params json.RawMessage, peer Client) (any, error) {
 	var p sdk.UnsubscribeParams
 	if err := json.Unmarshal(params, &p); err != nil || p.URI == "" {
 		return nil, Errorf(CodeInvalidParams, `invalid params: resources/unsubscribe needs "uri"`)
