@@ -54,7 +54,11 @@ type Config struct {
 
 	Logger         *slog.Logger
 	AllowedOrigins []string // browser origins allowed besides none
-	MaxBodyBytes   int64    // request body limit (default 4 MiB)
+	// AllowedHosts (--allowed-hosts) are Host names allowed on the MCP
+	// routes besides the advertised host and loopback: a balancer's or
+	// ingress's name (see mcp.CheckAllowedHost).
+	AllowedHosts []string
+	MaxBodyBytes int64 // request body limit (default 4 MiB)
 	// ReadyTimeout bounds the wait for an upstream to connect, at Start and
 	// on registration (default 10 s).
 	ReadyTimeout time.Duration
@@ -103,6 +107,7 @@ type Gateway struct {
 	mcp                *mcp.Server
 	log                *slog.Logger
 	origins            []string
+	hosts              []string
 	maxBody            int64
 	readyTimeout       time.Duration
 	configServers      []mcp.ServerConfig
@@ -183,6 +188,11 @@ func (cfg *Config) check() error {
 		errs = append(errs, fmt.Errorf("max body bytes %d must not be negative", cfg.MaxBodyBytes))
 	}
 	errs = append(errs, checkConfigServers(cfg.Servers))
+	for _, h := range cfg.AllowedHosts {
+		if err := mcp.CheckAllowedHost(h); err != nil {
+			errs = append(errs, fmt.Errorf("allowed host: %w", err))
+		}
+	}
 	if cfg.URL != "" {
 		if u, err := url.Parse(cfg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("advertise url %q must be an absolute http or https URL", cfg.URL))
@@ -209,7 +219,7 @@ func newGateway(cfg Config) *Gateway {
 	g := &Gateway{
 		name: cfg.Name, version: cfg.Version, url: cfg.URL, listen: cfg.Listen, secret: append([]byte(nil), cfg.Secret...),
 		store: cfg.Store, catalog: cfg.Catalog, backend: cfg.Backend, mcp: cfg.MCP, log: cfg.Logger,
-		origins: cfg.AllowedOrigins, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
+		origins: cfg.AllowedOrigins, hosts: cfg.AllowedHosts, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
 		maxSessions: [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal}, sessions: mcp.NewSessionPool(),
 		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns,
@@ -264,6 +274,7 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}
 	}
+	opts.AllowedHosts = append(opts.AllowedHosts, g.hosts...)
 	return opts
 }
 

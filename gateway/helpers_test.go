@@ -36,6 +36,8 @@ type nodeOptions struct {
 	servers []serverConfig
 	maxBody int64
 	origins []string
+	hosts   []string // AllowedHosts
+	url     string   // the advertised URL (default http://127.0.0.1:1)
 	noStart bool
 	// sessions are MaxSessions and MaxSessionsPerPrincipal (0: defaults).
 	sessions [2]int
@@ -56,8 +58,11 @@ func startNode(t testing.TB, o nodeOptions) *testNode {
 	if err := cat.Add("demo", "", mcp.NewDemo("node-a")); err != nil {
 		t.Fatal(err)
 	}
+	if o.url == "" {
+		o.url = "http://127.0.0.1:1"
+	}
 	gw, err := New(Config{
-		Name: "node-a", Version: "test", URL: "http://127.0.0.1:1", Secret: []byte(testSecret),
+		Name: "node-a", Version: "test", URL: o.url, AllowedHosts: o.hosts, Secret: []byte(testSecret),
 		Store: o.store, Catalog: cat, Servers: o.servers, Logger: log, MaxBodyBytes: o.maxBody, AllowedOrigins: o.origins,
 		ReadyTimeout: 10 * time.Second, MaxSessions: o.sessions[0], MaxSessionsPerPrincipal: o.sessions[1],
 		Conns: connsOf(o.conns),

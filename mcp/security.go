@@ -27,7 +27,7 @@ func (s *Server) hostAllowed(host string) bool {
 		return true
 	}
 	for _, h := range s.opts.AllowedHosts {
-		if strings.EqualFold(h, host) || !strings.Contains(h, ":") && strings.EqualFold(h, hostName(host)) {
+		if hostMatches(h, host) {
 			return true
 		}
 	}

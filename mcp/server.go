@@ -41,7 +41,9 @@ type ServerOptions struct {
 	// with any other Origin header is refused with 403.
 	AllowedOrigins []string
 	// AllowedHosts are Host header values allowed besides loopback names
-	// (localhost, 127.0.0.1, [::1], with any port): others get 403.
+	// (localhost, 127.0.0.1, [::1], with any port): others get 403. An
+	// entry is a name or IP (IPv6 in brackets), matched ignoring case, on
+	// any port unless it gives one (see CheckAllowedHost).
 	AllowedHosts []string
 	// SessionIdle ends sessions unused for this long (default 30 min).
 	SessionIdle time.Duration

@@ -166,7 +166,8 @@ type httpReply struct {
 var httpClient = &http.Client{Timeout: 30 * time.Second}
 
 // do sends one request to the node; header values override the defaults
-// (bearer token, JSON content type); a "" value removes a header.
+// (bearer token, JSON content type); a "" value removes a header; "Host"
+// sets the request's Host.
 func (n *node) do(t testing.TB, method, path string, body []byte, header map[string]string) httpReply {
 	t.Helper()
 	req, err := http.NewRequest(method, n.url+path, bytes.NewReader(body))
@@ -176,6 +177,10 @@ func (n *node) do(t testing.TB, method, path string, body []byte, header map[str
 	req.Header.Set("Authorization", "Bearer "+n.token)
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range header {
+		if k == "Host" {
+			req.Host = v // net/http sends req.Host, not a Host header
+			continue
+		}
 		if v == "" {
 			req.Header.Del(k)
 		} else {

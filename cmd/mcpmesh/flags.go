@@ -28,8 +28,11 @@ type serveConfig struct {
 	Demo           bool
 	Dev            bool
 	AllowedOrigins []string
-	LogFormat      string
-	LogLevel       string
+	// AllowedHosts are the Host names (a balancer's, an ingress's) allowed
+	// besides the advertised host and loopback.
+	AllowedHosts []string
+	LogFormat    string
+	LogLevel     string
 
 	// Secret is the JWT secret; DevSecret is set when it is the
 	// development secret because --dev was given without one.
@@ -80,6 +83,7 @@ func envNames(name string) []string {
 // serveFlags holds the raw flag values before defaults and checks.
 type serveFlags struct {
 	name, http, advertise, dataDir, secret, config, origins string
+	hosts                                                   string
 	logFormat, logLevel                                     string
 	gossip, gossipAdvertise, join, gossipKey, redis, trust  string
 	demo, dev, resetKeyring                                 bool
@@ -103,6 +107,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.demo, "demo", false, "serve the demo tools whoami, echo, add and sleep")
 	fs.BoolVar(&f.dev, "dev", false, "development mode: without a secret, use the fixed development secret")
 	fs.StringVar(&f.origins, "allowed-origins", "", "comma list of browser origins allowed to call MCP (default none)")
+	fs.StringVar(&f.hosts, "allowed-hosts", "", "comma list of Host names a load balancer or ingress uses (name: any port; name:port: that port), allowed besides the advertised host and loopback")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.gossip, "gossip", "", "gossip bind address (default 127.0.0.1:<PORT+1000>)")
@@ -198,7 +203,7 @@ func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string, error)) (*serveConfig, error) {
 	cfg := &serveConfig{
 		Name: f.name, HTTP: f.http, AdvertiseURL: f.advertise, DataDir: f.dataDir, Config: f.config,
-		Demo: f.demo, Dev: f.dev, AllowedOrigins: splitOrigins(f.origins), LogFormat: f.logFormat,
+		Demo: f.demo, Dev: f.dev, AllowedOrigins: splitOrigins(f.origins), AllowedHosts: splitHosts(f.hosts), LogFormat: f.logFormat,
 		LogLevel: f.logLevel, Gossip: f.gossip, GossipAdvertise: f.gossipAdvertise, Join: splitList(f.join),
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
@@ -303,6 +308,11 @@ func (cfg *serveConfig) check() error {
 			errs = append(errs, fmt.Errorf("--allowed-origins: %q is not an origin like https://app.example.com or *", o))
 		}
 	}
+	for i, h := range cfg.AllowedHosts {
+		if err := mcp.CheckAllowedHost(h); err != nil {
+			errs = append(errs, fmt.Errorf("--allowed-hosts: entry %d: %w", i+1, err))
+		}
+	}
 	errs = append(errs, oneOf("--log-format", cfg.LogFormat, "text", "json"),
 		oneOf("--log-level", cfg.LogLevel, "debug", "info", "warn", "error"))
 	if cfg.ReconnectTimeout <= 0 {
@@ -398,6 +408,19 @@ func splitList(s string) []string {
 		if item = strings.TrimSpace(item); item != "" {
 			out = append(out, item)
 		}
+	}
+	return out
+}
+
+// splitHosts splits --allowed-hosts at commas, trimming blanks around
+// each entry but keeping empty ones, so that check refuses them.
+func splitHosts(s string) []string {
+	if s == "" {
+		return nil
+	}
+	out := strings.Split(s, ",")
+	for i, h := range out {
+		out[i] = strings.TrimSpace(h)
 	}
 	return out
 }

@@ -22,7 +22,7 @@ const (
 type want struct {
 	name, http, advertise, dataDir, gossip, secret, logLevel string
 	dev                                                      bool
-	join, origins                                            []string
+	join, origins, hosts                                     []string
 }
 
 func TestParseServePrecedence(t *testing.T) {
@@ -62,6 +62,12 @@ func TestParseServePrecedence(t *testing.T) {
 		{"MCPMESH_LOG_LEVEL", []string{"--dev"}, map[string]string{"MCPMESH_LOG_LEVEL": "debug"}, want{logLevel: "debug"}},
 		{"origins list", []string{"--dev", "--allowed-origins", "https://a.example.com/, http://localhost:3000"}, nil,
 			want{origins: []string{"https://a.example.com", "http://localhost:3000"}}},
+		{"allowed hosts list", []string{"--dev", "--allowed-hosts", "mcp.example.com, LB.internal:8080,[2001:db8::1],[::1]:443, 10.0.0.5"}, nil,
+			want{hosts: []string{"mcp.example.com", "LB.internal:8080", "[2001:db8::1]", "[::1]:443", "10.0.0.5"}}},
+		{"MCPMESH_ALLOWED_HOSTS", []string{"--dev"}, map[string]string{"MCPMESH_ALLOWED_HOSTS": "mcp.example.com"},
+			want{hosts: []string{"mcp.example.com"}}},
+		{"--allowed-hosts beats MCPMESH_ALLOWED_HOSTS", []string{"--dev", "--allowed-hosts", "a.example.com"},
+			map[string]string{"MCPMESH_ALLOWED_HOSTS": "b.example.com"}, want{hosts: []string{"a.example.com"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,7 +83,7 @@ func TestParseServePrecedence(t *testing.T) {
 func checkWant(t *testing.T, cfg *serveConfig, w want) {
 	t.Helper()
 	got := want{cfg.Name, cfg.HTTP, cfg.AdvertiseURL, cfg.DataDir, cfg.Gossip, string(cfg.Secret), cfg.LogLevel,
-		cfg.Dev, cfg.Join, cfg.AllowedOrigins}
+		cfg.Dev, cfg.Join, cfg.AllowedOrigins, cfg.AllowedHosts}
 	pairs := [][2]string{{got.name, w.name}, {got.http, w.http}, {got.advertise, w.advertise}, {got.dataDir, w.dataDir},
 		{got.gossip, w.gossip}, {got.secret, w.secret}, {got.logLevel, w.logLevel}}
 	for i, p := range pairs {
@@ -93,6 +99,9 @@ func checkWant(t *testing.T, cfg *serveConfig, w want) {
 	}
 	if w.join != nil && !slices.Equal(got.join, w.join) || w.origins != nil && !slices.Equal(got.origins, w.origins) {
 		t.Errorf("join %q origins %q, want %q %q", got.join, got.origins, w.join, w.origins)
+	}
+	if w.hosts != nil && !slices.Equal(got.hosts, w.hosts) {
+		t.Errorf("allowed hosts %q, want %q", got.hosts, w.hosts)
 	}
 }
 
@@ -117,6 +126,15 @@ func TestParseServeRefusals(t *testing.T) {
 		{"bad --log-format", []string{"--dev", "--log-format", "xml"}, nil, "--log-format"},
 		{"bad --log-level", []string{"--dev", "--log-level", "loud"}, nil, "--log-level"},
 		{"bad origin", []string{"--dev", "--allowed-origins", "example.com"}, nil, "--allowed-origins"},
+		{"allowed host with a scheme", []string{"--dev", "--allowed-hosts", "mcp.example.com,https://x.example.com"}, nil,
+			`--allowed-hosts: entry 2: "https://x.example.com" is a URL`},
+		{"allowed host with a path", []string{"--dev", "--allowed-hosts", "mcp.example.com/mcp"}, nil, `entry 1: "mcp.example.com/mcp" has a path`},
+		{"empty allowed host", []string{"--dev", "--allowed-hosts", "a.example.com,,b.example.com"}, nil, "--allowed-hosts: entry 2: empty entry"},
+		{"trailing comma in allowed hosts", []string{"--dev", "--allowed-hosts", "a.example.com,"}, nil, "--allowed-hosts: entry 2: empty entry"},
+		{"allowed host with a space", []string{"--dev", "--allowed-hosts", "mcp example.com"}, nil, `--allowed-hosts: entry 1: "mcp example.com" contains a space`},
+		{"allowed host with a bad port", []string{"--dev", "--allowed-hosts", "mcp.example.com:https"}, nil, `port "https" must be a number`},
+		{"IPv6 allowed host without brackets", []string{"--dev", "--allowed-hosts", "2001:db8::1"}, nil, "in brackets"},
+		{"bad MCPMESH_ALLOWED_HOSTS", []string{"--dev"}, map[string]string{"MCPMESH_ALLOWED_HOSTS": "*.example.com"}, `"*.example.com"`},
 		{"bad --auto-trust", []string{"--dev", "--auto-trust", "some"}, nil, "--auto-trust"},
 		{"zero --max-sessions", []string{"--dev", "--max-sessions", "0"}, nil, "--max-sessions 0 must be positive"},
 		{"negative --max-sessions-per-principal", []string{"--dev", "--max-sessions-per-principal", "-1"}, nil, "--max-sessions-per-principal -1 must be positive"},

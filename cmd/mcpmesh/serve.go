@@ -57,7 +57,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	gw, err := gateway.New(gateway.Config{
 		Name: cfg.Name, Version: version, URL: url, Listen: ln.Addr().String(), Secret: cfg.Secret,
 		Store: st, Catalog: cat, Servers: servers, Logger: log,
-		AllowedOrigins: cfg.AllowedOrigins, Node: rg.node, PeerTimeout: cfg.PeerTimeout, AutoTrust: cfg.AutoTrust,
+		AllowedOrigins: cfg.AllowedOrigins, AllowedHosts: cfg.AllowedHosts, Node: rg.node, PeerTimeout: cfg.PeerTimeout, AutoTrust: cfg.AutoTrust,
 		MaxSessions: cfg.MaxSessions, MaxSessionsPerPrincipal: cfg.MaxSessionsPerPrincipal,
 		Bounds:          gateway.Bounds{MaxCatalogBytes: cfg.MaxCatalogBytes, MaxResultBytes: cfg.MaxResultBytes},
 		UpstreamTimeout: cfg.UpstreamTimeout, Conns: cfg.Conns,
