@@ -13,7 +13,7 @@ import (
 // hostRefusal is the 403 body of a Host the node does not allow: the same
 // with or without --allowed-hosts.
 func hostRefusal(host string) string {
-	return `{"error":"host ` + host + ` is not allowed (DNS rebinding protection): use the node's own address"}` + "\n"
+	return `{"error":"host ` + host + ` is not allowed (DNS rebinding protection): use the node's own address, or add it with --allowed-hosts"}` + "\n"
 }
 
 // postHost POSTs a tools/list to path on url with the Host and Origin

@@ -13,7 +13,7 @@ import (
 // or an allowed one. It returns why a request is refused, or "".
 func (s *Server) checkOrigin(r *http.Request) string {
 	if !s.hostAllowed(r.Host) {
-		return "host " + r.Host + " is not allowed (DNS rebinding protection): use the node's own address"
+		return "host " + r.Host + " is not allowed (DNS rebinding protection): use the node's own address, or add it with --allowed-hosts"
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" || s.originAllowed(origin, r.Host) {
