@@ -270,6 +270,8 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 		SSEKeepAlive: g.conns.SSEKeepAlive, WriteTimeout: g.conns.WriteTimeout,
 		StateKey: mcp.StateKey(g.secret), // every node of the ring opens what another sealed
 		StateTTL: g.inputTimeout,         // a retry is good as long as a held call waits for it
+		// every node of the ring tells which member minted a session id
+		SessionKey: mcp.SessionKey(g.secret),
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}

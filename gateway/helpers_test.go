@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -32,6 +33,8 @@ type testNode struct {
 }
 
 type nodeOptions struct {
+	name    string      // default "node-a"
+	secret  string      // default testSecret
 	store   store.Store // default a Badger store in t.TempDir()
 	servers []serverConfig
 	maxBody int64
@@ -53,16 +56,17 @@ func startNode(t testing.TB, o nodeOptions) *testNode {
 	if o.store == nil {
 		o.store = openBadger(t, t.TempDir())
 	}
+	o.name, o.secret = cmp.Or(o.name, "node-a"), cmp.Or(o.secret, testSecret)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cat := mcp.NewCatalog("node-a", log)
-	if err := cat.Add("demo", "", mcp.NewDemo("node-a")); err != nil {
+	cat := mcp.NewCatalog(o.name, log)
+	if err := cat.Add("demo", "", mcp.NewDemo(o.name)); err != nil {
 		t.Fatal(err)
 	}
 	if o.url == "" {
 		o.url = "http://127.0.0.1:1"
 	}
 	gw, err := New(Config{
-		Name: "node-a", Version: "test", URL: o.url, AllowedHosts: o.hosts, Secret: []byte(testSecret),
+		Name: o.name, Version: "test", URL: o.url, AllowedHosts: o.hosts, Secret: []byte(o.secret),
 		Store: o.store, Catalog: cat, Servers: o.servers, Logger: log, MaxBodyBytes: o.maxBody, AllowedOrigins: o.origins,
 		ReadyTimeout: 10 * time.Second, MaxSessions: o.sessions[0], MaxSessionsPerPrincipal: o.sessions[1],
 		Conns: connsOf(o.conns),
@@ -70,7 +74,7 @@ func startNode(t testing.TB, o nodeOptions) *testNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &testNode{gw: gw, store: o.store, cat: cat, admin: mint(t, testSecret, "")}
+	n := &testNode{gw: gw, store: o.store, cat: cat, admin: mint(t, o.secret, "")}
 	n.srv = httptest.NewUnstartedServer(gw.Handler())
 	if o.conns != nil {
 		n.srv.Config = gw.HTTPServer()

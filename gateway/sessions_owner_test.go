@@ -132,3 +132,30 @@ func lastResult(msgs []mcp.Message) string {
 	}
 	return string(msgs[len(msgs)-1].Result)
 }
+
+// TestSessionIDNamesNodeAcrossTheRing: a session id names the node that
+// minted it, and every node sharing the ring's secret can tell so (a node
+// of another secret cannot); a node that does not hold the session still
+// answers its every use as an unknown id's, 404, and the owner's session
+// is untouched.
+func TestSessionIDNamesNodeAcrossTheRing(t *testing.T) {
+	a, b := startNode(t, nodeOptions{name: "node-a"}), startNode(t, nodeOptions{name: "node-b"})
+	stranger := startNode(t, nodeOptions{name: "node-c", secret: "another-ring-secret-at-least-32-bytes-long"})
+	alice := tokenFor(t, "alice@example.com", ScopeMCP, "")
+	sid := initSession(t, a.srv.URL, alice)
+	for _, tc := range []struct {
+		name string
+		node *testNode
+		want string
+	}{{"minting node", a, "node-a"}, {"another node of the ring", b, "node-a"}, {"a node of another ring", stranger, ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, ok := tc.node.gw.mcp.SessionOwner(sid); got != tc.want || ok != (tc.want != "") {
+				t.Errorf("SessionOwner(%q) on %s = %q, %v; want %q", sid, tc.node.gw.name, got, ok, tc.want)
+			}
+		})
+	}
+	checkForeign(t, b.srv.URL, alice, sid, "0_0")
+	if code := pingIn(t, a.srv.URL, alice, sid); code != http.StatusOK {
+		t.Errorf("owner's ping on node-a after node-b refused its session: %d, want 200", code)
+	}
+}

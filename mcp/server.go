@@ -79,6 +79,10 @@ type ServerOptions struct {
 	// StateTTL is how long a sealed requestState stays good (default
 	// DefaultStateTTL).
 	StateTTL time.Duration
+	// SessionKey MACs the Mcp-Session-Id of the sessions this Server
+	// opens, which name NodeName (see SessionKey); every node of a ring
+	// must have the same. Empty: a random key of this Server's own.
+	SessionKey []byte
 }
 
 // Server serves MCP over Streamable HTTP from one Backend: the protocol
@@ -99,6 +103,7 @@ type Server struct {
 	params    paramIndex   // the tools' x-mcp-header annotations
 	workers   *workers     // run the requests answered on SSE streams
 	states    *stateSealer // seals 2026-07-28 callers' requestState
+	ids       *SessionIDs  // mints and checks session ids
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -131,6 +136,7 @@ func NewServer(backend Backend, opts ServerOptions) *Server {
 	}
 	s.workers = newWorkers(s.stop, &s.wg)
 	s.states = newStateSealer(opts.StateKey, opts.StateTTL)
+	s.ids = NewSessionIDs(opts.SessionKey, opts.NodeName)
 	s.wg.Add(1)
 	go s.reap()
 	return s

@@ -2,8 +2,6 @@ package mcp
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -45,23 +43,17 @@ type session struct {
 
 // newSession starts a session whose requests see the values of parent (the
 // initialize request's context: auth, principal, forwarding marks) but not
-// its end. It belongs to parent's Principal.
-func newSession(parent context.Context, version string, caps json.RawMessage) *session {
+// its end. It belongs to parent's Principal; id is its Mcp-Session-Id.
+func newSession(parent context.Context, id, version string, caps json.RawMessage) *session {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(parent))
 	s := &session{
-		id: newSessionID(), owner: PrincipalFrom(parent), version: version, caps: caps, ctx: ctx, cancel: cancel,
+		id: id, owner: PrincipalFrom(parent), version: version, caps: caps, ctx: ctx, cancel: cancel,
 		streams: map[int]*stream{0: newStream(0)}, nextStream: 1,
 		inflight: map[string]context.CancelFunc{}, pending: map[string]chan *Message{},
 	}
 	s.logLevel.Store("")
 	s.touch()
 	return s
-}
-
-func newSessionID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }
 
 func (s *session) touch() { s.lastUsed.Store(time.Now().UnixNano()) }

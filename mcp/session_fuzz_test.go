@@ -14,8 +14,9 @@ import (
 // sessionFuzz is one server with one session, owned by "owner", that the
 // fuzzed requests aim at.
 type sessionFuzz struct {
-	srv *mcp.Server
-	sid string
+	srv     *mcp.Server
+	sid     string
+	foreign string // a session of another node of the same ring
 }
 
 var owner = mcp.Principal{Subject: "owner"}
@@ -25,8 +26,9 @@ func newSessionFuzz(f *testing.F) *sessionFuzz {
 	if err := cat.Add("demo", "", mcp.NewDemo("n1")); err != nil {
 		f.Fatal(err)
 	}
-	sf := &sessionFuzz{srv: mcp.NewServer(cat, mcp.ServerOptions{})}
+	sf := &sessionFuzz{srv: mcp.NewServer(cat, mcp.ServerOptions{NodeName: "n1", SessionKey: ringKey})}
 	f.Cleanup(sf.srv.Close)
+	sf.foreign = openSession(f, nodeServer(f, "n2", ringKey), owner)
 	rec := sf.serve(owner, http.MethodPost, initBody, map[string]string{"Accept": "application/json"}, false)
 	if sf.sid = rec.Header().Get("Mcp-Session-Id"); rec.Code != http.StatusOK || sf.sid == "" {
 		f.Fatalf("initialize: %d %s", rec.Code, rec.Body)
@@ -55,7 +57,7 @@ func (sf *sessionFuzz) serve(p mcp.Principal, method, body string, hdr map[strin
 // FuzzSessionHeaders: no Mcp-Session-Id, Last-Event-ID or
 // MCP-Protocol-Version value, from the owner or anyone else, crashes the
 // server or gets a 5xx; every refusal is a 4xx with a JSON error; a session
-// that is not the caller's is a 4xx whatever the other headers say; and the
+// that is not the caller's (or another node's) is a 4xx whatever the other headers say; and the
 // owner's session survives everything. (An empty Mcp-Session-Id on a POST
 // is a plain, sessionless request.)
 func FuzzSessionHeaders(f *testing.F) {
@@ -75,6 +77,8 @@ func FuzzSessionHeaders(f *testing.F) {
 	} {
 		f.Add(s.sid, s.real, s.subject, s.last, s.version)
 	}
+	f.Add(sf.foreign, false, "owner", "0_0", "2025-11-25") // another node's session, well formed
+	f.Add(sf.foreign[:len(sf.foreign)-1], false, "owner", "", "")
 	f.Fuzz(func(t *testing.T, sid string, real bool, subject, last, version string) {
 		if real {
 			sid = sf.sid

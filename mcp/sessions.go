@@ -209,6 +209,12 @@ func (s *Server) ownedSession(id string, p Principal) *session {
 	return nil
 }
 
+// SessionOwner is the name of the node that minted the session id (its
+// NodeName), if id is one that a node sharing this Server's SessionKey
+// minted; ok is false for a forged, altered or foreign id. It says nothing
+// of whether the session is still open, nor whose it is.
+func (s *Server) SessionOwner(id string) (node string, ok bool) { return s.ids.Owner(id) }
+
 // removeSession ends the session id if it is this Server's and p owns it
 // (any owner when p is nil); it reports whether one was ended.
 func (s *Server) removeSession(id string, p *Principal) bool {

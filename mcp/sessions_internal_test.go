@@ -14,7 +14,7 @@ func TestSessionInUseIsNotEvicted(t *testing.T) {
 	s := NewServer(nil, ServerOptions{MaxSessions: 10, MaxSessionsPerPrincipal: 1})
 	t.Cleanup(s.Close)
 	ctx := WithPrincipal(context.Background(), Principal{Subject: "alice"})
-	first := newSession(ctx, SupportedVersions[0], nil)
+	first := newSession(ctx, s.ids.Mint(), SupportedVersions[0], nil)
 	if _, err := s.admit(first); err != nil {
 		t.Fatalf("admit first: %v", err)
 	}
@@ -22,7 +22,7 @@ func TestSessionInUseIsNotEvicted(t *testing.T) {
 	if used != first {
 		t.Fatal("ownedSession did not find the owner's session")
 	}
-	_, err := s.admit(newSession(ctx, SupportedVersions[0], nil))
+	_, err := s.admit(newSession(ctx, s.ids.Mint(), SupportedVersions[0], nil))
 	var bound *BoundError
 	if !errors.As(err, &bound) || bound.Bound != boundPerPrincipal {
 		t.Fatalf("admit while the only session is in use: %v, want the per-principal BoundError", err)
@@ -32,7 +32,7 @@ func TestSessionInUseIsNotEvicted(t *testing.T) {
 	}
 	used.release()
 	used.release() // the second lookup above
-	victims, err := s.admit(newSession(ctx, SupportedVersions[0], nil))
+	victims, err := s.admit(newSession(ctx, s.ids.Mint(), SupportedVersions[0], nil))
 	if err != nil || len(victims) != 1 || victims[0].sess != first {
 		t.Fatalf("admit after release: victims %v, err %v; want the released session evicted", victims, err)
 	}

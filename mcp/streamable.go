@@ -105,7 +105,7 @@ func (s *Server) initialize(w http.ResponseWriter, r *http.Request, m *Message, 
 		return
 	}
 	version := negotiate(p.ProtocolVersion)
-	sess := newSession(r.Context(), version, p.Capabilities)
+	sess := newSession(r.Context(), s.ids.Mint(), version, p.Capabilities)
 	if !s.addSession(w, sess) {
 		return
 	}
