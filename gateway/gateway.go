@@ -138,6 +138,7 @@ type Gateway struct {
 	ready     atomic.Bool
 	closing   atomic.Bool
 	closeOnce sync.Once
+	drainOnce sync.Once
 }
 
 // New checks cfg and builds a Gateway. Nothing is started yet.
@@ -308,18 +309,33 @@ func (g *Gateway) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close stops taking requests, waits (until ctx ends) for requests in
-// flight, then ends every MCP session and closes every upstream. It does
-// not close the store, which the caller owns. Safe to call more than once.
+// Drain stops taking requests (/ready answers 503 from now on, new
+// requests 503 with Retry-After), waits until the requests in flight have
+// finished or ctx ends, then ends every MCP session and stream (calls still
+// running on a session are cancelled). It returns how many requests were
+// still running when ctx ended (0 when all finished). Safe to call more
+// than once: later calls return 0 at once.
+func (g *Gateway) Drain(ctx context.Context) int {
+	running := 0
+	g.drainOnce.Do(func() {
+		g.closing.Store(true)
+		running = g.inflight.drain(ctx)
+		g.mcp.Close()
+		g.peerMCP.closeAll()
+	})
+	return running
+}
+
+// Close drains (see Drain; a gateway drained already is not waited for
+// again), then stops the federation engine and closes every upstream. It
+// does not close the store, which the caller owns. Safe to call more than
+// once.
 func (g *Gateway) Close(ctx context.Context) error {
 	var err error
 	g.closeOnce.Do(func() {
-		g.closing.Store(true)
-		if derr := g.inflight.drain(ctx); derr != nil {
-			err = fmt.Errorf("gateway close: requests still in flight: %w", derr)
+		if n := g.Drain(ctx); n > 0 {
+			err = fmt.Errorf("gateway close: %d requests still in flight: %w", n, ctx.Err())
 		}
-		g.mcp.Close()
-		g.peerMCP.closeAll()
 		if g.fed != nil {
 			g.fed.Close()
 		}

@@ -64,6 +64,10 @@ func (g *Gateway) registerGauges(reg *prometheus.Registry) {
 			Name: "mcpmesh_build_info", Help: "Always 1; labels carry the node name and version.",
 			ConstLabels: prometheus.Labels{"node": g.name, "version": g.version},
 		}, func() float64 { return 1 }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "mcpmesh_requests_in_flight",
+			Help: "HTTP requests being served, streams not counted: what a draining node waits for.",
+		}, func() float64 { return float64(g.inflight.count()) }),
 		&catalogCollector{g: g},
 		&upstreamCollector{g: g},
 	)

@@ -103,21 +103,42 @@ func quoteOrNone(s string) string {
 	return `"` + s + `"`
 }
 
-// track counts requests in flight so that Close can wait for them; once
-// the gateway is closing it refuses new ones with 503. An MCP GET (the
-// session's event stream) is not waited for: Close ends it.
+// track counts requests in flight so that Drain can wait for them; once
+// the gateway drains it refuses new ones with 503 and Retry-After, so a
+// balancer sends them elsewhere. Streams (an MCP GET, a 2026-07-28
+// subscriptions/listen) are not waited for: Drain ends them.
 func (g *Gateway) track(c *gin.Context) {
-	if c.Request.Method == http.MethodGet && strings.HasPrefix(c.FullPath(), "/mcp") {
+	if g.closing.Load() {
+		refuseDraining(c)
+		return
+	}
+	if opensStream(c) {
 		c.Next()
 		return
 	}
 	if !g.inflight.enter() {
-		c.Header("Connection", "close")
-		abortJSON(c, http.StatusServiceUnavailable, errors.New("node is shutting down"))
+		refuseDraining(c)
 		return
 	}
 	defer g.inflight.leave()
 	c.Next()
+}
+
+// opensStream reports whether the request opens a stream that lasts until
+// the client or the node ends it: an MCP GET, or a subscriptions/listen
+// POST (its Mcp-Method header is required and checked against the body).
+func opensStream(c *gin.Context) bool {
+	if !strings.HasPrefix(c.FullPath(), "/mcp") {
+		return false
+	}
+	return c.Request.Method == http.MethodGet || c.GetHeader("Mcp-Method") == "subscriptions/listen"
+}
+
+// refuseDraining answers a request that reaches a draining node.
+func refuseDraining(c *gin.Context) {
+	c.Header("Connection", "close")
+	c.Header("Retry-After", "1")
+	abortJSON(c, http.StatusServiceUnavailable, errors.New("node is shutting down"))
 }
 
 // inflight counts requests being served; drain waits for them to finish.
@@ -138,6 +159,13 @@ func (f *inflight) enter() bool {
 	return true
 }
 
+// count is the number of requests in flight.
+func (f *inflight) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.n
+}
+
 func (f *inflight) leave() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -148,13 +176,14 @@ func (f *inflight) leave() {
 	}
 }
 
-// drain refuses new requests and waits until none is in flight or ctx ends.
-func (f *inflight) drain(ctx context.Context) error {
+// drain refuses new requests and waits until none is in flight or ctx
+// ends; it returns how many were still running then.
+func (f *inflight) drain(ctx context.Context) int {
 	f.mu.Lock()
 	f.closing = true
 	if f.n == 0 {
 		f.mu.Unlock()
-		return nil
+		return 0
 	}
 	if f.idle == nil {
 		f.idle = make(chan struct{})
@@ -163,8 +192,10 @@ func (f *inflight) drain(ctx context.Context) error {
 	f.mu.Unlock()
 	select {
 	case <-idle:
-		return nil
+		return 0
 	case <-ctx.Done():
-		return ctx.Err()
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.n
 	}
 }

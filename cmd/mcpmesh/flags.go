@@ -65,6 +65,9 @@ type serveConfig struct {
 	// waits for its retry, and how many the node holds at once.
 	InputTimeout    time.Duration
 	MaxHeldRequests int
+	// DrainTimeout bounds how long calls in flight may run after SIGTERM
+	// before they are cut (docs/limits.md#draining).
+	DrainTimeout time.Duration
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -91,7 +94,7 @@ type serveFlags struct {
 	maxSessions, maxSessionsPerPrincipal                    int
 	maxCatalog, maxResult                                   byteSize
 	readTimeout, writeTimeout, idleTimeout, sseKeepAlive    time.Duration
-	upstreamTimeout, inputTimeout                           time.Duration
+	upstreamTimeout, inputTimeout, drainTimeout             time.Duration
 	maxUnauthConns, maxHeld                                 int
 }
 
@@ -141,6 +144,7 @@ func connFlags(fs *flag.FlagSet, f *serveFlags) {
 	fs.IntVar(&f.maxUnauthConns, "max-unauthenticated-conns", gateway.DefaultMaxUnauthConns, "connections one client address may hold before one of them carries a valid token; more get 429")
 	fs.DurationVar(&f.upstreamTimeout, "upstream-timeout", gateway.DefaultUpstreamTimeout, "deadline of a call to one of this node's upstream servers")
 	fs.DurationVar(&f.inputTimeout, "input-timeout", mcp.DefaultInputTimeout, "how long a held upstream call waits for the 2026-07-28 client's retry with the input it asked for")
+	fs.DurationVar(&f.drainTimeout, "drain-timeout", 30*time.Second, "on SIGTERM, how long calls in flight may run before they are cut (new ones get 503 at once)")
 	fs.IntVar(&f.maxHeld, "max-held-requests", mcp.DefaultMaxHeldRequests, "upstream calls this node holds at once waiting for their clients' input; more are refused")
 }
 
@@ -208,7 +212,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
 		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult), UpstreamTimeout: f.upstreamTimeout,
-		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld,
+		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld, DrainTimeout: f.drainTimeout,
 		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
 			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}
@@ -354,7 +358,8 @@ func (cfg *serveConfig) checkConns() []error {
 		flag string
 		v    time.Duration
 	}{{"--read-timeout", cfg.Conns.ReadTimeout}, {"--write-timeout", cfg.Conns.WriteTimeout}, {"--idle-timeout", cfg.Conns.IdleTimeout},
-		{"--sse-keepalive", cfg.Conns.SSEKeepAlive}, {"--upstream-timeout", cfg.UpstreamTimeout}, {"--input-timeout", cfg.InputTimeout}} {
+		{"--sse-keepalive", cfg.Conns.SSEKeepAlive}, {"--upstream-timeout", cfg.UpstreamTimeout}, {"--input-timeout", cfg.InputTimeout},
+		{"--drain-timeout", cfg.DrainTimeout}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s %s must be positive", d.flag, d.v))
 		}

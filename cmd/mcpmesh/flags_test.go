@@ -328,3 +328,38 @@ func TestParseServeByteBounds(t *testing.T) {
 		t.Fatalf("a bad MCPMESH_MAX_RESULT_BYTES: err = %v, want it named", err)
 	}
 }
+
+func TestParseServeDrainTimeout(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want time.Duration
+		err  string
+	}{
+		{"default", []string{"--dev"}, nil, 30 * time.Second, ""},
+		{"flag", []string{"--dev", "--drain-timeout", "500ms"}, nil, 500 * time.Millisecond, ""},
+		{"environment", []string{"--dev"}, map[string]string{"MCPMESH_DRAIN_TIMEOUT": "2m"}, 2 * time.Minute, ""},
+		{"flag beats environment", []string{"--dev", "--drain-timeout", "5s"}, map[string]string{"MCPMESH_DRAIN_TIMEOUT": "2m"}, 5 * time.Second, ""},
+		{"zero", []string{"--dev", "--drain-timeout", "0s"}, nil, 0, "--drain-timeout 0s must be positive"},
+		{"negative", []string{"--dev", "--drain-timeout", "-1s"}, nil, 0, "--drain-timeout -1s must be positive"},
+		{"not a duration", []string{"--dev"}, map[string]string{"MCPMESH_DRAIN_TIMEOUT": "soon"}, 0, "MCPMESH_DRAIN_TIMEOUT"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err %v, want one naming %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.DrainTimeout != tc.want {
+				t.Errorf("drain timeout %s, want %s", cfg.DrainTimeout, tc.want)
+			}
+		})
+	}
+}

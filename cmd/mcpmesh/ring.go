@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -20,6 +21,7 @@ const leaveTimeout = 3 * time.Second
 type ring struct {
 	node *cluster.Node
 	seed *cluster.RedisSeed
+	left sync.Once
 }
 
 // startRing starts the node's gossip membership, advertising url and the
@@ -111,8 +113,13 @@ func gossipKey(cfg *serveConfig) ([]byte, error) {
 	return key, nil
 }
 
-// leave stops the seeder, then leaves the ring and shuts gossip down.
+// leave stops the seeder, then leaves the ring and shuts gossip down. The
+// second call does nothing.
 func (r *ring) leave(log *slog.Logger) {
+	r.left.Do(func() { r.leaveOnce(log) })
+}
+
+func (r *ring) leaveOnce(log *slog.Logger) {
 	if r.seed != nil {
 		_ = r.seed.Close()
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/gateway"
@@ -17,13 +16,12 @@ import (
 	"github.com/mcpmesh/mcpmesh/store/badgerstore"
 )
 
-// shutdownTimeout bounds how long in-flight requests may take to finish
-// after SIGINT or SIGTERM.
-const shutdownTimeout = 10 * time.Second
+// closeConnsTimeout bounds closing the HTTP connections once the drain is
+// over (idle keep-alive connections, answers being written).
+const closeConnsTimeout = 2 * time.Second
 
-// serve runs one node until ctx ends, then shuts it down in order: stop
-// accepting, finish requests in flight (bounded), close sessions and
-// upstreams, close the store.
+// serve runs one node until ctx ends (SIGINT or SIGTERM), then drains it
+// (see shutdown) and closes the store.
 func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 	log := newLogger(cfg, stderr)
 	if cfg.DevSecret {
@@ -68,12 +66,19 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		return err
 	}
 	gw.JoinRing(cfg.Join)
-	return serveHTTP(ctx, gw, ln, log)
+	return serveHTTP(ctx, gw, ln, drain{rg, cfg.DrainTimeout}, log)
+}
+
+// drain is what shutdown needs besides the gateway: the ring to leave and
+// the bound on calls in flight (--drain-timeout).
+type drain struct {
+	ring    *ring
+	timeout time.Duration
 }
 
 // serveHTTP serves HTTP on ln, starts the gateway's upstreams, waits for
 // ctx to end and shuts down.
-func serveHTTP(ctx context.Context, gw *gateway.Gateway, ln net.Listener, log *slog.Logger) error {
+func serveHTTP(ctx context.Context, gw *gateway.Gateway, ln net.Listener, d drain, log *slog.Logger) error {
 	srv := gw.HTTPServer() // with the connection deadlines; Listener caps unauthenticated connections
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(gw.Listener(ln)) }()
@@ -82,31 +87,45 @@ func serveHTTP(ctx context.Context, gw *gateway.Gateway, ln net.Listener, log *s
 	if err == nil {
 		select {
 		case <-ctx.Done():
-			log.Info("shutting down", "timeout", shutdownTimeout)
+			log.Info("draining: /ready and new requests answer 503", "drain_timeout", d.timeout)
 		case err = <-served:
 			err = fmt.Errorf("http server stopped: %w", err)
 		}
 	}
-	shutdown(srv, gw, log)
+	shutdown(srv, gw, d, log)
 	return err
 }
 
-// shutdown stops accepting and lets requests in flight finish while the
-// gateway drains, then ends MCP sessions (their open streams) and upstreams.
-func shutdown(srv *http.Server, gw *gateway.Gateway, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+// shutdown drains the node in order: the gateway refuses new requests
+// with 503 (the listener stays open, so balancers see /ready 503) and waits
+// up to d.timeout for calls in flight, ending streams; connections are
+// closed (cutting calls still running); the node leaves the ring, so peers
+// see it left, not dead; the upstreams stop last.
+func shutdown(srv *http.Server, gw *gateway.Gateway, d drain, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), d.timeout)
 	defer cancel()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := gw.Close(ctx); err != nil {
-			log.Warn("gateway close", "err", err)
-		}
-	})
+	if n := gw.Drain(ctx); n > 0 {
+		log.Warn("drain timeout: cutting calls still running", "calls", n, "drain_timeout", d.timeout)
+		_ = srv.Close()
+	} else {
+		log.Info("drained: no call in flight")
+		closeConns(srv, log)
+	}
+	d.ring.leave(log)
+	if err := gw.Close(context.Background()); err != nil {
+		log.Warn("gateway close", "err", err)
+	}
+}
+
+// closeConns shuts the HTTP server down, closing what is still open after
+// closeConnsTimeout.
+func closeConns(srv *http.Server, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeConnsTimeout)
+	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		log.Warn("http shutdown incomplete; closing connections", "err", err)
 		_ = srv.Close()
 	}
-	wg.Wait()
 }
 
 func newCatalog(cfg *serveConfig, log *slog.Logger) (*mcp.Catalog, error) {
