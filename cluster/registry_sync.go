@@ -59,12 +59,6 @@ func (r *Registry) mergeRemoteState(b []byte) {
 	}
 }
 
-// mergeRemote merges one valid record from the ring and reports whether it
-// changed the registry.
-func (r *Registry) mergeRemote(rec PeerRecord) bool {
-	return len(r.mergeBatch([]PeerRecord{rec})) > 0
-}
-
 // mergeBatch merges valid records from the ring, then settles the members
 // they name (one live record per member, see peerState). It returns the
 // records that changed the registry as they stand afterwards (a record that
