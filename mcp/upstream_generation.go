@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -109,16 +110,6 @@ func (u *Upstream) callHeld(ctx context.Context, sess *sdk.ClientSession, req *R
 	return hc.wait(ctx)
 }
 
-// upInputRequired is an input_required result as the node reads it.
-type upInputRequired struct {
-	ResultType    string `json:"resultType"`
-	InputRequests map[string]struct {
-		Method string          `json:"method"`
-		Params json.RawMessage `json:"params"`
-	} `json:"inputRequests"`
-	RequestState string `json:"requestState"`
-}
-
 // upMarkInputRequired gives resultType input_required to a result that
 // carries inputRequests without a resultType: what a go-sdk server answers
 // on a session version when its tool asks again after the one round it
@@ -154,8 +145,8 @@ const upMaxRounds = 10
 // input_required result as it is.)
 func (u *Upstream) fulfil(ctx context.Context, sess *sdk.ClientSession, method string, params, out json.RawMessage) (json.RawMessage, error) {
 	for round := 0; ; round++ {
-		var ir upInputRequired
-		if json.Unmarshal(out, &ir) != nil || ir.ResultType != "input_required" {
+		ir, ok := inputRequiredOf(out) // a byte check first: most results are complete
+		if !ok {
 			return out, nil
 		}
 		if round == upMaxRounds {
@@ -173,11 +164,11 @@ func (u *Upstream) fulfil(ctx context.Context, sess *sdk.ClientSession, method s
 
 // answerInputs relays each input request to the caller and returns params
 // carrying the answers and the upstream's requestState.
-func (u *Upstream) answerInputs(ctx context.Context, params json.RawMessage, ir upInputRequired) (json.RawMessage, error) {
+func (u *Upstream) answerInputs(ctx context.Context, params json.RawMessage, ir *inputRequired) (json.RawMessage, error) {
 	responses := map[string]json.RawMessage{}
-	for key, r := range ir.InputRequests {
+	for key, r := range ir.Requests {
 		var raw json.RawMessage
-		if err := u.relayRequest(ctx, r.Method, upCapabilityOf(r.Method), r.Params, &raw); err != nil {
+		if err := u.relayRequest(ctx, r.Method, cmp.Or(capabilityOf[r.Method], r.Method), r.Params, &raw); err != nil {
 			return nil, fmt.Errorf("input request %q: %w", key, err)
 		}
 		responses[key] = raw
@@ -187,19 +178,6 @@ func (u *Upstream) answerInputs(ctx context.Context, params json.RawMessage, ir 
 	if err != nil {
 		return nil, err
 	}
-	state, _ := json.Marshal(ir.RequestState)
+	state, _ := json.Marshal(ir.State)
 	return upSetRaw(params, "requestState", state)
-}
-
-// upCapabilityOf is the client capability a server request needs.
-func upCapabilityOf(method string) string {
-	switch method {
-	case "sampling/createMessage":
-		return "sampling"
-	case "elicitation/create":
-		return "elicitation"
-	case "roots/list":
-		return "roots"
-	}
-	return method
 }
