@@ -136,12 +136,12 @@ func (ss *stateSealer) openParams(ctx context.Context, m *Message, params json.R
 	if !bytes.Contains(params, []byte(`"requestState"`)) {
 		return params, nil
 	}
-	var p map[string]json.RawMessage
-	if json.Unmarshal(params, &p) != nil || p["requestState"] == nil {
+	raw := field(params, "requestState")
+	if raw == nil {
 		return params, nil
 	}
 	var sealed string
-	if err := json.Unmarshal(p["requestState"], &sealed); err != nil {
+	if err := json.Unmarshal(raw, &sealed); err != nil {
 		return nil, Errorf(CodeInvalidParams, "invalid requestState: it is not a string")
 	}
 	name, _ := nameOf(&Message{Method: m.Method, Params: params})
@@ -149,11 +149,12 @@ func (ss *stateSealer) openParams(ctx context.Context, m *Message, params json.R
 	if err != nil {
 		return nil, Errorf(CodeInvalidParams, "invalid requestState: %v", err)
 	}
-	delete(p, "requestState")
+	var state json.RawMessage // nil drops the key
 	if inner != "" {
-		p["requestState"], _ = json.Marshal(inner)
+		state, _ = json.Marshal(inner)
 	}
-	return json.Marshal(p)
+	out, _ := withFields(params, jsonField{key: "requestState", val: state})
+	return out, nil
 }
 
 // sealResult seals the requestState of an input_required result for the
@@ -162,17 +163,17 @@ func (ss *stateSealer) sealResult(ctx context.Context, m *Message, params, res j
 	if !bytes.Contains(res, []byte(`"input_required"`)) {
 		return res, nil
 	}
-	var obj map[string]json.RawMessage
-	if json.Unmarshal(res, &obj) != nil || string(obj["resultType"]) != `"input_required"` {
+	if string(field(res, "resultType")) != `"input_required"` {
 		return res, nil
 	}
 	var inner string
-	if raw := obj["requestState"]; raw != nil && json.Unmarshal(raw, &inner) != nil {
+	if raw := field(res, "requestState"); raw != nil && json.Unmarshal(raw, &inner) != nil {
 		return nil, Errorf(CodeInternalError, "internal error: an input_required result's requestState is not a string")
 	}
 	name, _ := nameOf(&Message{Method: m.Method, Params: params})
 	p := PrincipalFrom(ctx)
 	st := sealedState{Inner: inner, Method: m.Method, Name: name, Issuer: p.Issuer, Subject: p.Subject}
-	obj["requestState"], _ = json.Marshal(ss.seal(st))
-	return json.Marshal(obj)
+	sealed, _ := json.Marshal(ss.seal(st))
+	out, _ := withFields(res, jsonField{key: "requestState", val: sealed})
+	return out, nil
 }
