@@ -118,20 +118,18 @@ func upMarkInputRequired(out json.RawMessage) json.RawMessage {
 	if !bytes.Contains(out, []byte(`"inputRequests"`)) {
 		return out
 	}
-	var r map[string]json.RawMessage
-	if json.Unmarshal(out, &r) != nil || r["resultType"] != nil || !upNonEmpty(r["inputRequests"]) {
+	if field(out, "resultType") != nil || !upNonEmpty(field(out, "inputRequests")) {
 		return out
 	}
-	r["resultType"] = json.RawMessage(`"input_required"`)
-	if marked, err := json.Marshal(r); err == nil {
+	if marked, ok := withFields(out, jsonField{key: "resultType", val: json.RawMessage(`"input_required"`)}); ok {
 		return marked
 	}
 	return out
 }
 
 func upNonEmpty(obj json.RawMessage) bool {
-	var m map[string]json.RawMessage
-	return json.Unmarshal(obj, &m) == nil && len(m) > 0
+	nonEmpty := false
+	return eachField(obj, func(string, []byte) bool { nonEmpty = true; return false }) && nonEmpty
 }
 
 // upMaxRounds bounds the rounds of an upstream's input_required answered
