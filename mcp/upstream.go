@@ -382,7 +382,7 @@ func (u *Upstream) supervise() {
 		sess, err := u.connect()
 		if err == nil {
 			began := time.Now()
-			err = u.serve(sess)
+			u.serve(sess)
 			if time.Since(began) >= u.opts.MaxBackoff {
 				delay = u.opts.MinBackoff // it was stable: start over
 			}
@@ -390,7 +390,9 @@ func (u *Upstream) supervise() {
 		if u.ctx.Err() != nil {
 			return
 		}
-		u.down(err)
+		if err != nil {
+			u.down(err)
+		}
 		if !u.sleep(upJitter(delay)) {
 			return
 		}
@@ -403,6 +405,10 @@ func (u *Upstream) supervise() {
 func (u *Upstream) down(err error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	u.downLocked(err)
+}
+
+func (u *Upstream) downLocked(err error) {
 	if u.status.State == UpstreamReady || u.status.Error != err.Error() {
 		u.log.Warn("upstream down", "err", err)
 	} else {

@@ -105,7 +105,7 @@ func (u *Upstream) connect() (*sdk.ClientSession, error) {
 	u.mu.Unlock()
 	if err := u.prime(ctx, sess); err != nil {
 		_ = sess.Close()
-		u.detach(sess)
+		u.detach(sess, nil)
 		return nil, fmt.Errorf("first listing: %w%s", err, proc.ended())
 	}
 	return sess, nil
@@ -139,8 +139,9 @@ func (u *Upstream) prime(ctx context.Context, sess *sdk.ClientSession) error {
 }
 
 // serve waits for the session to end, and ends it on Close or when the
-// stdio child exits (a grandchild may keep its stdout open).
-func (u *Upstream) serve(sess *sdk.ClientSession) error {
+// stdio child exits (a grandchild may keep its stdout open); then it
+// records the upstream down.
+func (u *Upstream) serve(sess *sdk.ClientSession) {
 	u.mu.Lock()
 	proc := u.proc
 	u.mu.Unlock()
@@ -164,18 +165,23 @@ func (u *Upstream) serve(sess *sdk.ClientSession) error {
 	waitErr := sess.Wait()
 	close(ended)
 	_ = sess.Close()
-	u.detach(sess)
 	if waitErr == nil {
 		waitErr = errors.New("connection closed")
 	}
-	return fmt.Errorf("session ended: %w%s", waitErr, proc.ended())
+	u.detach(sess, fmt.Errorf("session ended: %w%s", waitErr, proc.ended()))
 }
 
-func (u *Upstream) detach(sess *sdk.ClientSession) {
+// detach forgets sess and, given why it ended, records the upstream down in
+// the same step: /api/servers never shows it ready without its process.
+func (u *Upstream) detach(sess *sdk.ClientSession, ended error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.sess == sess {
-		u.sess, u.proc = nil, nil
+	if u.sess != sess {
+		return
+	}
+	u.sess, u.proc = nil, nil
+	if ended != nil && u.ctx.Err() == nil {
+		u.downLocked(ended)
 	}
 }
 

@@ -150,7 +150,7 @@ func TestUpstreamRestart(t *testing.T) {
 	var now api.Server
 	wait.For(t, 30*time.Second, func() bool {
 		now = listServers(t, n)[0]
-		return now.State == "ready" && now.PID != before[0].PID
+		return now.State == "ready" && now.PID > 0 && now.PID != before[0].PID
 	}, "waiting for the upstream to come back with a new process")
 	if now.Restarts < 1 {
 		t.Errorf("after a restart: %+v, want restarts >= 1", now)
