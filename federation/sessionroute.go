@@ -62,19 +62,22 @@ func (f *Engine) SessionOwnerURL(member string) (*url.URL, error) {
 // which are served here (never proxied).
 var errSelfOwner = errors.New("served here")
 
-// SessionTransport is the transport of proxied session requests: the
-// node-to-node keep-alive transport, adding to each request a node token
+// SessionTransport is the transport of proxied session requests: pooled
+// keep-alive connections (inline ones to plain-http members, see
+// inlinetransport.go; net/http's to https members and through proxies),
+// adding to each request a node token
 // for the member its context names (ToNode; sent only to the address that
 // member gossips) that names the principal its context carries
 // (mcp.PrincipalFrom) as the caller, and HeaderSessionProxied.
 func (f *Engine) SessionTransport() http.RoundTripper {
-	return &sessionTransport{tokens: f.tokens, from: f.self, base: f.base}
+	return &sessionTransport{tokens: f.tokens, from: f.self, base: f.base, inline: f.inline}
 }
 
 type sessionTransport struct {
 	tokens *nodeTokens
 	from   string
 	base   http.RoundTripper
+	inline *inlinePoster
 }
 
 func (t *sessionTransport) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -93,5 +96,8 @@ func (t *sessionTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r = r.Clone(r.Context())
 	r.Header.Set("Authorization", "Bearer "+tok)
 	r.Header.Set(HeaderSessionProxied, t.from)
+	if t.inline.usable(r.URL) {
+		return inlineTransport{t.inline}.RoundTrip(r)
+	}
 	return t.base.RoundTrip(r)
 }
