@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
+	"log/slog"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -46,6 +48,9 @@ type sessionProxy struct {
 	// ctx ends when the gateway drains: proxied streams end with it.
 	ctx    context.Context
 	cancel context.CancelFunc
+	// errorLog takes the reverse proxy's own messages (a stream cut when
+	// its client left, ...) at debug level.
+	errorLog *log.Logger
 }
 
 // initSessionProxy registers the proxy's metrics, and builds the proxy
@@ -60,6 +65,7 @@ func (g *Gateway) initSessionProxy(reg *prometheus.Registry) {
 	}
 	reg.MustRegister(p.requests)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.errorLog = slog.NewLogLogger(g.log.Handler(), slog.LevelDebug)
 	if g.fed != nil {
 		p.transport = g.fed.SessionTransport()
 	}
@@ -123,32 +129,48 @@ func (g *Gateway) proxyTo(c *gin.Context, owner string, base *url.URL) {
 	ctx, cancel := context.WithCancel(federation.ToNode(c.Request.Context(), owner))
 	defer cancel()
 	defer context.AfterFunc(p.ctx, cancel)()
-	outcome := proxyCanceled
-	rp := &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.SetURL(base)
-			pr.Out.Header.Del(federation.HeaderForwarded)
-		},
-		Transport:     p.transport,
-		FlushInterval: -1,
-		ModifyResponse: func(resp *http.Response) error {
-			outcome = proxyProxied
-			dropSet(resp.Header, c.Writer.Header())
-			return nil
-		},
-		ErrorHandler: func(_ http.ResponseWriter, _ *http.Request, err error) {
-			switch {
-			case c.Request.Context().Err() != nil: // the caller left: no one to answer
-			case p.ctx.Err() != nil:
-				refuseDraining(c)
-			default:
-				outcome = proxyUnreachable
-				g.sessionGone(c, proxyUnreachable, fmt.Errorf("session owner %s did not answer: %w", owner, err))
-			}
-		},
-	}
-	defer func() { p.requests.WithLabelValues(outcome).Inc() }()
+	run := &proxyRun{g: g, c: c, owner: owner, base: base, outcome: proxyCanceled}
+	rp := &httputil.ReverseProxy{Rewrite: run.rewrite, Transport: p.transport, FlushInterval: -1,
+		ModifyResponse: run.answered, ErrorHandler: run.failed, ErrorLog: p.errorLog}
+	defer func() { p.requests.WithLabelValues(run.outcome).Inc() }()
 	rp.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
+}
+
+// proxyRun is one proxied request: the reverse proxy's hooks, and how it
+// ended.
+type proxyRun struct {
+	g       *Gateway
+	c       *gin.Context
+	owner   string
+	base    *url.URL
+	outcome string
+}
+
+// rewrite points the request at the owner, on the same path.
+func (r *proxyRun) rewrite(pr *httputil.ProxyRequest) {
+	pr.SetURL(r.base)
+	pr.Out.Header.Del(federation.HeaderForwarded)
+}
+
+// answered passes the owner's answer on, whatever its status.
+func (r *proxyRun) answered(resp *http.Response) error {
+	r.outcome = proxyProxied
+	dropSet(resp.Header, r.c.Writer.Header())
+	return nil
+}
+
+// failed answers a request that got no answer from the owner: 404 if the
+// owner did not answer, 503 if this node is draining, nothing if the
+// caller has left.
+func (r *proxyRun) failed(_ http.ResponseWriter, _ *http.Request, err error) {
+	switch {
+	case r.c.Request.Context().Err() != nil: // the caller left: no one to answer
+	case r.g.sessionProxy.ctx.Err() != nil:
+		refuseDraining(r.c)
+	default:
+		r.outcome = proxyUnreachable
+		r.g.sessionGone(r.c, proxyUnreachable, fmt.Errorf("session owner %s did not answer: %w", r.owner, err))
+	}
 }
 
 // sessionGone answers 404 "session not found", as the owner would for a
@@ -164,7 +186,7 @@ func (g *Gateway) sessionGone(c *gin.Context, outcome string, err error) {
 // unreachable, not the addresses behind it.
 func reason(err error) string {
 	if errors.Is(err, federation.ErrSessionOwnerGone) {
-		return "the node that held it has left the ring"
+		return "the node that held it is no longer in the ring"
 	}
 	return "the node that held it does not answer"
 }
