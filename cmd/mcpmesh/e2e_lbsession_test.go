@@ -369,12 +369,13 @@ func testOwnerDrained(t *testing.T, ring balancedRing) {
 	<-d.proc.done
 	for _, n := range ring.nodes {
 		wait.For(t, ringTimeout, func() bool { return memberStatus(t, n, d.name) == "left" }, "%s to see %s left", n.name, d.name)
-		gone := proxied(t, n, "owner_gone")
+		gone, sent := proxied(t, n, "owner_gone"), proxied(t, n, "proxied")
 		if code := pingAs(t, n, d.token, sid); code != http.StatusNotFound {
 			t.Errorf("ping in the drained node's session through %s: %d, want 404", n.name, code)
 		}
-		if got := proxied(t, n, "owner_gone") - gone; got != 1 {
-			t.Errorf("%s counted %v requests for a left owner; want 1, answered 404 there", n.name, got)
+		if got := proxied(t, n, "owner_gone") - gone; got != 1 || proxied(t, n, "proxied") != sent {
+			t.Errorf("%s counted %v requests for a left owner (and proxied %v); want 1, answered 404 there, none proxied",
+				n.name, got, proxied(t, n, "proxied")-sent)
 		}
 	}
 }
