@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -131,10 +132,19 @@ func (g *Gateway) proxyTo(c *gin.Context, owner string, base *url.URL) {
 	defer context.AfterFunc(p.ctx, cancel)()
 	run := &proxyRun{g: g, c: c, owner: owner, base: base, outcome: proxyCanceled}
 	rp := &httputil.ReverseProxy{Rewrite: run.rewrite, Transport: p.transport, FlushInterval: -1,
-		ModifyResponse: run.answered, ErrorHandler: run.failed, ErrorLog: p.errorLog}
+		ModifyResponse: run.answered, ErrorHandler: run.failed, ErrorLog: p.errorLog, BufferPool: copyBuffers}
 	defer func() { p.requests.WithLabelValues(run.outcome).Inc() }()
 	rp.ServeHTTP(c.Writer, c.Request.WithContext(ctx))
 }
+
+// copyBuffers are the buffers proxied answers are copied through, reused:
+// a reverse proxy without a pool allocates 32 KiB per request.
+var copyBuffers = &bufferPool{pool: sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}}
+
+type bufferPool struct{ pool sync.Pool }
+
+func (p *bufferPool) Get() []byte  { return *p.pool.Get().(*[]byte) }
+func (p *bufferPool) Put(b []byte) { p.pool.Put(&b) }
 
 // proxyRun is one proxied request: the reverse proxy's hooks, and how it
 // ended.

@@ -15,7 +15,7 @@ import (
 
 // startSessionRing starts nodes a and b of one ring; a's requests are
 // recorded (seen), so a test can tell what b proxied to it.
-func startSessionRing(t *testing.T) (a, b *fedNode, seen func() []*http.Request) {
+func startSessionRing(t testing.TB) (a, b *fedNode, seen func() []*http.Request) {
 	t.Helper()
 	a, b = startFedNode(t, "node-a"), startFedNode(t, "node-b")
 	if _, err := b.node.Join([]string{a.node.GossipAddr()}); err != nil {
