@@ -96,3 +96,49 @@ func TestSessionProxy(t *testing.T) {
 		t.Errorf("ping through node-b with node-a's HTTP cut: %d %s; want 404 session not found", r.code, r.body)
 	}
 }
+
+// TestSessionProxyPeerEndpoint: a session of /mcp/peers/{peer} opened on
+// node-a is served through node-b on the same path: node-b proxies its
+// requests to node-a's endpoint, which forwards the call to the peer.
+func TestSessionProxyPeerEndpoint(t *testing.T) {
+	a, b, seen := startSessionRing(t)
+	addFedPeer(t, a, b, "pb", "full")
+	alice := tokenFor(t, "alice@example.com", ScopeMCP, "")
+	const path = "/mcp/peers/pb"
+	var sid string
+	wait.For(t, 10*time.Second, func() bool {
+		r := postPath(t, a.url+path, alice, "", initializeBody)
+		sid = r.header.Get("Mcp-Session-Id")
+		return r.code == http.StatusOK && sid != ""
+	}, "node-a to serve %s", path)
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}`
+	r := postPath(t, b.url+path, alice, sid, call)
+	if r.code != http.StatusOK || !strings.Contains(string(r.body), "node-b") {
+		t.Errorf("whoami in node-a's %s session through node-b: %d %s; want node-b's answer", path, r.code, r.body)
+	}
+	var proxied int
+	for _, req := range seen() {
+		if req.URL.Path == path && req.Header.Get(federation.HeaderSessionProxied) == "node-b" {
+			proxied++
+		}
+	}
+	if proxied != 1 {
+		t.Errorf("node-a saw %d requests on %s proxied by node-b; want 1", proxied, path)
+	}
+}
+
+// postPath POSTs body to url with token (and session sid unless "").
+func postPath(t *testing.T, url, token, sid, body string) response {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	if sid != "" {
+		req.Header.Set("Mcp-Session-Id", sid)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	return send(t, req)
+}
