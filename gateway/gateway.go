@@ -129,6 +129,7 @@ type Gateway struct {
 	lists              listDigests
 	fed                *federation.Engine
 	peerMCP            peerServers    // /mcp/peers/{peer}
+	sessionProxy       *sessionProxy  // other nodes' sessions (sessionproxy.go)
 	bg                 sync.WaitGroup // background work owned by the gateway
 	node               *cluster.Node
 
@@ -151,6 +152,7 @@ func New(cfg Config) (*Gateway, error) {
 	g.connCap = newConnCap(g.conns.MaxUnauthenticated, g.log, g.reg)
 	g.registerGauges(g.reg)
 	g.registerSessionMetrics(g.reg)
+	g.initSessionProxy(g.reg)
 	if g.mcp == nil {
 		g.mcp = mcp.NewServer(g.backend, g.serverOptions())
 	}
@@ -320,6 +322,7 @@ func (g *Gateway) Drain(ctx context.Context) int {
 	g.drainOnce.Do(func() {
 		g.closing.Store(true)
 		running = g.inflight.drain(ctx)
+		g.closeSessionProxy()
 		g.mcp.Close()
 		g.peerMCP.closeAll()
 	})

@@ -30,7 +30,7 @@ func (g *Gateway) router() http.Handler {
 	r.GET("/ready", g.readiness)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg})))
 
-	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, g.markForwarded, gin.WrapH(g.mcp.Handler())}
+	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, g.proxySession, g.markForwarded, gin.WrapH(g.mcp.Handler())}
 	for _, p := range MCPPaths {
 		for _, m := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
 			r.Handle(m, p, mcpChain...)
