@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/http/httputil"
 	"net/url"
 	"sync"
@@ -21,13 +22,19 @@ import (
 // client's Host passed on. With retry, a request whose backend refuses the
 // connection or answers 503 is sent again to the next backend, until each
 // has had one try (nginx's `proxy_next_upstream error http_503`); the last
-// answer is the client's.
+// answer is the client's. With retryReused as well, a request whose
+// kept-alive connection failed before any answer came is sent again too
+// (the backend closed the idle connection as the request went out: over
+// HTTP/1.1 that race cannot be told from a call cut mid-way, so a balancer
+// retries it only for traffic it knows is read-only, nginx's
+// `non_idempotent`).
 type lbProxy struct {
 	URL string // http://127.0.0.1:PORT
 
-	retry bool
-	srv   *http.Server
-	tr    *http.Transport
+	retry       bool
+	retryReused bool
+	srv         *http.Server
+	tr          *http.Transport
 
 	mu       sync.Mutex
 	backends []*url.URL
@@ -99,17 +106,20 @@ func (lb *lbProxy) Sent() map[string]int {
 	return out
 }
 
-// pick is the next backend in turn, and how many there are.
-func (lb *lbProxy) pick() (*url.URL, int) {
+// pick is the next backend in turn that tried (a request's earlier tries)
+// does not hold, and how many backends there are.
+func (lb *lbProxy) pick(tried map[*url.URL]bool) (*url.URL, int) {
 	lb.mu.Lock()
 	defer lb.mu.Unlock()
-	if len(lb.backends) == 0 {
-		return nil, 0
+	for range lb.backends {
+		u := lb.backends[lb.next%len(lb.backends)]
+		lb.next++
+		if !tried[u] {
+			lb.sent[u.Host]++
+			return u, len(lb.backends)
+		}
 	}
-	u := lb.backends[lb.next%len(lb.backends)]
-	lb.next++
-	lb.sent[u.Host]++
-	return u, len(lb.backends)
+	return nil, len(lb.backends)
 }
 
 // RoundTrip sends r to the next backend, and with retry on to the next
@@ -119,13 +129,15 @@ func (lb *lbProxy) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	tried := map[*url.URL]bool{}
 	for try := 1; ; try++ {
-		u, n := lb.pick()
+		u, n := lb.pick(tried)
 		if u == nil {
 			return nil, errors.New("no backend")
 		}
-		resp, err := lb.send(r, u, body)
-		if !lb.retry || try >= n || !refused(resp, err) {
+		tried[u] = true
+		resp, reused, err := lb.send(r, u, body)
+		if !lb.retry || try >= n || !refused(resp, err) && !(lb.retryReused && reused && err != nil) {
 			return resp, err
 		}
 		if resp != nil {
@@ -148,15 +160,18 @@ func (lb *lbProxy) buffer(r *http.Request) ([]byte, error) {
 	return b, nil
 }
 
-// send is one try of r at backend u.
-func (lb *lbProxy) send(r *http.Request, u *url.URL, body []byte) (*http.Response, error) {
-	out := r.Clone(r.Context())
+// send is one try of r at backend u; reused tells whether it went out on
+// a kept-alive connection.
+func (lb *lbProxy) send(r *http.Request, u *url.URL, body []byte) (resp *http.Response, reused bool, err error) {
+	trace := &httptrace.ClientTrace{GotConn: func(c httptrace.GotConnInfo) { reused = c.Reused }}
+	out := r.Clone(httptrace.WithClientTrace(r.Context(), trace))
 	out.URL.Scheme, out.URL.Host = u.Scheme, u.Host
 	out.Body, out.ContentLength = http.NoBody, 0
 	if body != nil {
 		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	}
-	return lb.tr.RoundTrip(out)
+	resp, err = lb.tr.RoundTrip(out)
+	return resp, reused, err
 }
 
 // refused reports whether a try may go to the next backend: the
