@@ -238,7 +238,7 @@ func (f *Engine) tryLocal(ctx context.Context, st *svcTool, req *mcp.Request) (j
 // tryRemote forwards the call to a peer provider within --peer-timeout and
 // tells whether it ran there.
 func (f *Engine) tryRemote(ctx context.Context, p svcProvider, req *mcp.Request) (json.RawMessage, error, tryOutcome, string) {
-	callCtx, cancel := context.WithTimeout(ctx, f.cfg.PeerTimeout)
+	callCtx, cancel := context.WithTimeout(withSendOnce(ctx), f.cfg.PeerTimeout)
 	defer cancel()
 	res, err := f.send(callCtx, p.link, req)
 	var rpcErr *mcp.Error

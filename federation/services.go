@@ -269,12 +269,23 @@ func mergeTool(self, svc, name string, cands []svcCand) (*svcTool, []svcCand) {
 	for i, p := range st.providers {
 		nodes[i] = p.node
 	}
-	st.def, _ = mcp.WithMeta(cands[pick].def, MetaProviders, nodes)
-	if st.def == nil {
-		st.def = cands[pick].def
-	}
+	st.def = listedDef(cands[pick].def, svc, nodes)
 	st.retry = retryable(st.def)
 	return st, mismatched
+}
+
+// listedDef is a provider's definition as the service lists it: source
+// the service (a peer's link keeps only what the MCP Tool type holds), and
+// the providers in _meta.
+func listedDef(def json.RawMessage, svc string, nodes []string) json.RawMessage {
+	out, err := mcp.Decorate(def, "", "", svc)
+	if err != nil {
+		return def
+	}
+	if withProv, err := mcp.WithMeta(out, MetaProviders, nodes); err == nil {
+		out = withProv
+	}
+	return out
 }
 
 // chooseSchema is the index of the definition whose schema is listed:
