@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpmesh/mcpmesh/api"
+	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
+)
+
+// TestServiceNames: a service name follows the rules of names that never
+// shadow each other: one equal to a peer name, to another entry's prefix
+// or to another entry's service on the node is 409 naming both; a peer
+// name equal to a service is 409 too. Nothing is registered.
+func TestServiceNames(t *testing.T) {
+	ups := []string{startUpstream(t, "greet"), startUpstream(t, "greet"), startUpstream(t, "greet")} // closed after the nodes
+	a, b := startFedNode(t, "gw-a"), startFedNode(t, "gw-b")
+	addFedPeer(t, a, b, "gb", cluster.TrustFull)
+	registerOn(t, a, `{"name":"up-px","url":"`+ups[0]+`","prefix":"px"}`)
+	registerOn(t, a, `{"name":"up-svc","url":"`+ups[1]+`","service":"svc"}`)
+	post := func(name, path, body string, mention ...string) badCase {
+		return badCase{name: name, method: http.MethodPost, path: path, body: body, status: http.StatusConflict, mention: mention}
+	}
+	runBadCases(t, a, []badCase{
+		post("service is a peer name", "/api/servers", `{"name":"s1","url":"`+ups[2]+`","service":"gb"}`, `"gb"`, `"s1"`, `peer "gb"`),
+		post("service is a prefix", "/api/servers", `{"name":"s2","url":"`+ups[2]+`","service":"px"}`, `"px"`, `"s2"`, `"up-px"`),
+		post("service of another entry here", "/api/servers", `{"name":"s3","url":"`+ups[2]+`","service":"svc"}`, `service "svc"`, `"s3"`, `"up-svc"`),
+		post("peer name is a service", "/api/federation/peers", `{"url":"`+b.url+`","name":"svc"}`, `"svc"`, `service "svc"`, `"up-svc"`),
+	})
+	var servers []api.Server
+	servers = decode[[]api.Server](t, a.do(t, http.MethodGet, "/api/servers", a.admin, "").body)
+	if len(servers) != 2 || servers[1].Service != "svc" {
+		t.Fatalf("servers after the refusals: %+v; want up-px and up-svc (service svc)", servers)
+	}
+}
+
+// TestServiceListedAndRouted: upstreams of service "svc" on gw-a and gw-b
+// are listed once on gw-c, as svc__greet with source svc and both
+// providers, and GET /api/services shows both; a call names the node that
+// ran it; gw-a runs its own calls; with gw-b's port refusing, gw-c's calls
+// go to gw-a; calls are counted by service and provider.
+func TestServiceListedAndRouted(t *testing.T) {
+	ups := []string{startUpstream(t, "greet"), startUpstream(t, "greet")}
+	a, b, c := startFedNode(t, "gw-a"), startFedNode(t, "gw-b"), startFedNode(t, "gw-c")
+	registerOn(t, a, `{"name":"up","url":"`+ups[0]+`","service":"svc"}`)
+	registerOn(t, b, `{"name":"up","url":"`+ups[1]+`","service":"svc"}`)
+	addFedPeer(t, c, a, "pa", cluster.TrustFull)
+	addFedPeer(t, c, b, "pb", cluster.TrustFull)
+	addFedPeer(t, a, b, "pb", cluster.TrustFull)
+	wait.For(t, 10*time.Second, func() bool { return providersOf(t, c, "svc") == "gw-a:online gw-b:online" },
+		"gw-c to show svc with both providers online: %v", wait.Later(func() any { return providersOf(t, c, "svc") }))
+	l := c.list(t)
+	if n, src := countTool(l, "svc__greet"); n != 1 || src[0] != "svc" || l.has("pa__svc__greet") || l.has("pb__svc__greet") {
+		t.Fatalf("gw-c lists svc__greet %d times from %v (pa__svc__greet %v); want once, from svc, not per node", n, src, l.has("pa__svc__greet"))
+	}
+	for range 6 {
+		res := c.call(t, "svc__greet")
+		p, _ := res.Meta[federation.MetaProvider].(string)
+		if res.IsError || !strings.HasPrefix(res.text(), "greet:") || (p != "gw-a" && p != "gw-b") {
+			t.Fatalf("svc__greet on gw-c: %+v; want greet's answer naming gw-a or gw-b", res)
+		}
+	}
+	for range 3 {
+		if res := a.call(t, "svc__greet"); res.Meta[federation.MetaProvider] != "gw-a" {
+			t.Fatalf("svc__greet on gw-a ran on %v; want gw-a (a local provider first)", res.Meta[federation.MetaProvider])
+		}
+	}
+	b.cutHTTP()
+	for range 4 {
+		if res := c.call(t, "svc__greet"); res.IsError || res.Meta[federation.MetaProvider] != "gw-a" {
+			t.Fatalf("svc__greet on gw-c with gw-b refusing: %+v; want gw-a's answer", res)
+		}
+	}
+	metrics := string(c.do(t, http.MethodGet, "/metrics", "", "").body)
+	if !strings.Contains(metrics, `mcpmesh_service_calls_total{outcome="ok",provider="gw-a",service="svc"}`) ||
+		!strings.Contains(metrics, `mcpmesh_service_providers{service="svc",status=`) {
+		t.Errorf("metrics of gw-c lack the service calls or providers:\n%s", grepLines(metrics, "mcpmesh_service"))
+	}
+}
+
+// providersOf shows service's providers on n as "node:status ...".
+func providersOf(t *testing.T, n *fedNode, service string) string {
+	var out []string
+	for _, s := range decode[[]api.Service](t, n.do(t, http.MethodGet, "/api/services", n.admin, "").body) {
+		for _, p := range s.Providers {
+			if s.Name == service {
+				out = append(out, fmt.Sprintf("%s:%s", p.Node, p.Status))
+			}
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, " ")
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
