@@ -197,6 +197,7 @@ func providerStatus(t *testing.T, n *node, node string) string {
 func TestServiceFailover(t *testing.T) {
 	a, b, c := startSvcRing(t)
 	t.Run("listed once", func(t *testing.T) { checkListedOnce(t, c) })
+	t.Run("mcpmesh services", func(t *testing.T) { checkServicesCLI(t, c) })
 	t.Run("spread", func(t *testing.T) { checkSpread(t, a, b, c) })
 	t.Run("crashed upstream skipped", func(t *testing.T) { checkCrashedUpstream(t, a, b, c) })
 	t.Run("kill -9 under load", func(t *testing.T) { checkKillUnderLoad(t, a, b, c) })
@@ -216,6 +217,27 @@ func checkListedOnce(t *testing.T, c *svcNode) {
 		if strings.Contains(name, "svc__") && !strings.HasPrefix(name, "svc__") {
 			t.Errorf("svc-c lists %s: a service tool under a node's name", name)
 		}
+	}
+}
+
+// checkServicesCLI: `mcpmesh services` prints one row per provider, and
+// its JSON is GET /api/services.
+func checkServicesCLI(t *testing.T, c *svcNode) {
+	rows := parseTable(t, cliOK(t, c.node, "services"), "SERVICE", "TOOLS", "NODE", "STATUS", "IN_FLIGHT", "RTT_MS", "SCHEMA_MISMATCH")
+	var got []string
+	for _, r := range rows {
+		got = append(got, strings.Join(r[:4], " ")+" "+r[6])
+	}
+	if want := []string{"svc 2 svc-a online -", "svc 2 svc-b online -"}; !slices.Equal(got, want) {
+		t.Errorf("mcpmesh services rows %q, want %q", got, want)
+	}
+	var services []api.Service
+	wait.For(t, ringTimeout, func() bool { // the RTT comes with gossip's next probe of each provider
+		cliJSON(t, c.node, &services, "services")
+		return len(services) == 1 && len(services[0].Providers) == 2 && services[0].Providers[0].RTTMillis > 0 && services[0].Providers[1].RTTMillis > 0
+	}, "mcpmesh services -o json to show both providers with a gossip RTT: %v", wait.Later(func() any { return services }))
+	if services[0].Name != "svc" || !slices.Equal(services[0].Tools, []string{"svc__read", "svc__write"}) {
+		t.Errorf("mcpmesh services -o json: %+v; want svc with its two tools", services)
 	}
 }
 
