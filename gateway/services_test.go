@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/internal/wait"
+	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // TestServiceNames: a service name follows the rules of names that never
@@ -106,4 +108,49 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestServiceInputRequiredPinned: an input_required exchange of a service
+// tool is retried on the provider that holds it, named in the sealed
+// requestState, not on the provider the retry's node would choose (gw-b's
+// own, local first).
+func TestServiceInputRequiredPinned(t *testing.T) {
+	srcA, srcB := &askSource{}, &askSource{}
+	a, b := startFedNode(t, "gw-a"), startFedNode(t, "gw-b")
+	for _, p := range []struct {
+		n   *fedNode
+		src *askSource
+	}{{a, srcA}, {b, srcB}} {
+		if err := p.n.cat.AddEntry(mcp.ServerConfig{Name: "asker", Service: "svc"}, p.src); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addFedPeer(t, a, b, "pb", cluster.TrustFull)
+	addFedPeer(t, b, a, "pa", cluster.TrustFull)
+	wait.For(t, 10*time.Second, func() bool { return providersOf(t, b, "svc") == "gw-a:online gw-b:online" },
+		"gw-b to show svc served by both: %v", wait.Later(func() any { return providersOf(t, b, "svc") }))
+	alice := userToken(t, "alice", "https://idp.test", nil)
+	res, rpcErr := a.post2026(t, alice, "svc__ask", map[string]any{"elicitation": map[string]any{}}, nil)
+	var ir struct {
+		ResultType   string `json:"resultType"`
+		RequestState string `json:"requestState"`
+	}
+	if rpcErr != nil || json.Unmarshal(res, &ir) != nil || ir.ResultType != "input_required" {
+		t.Fatalf("svc__ask on gw-a: %s %+v, want input_required", res, rpcErr)
+	}
+	if inner := sealedInner(t, ir.RequestState); inner != "svc1:gw-a:inner-1" {
+		t.Fatalf("the sealed inner state is %q, want it to name the provider gw-a and carry its own state", inner)
+	}
+	answers := map[string]any{"q": map[string]any{"action": "accept", "content": map[string]any{"name": "Ada"}}}
+	res, rpcErr = b.post2026(t, alice, "svc__ask", map[string]any{}, map[string]any{"inputResponses": answers, "requestState": ir.RequestState})
+	var out fedResult
+	if rpcErr != nil || json.Unmarshal(res, &out) != nil || out.text() != "hello Ada" || out.Meta[federation.MetaProvider] != "gw-a" {
+		t.Fatalf("the retry on gw-b: %s %+v, want hello Ada from gw-a", res, rpcErr)
+	}
+	if _, states := srcB.seen(); len(states) != 0 {
+		t.Errorf("gw-b's provider was called with states %q; the exchange is gw-a's", states)
+	}
+	if _, states := srcA.seen(); len(states) != 2 || states[1] != "inner-1" {
+		t.Errorf("gw-a's provider saw states %q, want the first call and the retry with its own inner-1", states)
+	}
 }
