@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -152,5 +153,30 @@ func TestServiceInputRequiredPinned(t *testing.T) {
 	}
 	if _, states := srcA.seen(); len(states) != 2 || states[1] != "inner-1" {
 		t.Errorf("gw-a's provider saw states %q, want the first call and the retry with its own inner-1", states)
+	}
+}
+
+// TestServiceSkipsDrainingProvider: a provider that answers 503 (it is
+// draining) was sent nothing: the call goes to the next provider, and no
+// call fails.
+func TestServiceSkipsDrainingProvider(t *testing.T) {
+	ups := []string{startUpstream(t, "greet"), startUpstream(t, "greet")}
+	a, b, c := startFedNode(t, "gw-a"), startFedNode(t, "gw-b"), startFedNode(t, "gw-c")
+	registerOn(t, a, `{"name":"up","url":"`+ups[0]+`","service":"svc"}`)
+	registerOn(t, b, `{"name":"up","url":"`+ups[1]+`","service":"svc"}`)
+	addFedPeer(t, c, a, "pa", cluster.TrustFull)
+	addFedPeer(t, c, b, "pb", cluster.TrustFull)
+	wait.For(t, 10*time.Second, func() bool { return providersOf(t, c, "svc") == "gw-a:online gw-b:online" },
+		"gw-c to show svc with both providers online: %v", wait.Later(func() any { return providersOf(t, c, "svc") }))
+	// drain the provider gw-c chooses (ties go to the gossip RTT, then the name)
+	drained, other := a, b
+	if res := c.call(t, "svc__greet"); res.Meta[federation.MetaProvider] == "gw-b" {
+		drained, other = b, a
+	}
+	drained.gw.Drain(context.Background())
+	for range 4 {
+		if res := c.call(t, "svc__greet"); res.IsError || res.Meta[federation.MetaProvider] != other.name {
+			t.Fatalf("svc__greet on gw-c with %s draining: %+v; want %s's answer", drained.name, res, other.name)
+		}
 	}
 }
