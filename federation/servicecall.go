@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -82,7 +83,7 @@ func (f *Engine) callService(ctx context.Context, st *svcTool, req *mcp.Request)
 	for {
 		p, ok := f.pickProvider(st, tried, &passed)
 		if !ok {
-			return serviceUnavailable(st.service, passed)
+			return serviceUnavailable(st.service, append(passed, f.otherProviders(st, tried)...))
 		}
 		tried[p.node] = true
 		res, err, out, why := f.tryProvider(ctx, st, p, req)
@@ -117,6 +118,26 @@ func (f *Engine) pickProvider(st *svcTool, tried map[string]bool, passed *[]stri
 		return svcProvider{}, false
 	}
 	return cands[choose(choices)], true
+}
+
+// otherProviders says why the providers of st's service that do not serve
+// the tool here (not listed now, another schema) were not tried.
+func (f *Engine) otherProviders(st *svcTool, tried map[string]bool) []string {
+	var out []string
+	for _, p := range st.info.providers {
+		if tried[p.node] {
+			continue
+		}
+		why := f.providerStatus(p, st.service)
+		switch {
+		case slices.Contains(st.info.mismatch[p.node], st.name):
+			why = "lists the tool with another input schema"
+		case why == api.ProviderOnline || why == api.ProviderStale:
+			why = "does not list the tool"
+		}
+		out = append(out, p.node+": "+why)
+	}
+	return out
 }
 
 // choiceOf is what choose weighs of p.

@@ -40,6 +40,7 @@ type svcTool struct {
 	def           json.RawMessage // as listed here
 	providers     []svcProvider   // those with the listed schema, by node
 	retry         bool            // readOnlyHint or idempotentHint: may run again elsewhere
+	info          *svcInfo        // its service
 }
 
 // svcInfo is one service as GET /api/services shows it.
@@ -212,6 +213,7 @@ func (m *svcMerge) build(self string) (map[string]*svcTool, []*svcInfo, []mcp.It
 	for name, cands := range m.cands {
 		st, mismatched := mergeTool(self, m.of[name], name, cands)
 		info := infos[st.service]
+		st.info = info
 		info.tools = append(info.tools, name)
 		for _, p := range st.providers {
 			info.serves[p.node] = append(info.serves[p.node], name)

@@ -47,7 +47,8 @@ func TestServiceNames(t *testing.T) {
 // are listed once on gw-c, as svc__greet with source svc and both
 // providers, and GET /api/services shows both; a call names the node that
 // ran it; gw-a runs its own calls; with gw-b's port refusing, gw-c's calls
-// go to gw-a; calls are counted by service and provider.
+// go to gw-a, and with both refusing they are service_unavailable; calls
+// are counted by service and provider.
 func TestServiceListedAndRouted(t *testing.T) {
 	ups := []string{startUpstream(t, "greet"), startUpstream(t, "greet")}
 	a, b, c := startFedNode(t, "gw-a"), startFedNode(t, "gw-b"), startFedNode(t, "gw-c")
@@ -79,6 +80,12 @@ func TestServiceListedAndRouted(t *testing.T) {
 		if res := c.call(t, "svc__greet"); res.IsError || res.Meta[federation.MetaProvider] != "gw-a" {
 			t.Fatalf("svc__greet on gw-c with gw-b refusing: %+v; want gw-a's answer", res)
 		}
+	}
+	a.cutHTTP()
+	res := c.call(t, "svc__greet")
+	if !res.IsError || res.Meta[federation.MetaError] != federation.ErrServiceUnavailable || res.Meta["mcpmesh/service"] != "svc" ||
+		!strings.Contains(res.text(), `service "svc"`) || !strings.Contains(res.text(), "gw-a: ") || !strings.Contains(res.text(), "gw-b: ") {
+		t.Errorf("svc__greet on gw-c with both providers refusing: %+v; want service_unavailable naming svc and both providers", res)
 	}
 	metrics := string(c.do(t, http.MethodGet, "/metrics", "", "").body)
 	if !strings.Contains(metrics, `mcpmesh_service_calls_total{outcome="ok",provider="gw-a",service="svc"}`) ||
