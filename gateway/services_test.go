@@ -187,3 +187,55 @@ func TestServiceSkipsDrainingProvider(t *testing.T) {
 		}
 	}
 }
+
+// schemaSource serves one tool "t" with the given input schema; a call
+// answers the node's name.
+type schemaSource struct{ node, schema string }
+
+func (s schemaSource) Snapshot() mcp.Definitions {
+	return mcp.Definitions{Tools: []json.RawMessage{json.RawMessage(`{"name":"t","inputSchema":` + s.schema + `}`)}}
+}
+
+func (s schemaSource) Call(context.Context, *mcp.Request) (json.RawMessage, error) {
+	return mcp.ToolText(s.node), nil
+}
+
+// TestServiceSchemaMismatch: of three providers, the one whose input
+// schema differs from the listed one (gw-c's, where gw-a and gw-b agree)
+// is left out of the tool's providers, shown under schema_mismatch, and
+// never sent its calls.
+func TestServiceSchemaMismatch(t *testing.T) {
+	x, y := `{"type":"object","properties":{"q":{"type":"string"}}}`, `{"type":"object"}`
+	nodes := []*fedNode{startFedNode(t, "gw-a"), startFedNode(t, "gw-b"), startFedNode(t, "gw-c"), startFedNode(t, "gw-d")}
+	for i, schema := range []string{x, x, y} {
+		if err := nodes[i].cat.AddEntry(mcp.ServerConfig{Name: "t", Service: "svc"}, schemaSource{nodes[i].name, schema}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := nodes[3]
+	for i, n := range nodes[:3] {
+		addFedPeer(t, d, n, fmt.Sprintf("p%d", i), cluster.TrustFull)
+	}
+	var svc api.Service
+	wait.For(t, 10*time.Second, func() bool {
+		all := decode[[]api.Service](t, d.do(t, http.MethodGet, "/api/services", d.admin, "").body)
+		if len(all) == 1 && len(all[0].Providers) == 3 {
+			svc = all[0]
+		}
+		return len(svc.Providers) == 3 && len(svc.Providers[2].SchemaMismatch) == 1
+	}, "gw-d to show svc with three providers, one mismatched: %v", wait.Later(func() any { return svc }))
+	for i, p := range svc.Providers {
+		wantTools, wantMis := []string{"svc__t"}, []string{}
+		if i == 2 {
+			wantTools, wantMis = []string{}, []string{"svc__t"}
+		}
+		if !slices.Equal(p.Tools, wantTools) || !slices.Equal(p.SchemaMismatch, wantMis) {
+			t.Errorf("provider %s: tools %v, schema_mismatch %v; want %v, %v", p.Node, p.Tools, p.SchemaMismatch, wantTools, wantMis)
+		}
+	}
+	for range 6 {
+		if res := d.call(t, "svc__t"); res.IsError || res.text() == "gw-c" {
+			t.Fatalf("svc__t on gw-d: %+v; want an answer from gw-a or gw-b, never gw-c", res)
+		}
+	}
+}
