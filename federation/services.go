@@ -84,6 +84,7 @@ func (e *linkEntries) addService(name string, def json.RawMessage) bool {
 		e.services[svc] = map[string]json.RawMessage{}
 	}
 	e.services[svc][name] = def
+	noteHeaders(e, mcp.KindTool, name, def) // the hop sends its Mcp-Param-* headers
 	return true
 }
 
