@@ -64,8 +64,12 @@ func (f *Engine) serviceCall(ctx context.Context, req *mcp.Request) (json.RawMes
 	}
 	head, _, _ := strings.Cut(name, "__")
 	for _, in := range v.services {
-		if in.name == head && !f.cfg.Local.Has(mcp.KindTool, name) {
-			res, err := serviceUnavailable(head, []string{fmt.Sprintf("no provider lists the tool %q", name)})
+		if in.name == head && in.unlisted[name] {
+			var why []string
+			for _, p := range in.providers {
+				why = append(why, p.node+": "+f.providerStatus(p, head))
+			}
+			res, err := serviceUnavailable(head, why)
 			return res, err, true
 		}
 	}

@@ -50,6 +50,7 @@ type svcInfo struct {
 	providers []svcProvider       // every provider, by node
 	serves    map[string][]string // node → the tools it serves
 	mismatch  map[string][]string // node → the tools it lists with another schema
+	unlisted  map[string]bool     // tools only providers not listed now have (offline, suspect, left)
 }
 
 // svcCand is one provider's definition of one service tool.
@@ -64,10 +65,14 @@ type svcMerge struct {
 	cands map[string][]svcCand              // listed name → definitions
 	of    map[string]string                 // listed name → service
 	provs map[string]map[string]svcProvider // service → node → provider
+	// unlisted are the tools of providers not listed now: a call of one is
+	// service_unavailable, not an unknown tool
+	unlisted map[string]string // listed name → service
 }
 
 func newSvcMerge() *svcMerge {
-	return &svcMerge{cands: map[string][]svcCand{}, of: map[string]string{}, provs: map[string]map[string]svcProvider{}}
+	return &svcMerge{cands: map[string][]svcCand{}, of: map[string]string{}, provs: map[string]map[string]svcProvider{},
+		unlisted: map[string]string{}}
 }
 
 // addService files a peer's tool of a service under e.services; it reports
@@ -138,6 +143,8 @@ func (m *svcMerge) addLink(l *peerLink, listedNow bool) {
 		for name, def := range tools {
 			if listedNow {
 				m.add(svc, name, p, def)
+			} else {
+				m.unlisted[name] = svc
 			}
 		}
 	}
@@ -208,7 +215,13 @@ func (m *svcMerge) build(self string) (map[string]*svcTool, []*svcInfo, []mcp.It
 	tools := map[string]*svcTool{}
 	infos := map[string]*svcInfo{}
 	for svc, provs := range m.provs {
-		infos[svc] = &svcInfo{name: svc, providers: sortedProviders(provs), serves: map[string][]string{}, mismatch: map[string][]string{}}
+		infos[svc] = &svcInfo{name: svc, providers: sortedProviders(provs), serves: map[string][]string{}, mismatch: map[string][]string{},
+			unlisted: map[string]bool{}}
+	}
+	for name, svc := range m.unlisted {
+		if in := infos[svc]; in != nil && m.cands[name] == nil {
+			in.unlisted[name] = true
+		}
 	}
 	var items []mcp.Item
 	for name, cands := range m.cands {

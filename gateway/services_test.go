@@ -87,6 +87,14 @@ func TestServiceListedAndRouted(t *testing.T) {
 		!strings.Contains(res.text(), `service "svc"`) || !strings.Contains(res.text(), "gw-a: ") || !strings.Contains(res.text(), "gw-b: ") {
 		t.Errorf("svc__greet on gw-c with both providers refusing: %+v; want service_unavailable naming svc and both providers", res)
 	}
+	wait.For(t, 10*time.Second, func() bool { return providersOf(t, c, "svc") == "gw-a:offline gw-b:offline" },
+		"gw-c to see both providers offline: %v", wait.Later(func() any { return providersOf(t, c, "svc") }))
+	if res = c.call(t, "svc__greet"); res.Meta[federation.MetaError] != federation.ErrServiceUnavailable || !strings.Contains(res.text(), "gw-b: offline") {
+		t.Errorf("svc__greet on gw-c once both providers are offline (not listed): %+v; want service_unavailable naming them", res)
+	}
+	if _, rpcErr := c.rpc(t, "tools/call", map[string]any{"name": "svc__nope", "arguments": map[string]any{}}); rpcErr == nil || rpcErr.Code != -32602 {
+		t.Errorf("svc__nope (no provider has it) on gw-c: error %+v; want -32602, an unknown tool", rpcErr)
+	}
 	metrics := string(c.do(t, http.MethodGet, "/metrics", "", "").body)
 	if !strings.Contains(metrics, `mcpmesh_service_calls_total{outcome="ok",provider="gw-a",service="svc"}`) ||
 		!strings.Contains(metrics, `mcpmesh_service_providers{service="svc",status=`) {
