@@ -334,8 +334,12 @@ func checkKillUnderLoad(t *testing.T, a, b, c *svcNode) {
 			}
 		})
 	}
-	wg.Go(func() { killWhenBusy(t, b, &mu, inFlight, &killed, &afterKill) })
+	var callersDone atomic.Bool
+	killer := make(chan struct{})
+	go func() { defer close(killer); killWhenBusy(t, b, &mu, inFlight, &killed, &callersDone) }()
 	wg.Wait()
+	callersDone.Store(true)
+	<-killer
 	if !killed.Load() {
 		t.Fatal("svc-b never ran a read and a write of the callers at once: nothing was killed")
 	}
@@ -344,8 +348,8 @@ func checkKillUnderLoad(t *testing.T, a, b, c *svcNode) {
 
 // killWhenBusy kills svc-b once it is running both a read and a write
 // that the callers still wait for.
-func killWhenBusy(t *testing.T, b *svcNode, mu *sync.Mutex, inFlight map[string]bool, killed *atomic.Bool, afterKill *atomic.Int64) {
-	for afterKill.Load() < 40 {
+func killWhenBusy(t *testing.T, b *svcNode, mu *sync.Mutex, inFlight map[string]bool, killed, callersDone *atomic.Bool) {
+	for !callersDone.Load() {
 		raw, _ := os.ReadFile(b.count)
 		mu.Lock()
 		busy := map[string]bool{}
