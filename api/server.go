@@ -24,5 +24,6 @@ type Server struct {
 	PID               int       `json:"pid,omitempty"`
 	Status            string    `json:"status"` // State, under the contract's name
 	Prefix            string    `json:"prefix"`
-	Origin            string    `json:"origin"` // config (the --config file) or api
+	Service           string    `json:"service,omitempty"` // the replicated service it provides, if any
+	Origin            string    `json:"origin"`            // config (the --config file) or api
 }

@@ -39,12 +39,17 @@ func TestWire(t *testing.T) {
 				`"registry_digest":"r","members":2,"peers":1}`},
 		{"server", Server{Name: "ev", Transport: "stdio", State: "ready", Error: "e", ListError: "l", ProtocolVersion: "p",
 			Tools: 1, Prompts: 2, Resources: 3, ResourceTemplates: 4, Restarts: 5, Since: at, PID: 6, Status: "ready",
-			Prefix: "ev", Origin: "api"},
+			Prefix: "ev", Service: "svc", Origin: "api"},
 			`{"name":"ev","transport":"stdio","state":"ready","error":"e","list_error":"l","protocol_version":"p",` +
 				`"tools":1,"prompts":2,"resources":3,"resource_templates":4,"restarts":5,"since":` + T +
-				`,"pid":6,"status":"ready","prefix":"ev","origin":"api"}`},
+				`,"pid":6,"status":"ready","prefix":"ev","service":"svc","origin":"api"}`},
 		{"server empty", Server{}, `{"name":"","transport":"","state":"","tools":0,"prompts":0,"resources":0,` +
 			`"resource_templates":0,"restarts":0,"since":"0001-01-01T00:00:00Z","status":"","prefix":"","origin":""}`},
+		{"service", Service{Name: "svc", Tools: []string{"svc__echo"}, Providers: []ServiceProvider{{Node: "b",
+			Status: ProviderOnline, InFlight: 2, RTTMillis: 0.5, Tools: []string{"svc__echo"}, SchemaMismatch: []string{"svc__add"}}}},
+			`{"name":"svc","tools":["svc__echo"],"providers":[{"node":"b","status":"online","in_flight":2,"rtt_ms":0.5,` +
+				`"tools":["svc__echo"],"schema_mismatch":["svc__add"]}]}`},
+		{"service empty", Service{}, `{"name":"","tools":null,"providers":null}`},
 		{"tool", Tool{Name: "echo", Description: "d", Source: "a"}, `{"name":"echo","description":"d","source":"a"}`},
 		{"keyring", KeyringResult{Op: "use", Error: "e", NumNodes: 3, NumOK: 2, NumFailed: 1,
 			Keys:    []KeyCount{{Key: "k", Nodes: 2, Primary: 1}},

@@ -160,6 +160,7 @@ func (n *Node) memberlistConfig(c Config) (*memberlist.Config, error) {
 	mc.Conflict = &conflictDelegate{n: n}
 	mc.Alive = &aliveDelegate{n: n}
 	mc.Merge = &mergeDelegate{n: n}
+	mc.Ping = &pingDelegate{n: n}
 	mc.Logger = newMemberlistLogger(c.Logger, n.sawSuspect)
 	if n.wire, err = newCountingTransport(mc); err != nil { // binds now; counts traffic (stats.go)
 		return nil, err

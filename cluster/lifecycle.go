@@ -25,6 +25,18 @@ func (n *Node) SetCatalogDigest(d string) error {
 	return n.updateMeta(func(m *NodeMeta) { m.CatalogDigest = d })
 }
 
+// SetServiceHealth changes the service health digest in the node's meta
+// (see SetMeta); an unchanged digest gossips nothing.
+func (n *Node) SetServiceHealth(h string) error {
+	n.metaMu.Lock()
+	same := n.meta.ServiceHealth == h
+	n.metaMu.Unlock()
+	if same {
+		return nil
+	}
+	return n.updateMeta(func(m *NodeMeta) { m.ServiceHealth = h })
+}
+
 // updateMeta applies change to the local meta, atomically, and gossips it.
 func (n *Node) updateMeta(change func(*NodeMeta)) error {
 	if n.isShutdown() {

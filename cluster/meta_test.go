@@ -16,7 +16,8 @@ func TestMetaRoundTrip(t *testing.T) {
 		{"typical", NodeMeta{URL: "http://127.0.0.1:8000", Version: "0.3.0", CatalogDigest: "sha256:abc"}, false},
 		{"leaving", NodeMeta{URL: "http://h:1"}, true},
 		{"at the limits", NodeMeta{URL: strings.Repeat("u", MaxMetaURL), Version: strings.Repeat("v", MaxMetaVersion), CatalogDigest: strings.Repeat("d", MaxMetaDigest),
-			ID: strings.Repeat("i", MaxMetaID)}, false},
+			ID: strings.Repeat("i", MaxMetaID), ServiceHealth: strings.Repeat("\xff", MaxMetaHealth)}, true},
+		{"service health without id", NodeMeta{URL: "http://h:1", ServiceHealth: "\x01\x02"}, false},
 		{"with a node id", NodeMeta{URL: "http://h:1", ID: "0123456789abcdef0123456789abcdef"}, false},
 	}
 	for _, tt := range tests {
@@ -46,6 +47,7 @@ func TestMetaRefusesOversizedFields(t *testing.T) {
 		{"version", NodeMeta{Version: strings.Repeat("v", MaxMetaVersion+1)}, "version is 65 bytes"},
 		{"digest", NodeMeta{CatalogDigest: strings.Repeat("d", MaxMetaDigest+1)}, "catalog digest is 129 bytes"},
 		{"id", NodeMeta{ID: strings.Repeat("i", MaxMetaID+1)}, "id is 33 bytes"},
+		{"service health", NodeMeta{ServiceHealth: strings.Repeat("h", MaxMetaHealth+1)}, "service health is 21 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

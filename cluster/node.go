@@ -30,6 +30,7 @@ type Node struct {
 	keys    *keyring           // nil: unencrypted gossip
 	ident   *identity          // the node id and refusals (identity.go)
 
+	rtts    rttTable // the last gossip round-trip time to each member (ping_delegate.go)
 	metaMu  sync.Mutex
 	meta    NodeMeta
 	leaving bool

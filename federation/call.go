@@ -30,7 +30,13 @@ const (
 // locally only.
 func (f *Engine) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, error) {
 	if isForwarded(ctx) {
+		if res, down := f.localProviderDown(req); down {
+			return res, nil
+		}
 		return f.cfg.Local.Call(ctx, req)
+	}
+	if res, err, ok := f.serviceCall(ctx, req); ok { // servicecall.go
+		return res, err
 	}
 	r, out, ok := f.route(ctx, req)
 	if !ok {

@@ -96,6 +96,8 @@ type Engine struct {
 
 	shadows shadowNotes // peers whose name a local entry holds (shadow.go)
 
+	svcInFlight sync.Map // node → *atomic.Int64: service calls in flight to it (servicecall.go)
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup

@@ -108,6 +108,8 @@ func (f *Engine) readHop(ctx context.Context, req *mcp.Request, resp *http.Respo
 		return nil, err
 	case err != nil && resp.StatusCode == http.StatusOK:
 		return nil, err
+	case resp.StatusCode == http.StatusServiceUnavailable:
+		return nil, errDraining
 	case err != nil || m.Error == nil && resp.StatusCode != http.StatusOK:
 		return nil, fmt.Errorf("status %d", resp.StatusCode)
 	}
@@ -142,6 +144,10 @@ func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) 
 	mcp.SetStatelessHeaders(h, m, l.inputSchema(req))
 	return h, body, nil
 }
+
+// errDraining is a peer's 503: it is draining (or over its bounds) and took
+// nothing of the request.
+var errDraining = errors.New("status 503: the peer takes no new requests")
 
 // legacyError is a 2026-07-28 error as the session versions say it: a
 // missing resource is -32002 there (the peer said -32602 with data.uri);

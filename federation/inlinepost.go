@@ -81,16 +81,40 @@ func inlineHead(u *url.URL, h http.Header, n int) string {
 // of its body what it needs (bounding it); the connection is pooled again
 // when read succeeded and the body ended.
 func (p *inlinePoster) post(ctx context.Context, u *url.URL, head string, body []byte, read func(*http.Response) error) error {
+	once := sendOnce(ctx)
 	for {
-		c, reused, err := p.conn(ctx, u.Host)
+		c, reused, err := p.conn(ctx, u.Host, once)
 		if err != nil {
 			return err
 		}
 		err = p.roundTrip(ctx, c, head, body, read)
-		if err == nil || !reused || !errors.Is(err, errStaleConn) || ctx.Err() != nil {
+		if err == nil || !reused || !errors.Is(err, errStaleConn) || ctx.Err() != nil || once {
 			return err
 		}
 	}
+}
+
+type sendOnceKey struct{}
+
+// withSendOnce marks ctx as carrying a request that must not be sent
+// twice (a service call, which goes to another provider instead): a
+// pooled connection is checked before the request is written on it, and
+// a connection lost after the write is an error, never a second send (the
+// peer may have read the request and run it before it died).
+func withSendOnce(ctx context.Context) context.Context {
+	return context.WithValue(ctx, sendOnceKey{}, true)
+}
+
+func sendOnce(ctx context.Context) bool {
+	once, _ := ctx.Value(sendOnceKey{}).(bool)
+	return once
+}
+
+// alive reports whether a pooled connection is still open and quiet: no
+// FIN, reset or stray bytes from the peer since it was pooled
+// (peekClosed).
+func (c *inlineConn) alive() bool {
+	return c.br.Buffered() == 0 && !peekClosed(c.nc)
 }
 
 // roundTrip writes one request on c and reads its answer, then pools c
@@ -150,25 +174,43 @@ func isReset(err error) bool {
 	return errors.As(err, &op) && !op.Timeout()
 }
 
-// conn returns an idle connection to host, or dials one.
-func (p *inlinePoster) conn(ctx context.Context, host string) (*inlineConn, bool, error) {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return nil, false, errors.New("federation is closed")
+// conn returns an idle connection to host (checked alive first when
+// check is set), or dials one.
+func (p *inlinePoster) conn(ctx context.Context, host string, check bool) (*inlineConn, bool, error) {
+	for {
+		c, err := p.idleConn(host)
+		if err != nil {
+			return nil, false, err
+		}
+		if c == nil {
+			break
+		}
+		if !check || c.alive() {
+			return c, true, nil
+		}
+		_ = c.nc.Close()
 	}
-	if list := p.idle[host]; len(list) > 0 {
-		c := list[len(list)-1]
-		p.idle[host] = list[:len(list)-1]
-		p.mu.Unlock()
-		return c, true, nil
-	}
-	p.mu.Unlock()
 	nc, err := p.dialer.DialContext(ctx, "tcp", host)
 	if err != nil {
 		return nil, false, err
 	}
 	return &inlineConn{host: host, nc: nc, br: bufio.NewReaderSize(nc, 16<<10), bw: bufio.NewWriterSize(nc, 16<<10)}, false, nil
+}
+
+// idleConn takes an idle connection to host off the pool (nil if none).
+func (p *inlinePoster) idleConn(host string) (*inlineConn, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, errors.New("federation is closed")
+	}
+	list := p.idle[host]
+	if len(list) == 0 {
+		return nil, nil
+	}
+	c := list[len(list)-1]
+	p.idle[host] = list[:len(list)-1]
+	return c, nil
 }
 
 // put pools c, unless the pool for its host is full or closed.

@@ -211,3 +211,85 @@ func TestInlinePostReadsAtMostTheBound(t *testing.T) {
 		t.Errorf("read %d bytes of a %d-byte answer; the bound is %d", read, answer, bound)
 	}
 }
+
+// TestInlinePostSendOnce: a service call's request (withSendOnce) is never
+// written twice: a pooled connection the peer closed while idle is
+// dropped before the write (the post goes through on a new one), and one
+// lost after the write is an error, not a second send on a new connection.
+func TestInlinePostSendOnce(t *testing.T) {
+	tests := []struct {
+		name string
+		// first connection: answer its first request, then close it
+		// while idle (true) or read a second request and die (false)
+		closeIdle  bool
+		wantErr    bool
+		wantServed int32
+	}{
+		{"closed while idle: a new connection", true, false, 2},
+		{"lost after the write: no second send", false, true, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			addr, served, idleClosed := onceServer(t, tt.closeIdle)
+			p := testPoster(t)
+			u := mustURL(t, "http://"+addr+"/mcp")
+			ctx := withSendOnce(t.Context())
+			if status, _, err := postAll(t, p, ctx, u, []byte(`{}`), 1<<20); err != nil || status != http.StatusOK {
+				t.Fatalf("first post: %d %v", status, err)
+			}
+			if tt.closeIdle {
+				<-idleClosed
+			}
+			_, _, err := postAll(t, p, ctx, u, []byte(`{}`), 1<<20)
+			if (err != nil) != tt.wantErr || served.Load() != tt.wantServed {
+				t.Fatalf("second post: error %v, the peer read %d requests; want error %v, %d read", err, served.Load(), tt.wantErr, tt.wantServed)
+			}
+		})
+	}
+}
+
+// onceServer serves HTTP/1.1 on loopback: its first connection answers
+// one request, then is closed while idle (closeIdle, signalled on the
+// channel) or reads a second request and closes without an answer; every
+// later connection answers every request.
+func onceServer(t *testing.T, closeIdle bool) (string, *atomic.Int32, chan struct{}) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	served := new(atomic.Int32)
+	idleClosed := make(chan struct{})
+	go func() {
+		for i := 0; ; i++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go serveOnce(c, i == 0, closeIdle, served, idleClosed)
+		}
+	}()
+	return ln.Addr().String(), served, idleClosed
+}
+
+func serveOnce(c net.Conn, first, closeIdle bool, served *atomic.Int32, idleClosed chan struct{}) {
+	defer c.Close()
+	br := bufio.NewReader(c)
+	for k := 0; ; k++ {
+		req, err := http.ReadRequest(br)
+		if err != nil {
+			return
+		}
+		_, _ = io.ReadAll(req.Body)
+		served.Add(1)
+		if first && k == 1 {
+			return // dies with the request read
+		}
+		_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+		if first && closeIdle {
+			c.Close()
+			close(idleClosed)
+			return
+		}
+	}
+}

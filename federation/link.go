@@ -65,6 +65,10 @@ type linkEntries struct {
 	// headed are the input schemas of the tools with x-mcp-header
 	// annotations, by the peer's name: the hop sends their Mcp-Param-*.
 	headed map[string]json.RawMessage
+	// services are the peer's tools of replicated services, by service,
+	// then by the name the peer lists them under ("<service>__<tool>"):
+	// they are listed once per service (services.go), not as the peer's.
+	services map[string]map[string]json.RawMessage
 }
 
 // inputSchema is the input schema of the peer's tool req calls, when it
@@ -213,7 +217,7 @@ func addNamed(e *linkEntries, peer string, kind mcp.Kind, defs []json.RawMessage
 	for _, def := range e.capped(defs) {
 		orig := mcp.StringField(def, "name")
 		listed := FederatedName(peer, orig)
-		if _, dup := routes[listed]; dup || orig == "" {
+		if _, dup := routes[listed]; dup || orig == "" || kind == mcp.KindTool && e.addService(orig, def) {
 			continue
 		}
 		if js, err := mcp.Decorate(def, "name", listed, peer); err == nil {

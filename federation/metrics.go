@@ -18,13 +18,22 @@ type Metrics interface {
 	CatalogCut(source, reason string)
 	// ResultTooLarge counts an answer of source over the result bound.
 	ResultTooLarge(source string)
+	// ServiceCall counts and times one attempt of a service call on one
+	// provider (a node), by outcome: ok, tool_error, error, not_sent
+	// (passed on before it ran) or lost (sent, no answer).
+	ServiceCall(service, provider, outcome string, d time.Duration)
+	// ServiceFailover counts a service call moved on from provider to
+	// the next one.
+	ServiceFailover(service, provider string)
 }
 
 // noMetrics counts nothing.
 type noMetrics struct{}
 
-func (noMetrics) RingEvent(string)                                {}
-func (noMetrics) CatalogPulled(string)                            {}
-func (noMetrics) Forwarded(string, string, string, time.Duration) {}
-func (noMetrics) CatalogCut(string, string)                       {}
-func (noMetrics) ResultTooLarge(string)                           {}
+func (noMetrics) RingEvent(string)                                  {}
+func (noMetrics) CatalogPulled(string)                              {}
+func (noMetrics) Forwarded(string, string, string, time.Duration)   {}
+func (noMetrics) CatalogCut(string, string)                         {}
+func (noMetrics) ResultTooLarge(string)                             {}
+func (noMetrics) ServiceCall(string, string, string, time.Duration) {}
+func (noMetrics) ServiceFailover(string, string)                    {}

@@ -27,6 +27,10 @@ type fedView struct {
 	tools   map[string]fedRoute
 	prompts map[string]fedRoute
 	links   []*peerLink // listed links, for resource routing
+	// svcTools are the listed tools of replicated services, services
+	// their descriptions (services.go).
+	svcTools map[string]*svcTool
+	services []*svcInfo
 }
 
 type fedRoute struct {
@@ -54,6 +58,10 @@ func (f *Engine) buildView(ctx context.Context, gen uint64) *fedView {
 	}
 	links := f.linkList()
 	slices.SortFunc(links, func(a, b *peerLink) int { return strings.Compare(a.record().Name, b.record().Name) })
+	m := f.gatherServices(v, links)
+	var svcItems []mcp.Item
+	v.svcTools, v.services, svcItems = m.build(f.self)
+	v.lists[mcp.KindTool] = append(v.lists[mcp.KindTool], svcItems...) // after the local tools, before the peers'
 	for _, l := range links {
 		if _, shadowed := f.shadowedBy(l.record().Name); shadowed { // the local entries win (shadow.go)
 			v.missing = append(v.missing, l.record().Name)

@@ -244,7 +244,7 @@ func newGateway(cfg Config) *Gateway {
 		g.node = cfg.Node
 		g.fed = federation.New(federation.Config{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
 			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged,
-			AutoTrust: cfg.AutoTrust, Metrics: fedMetrics{newForwardMetrics(g.reg), g.bounded}, Store: cfg.Store,
+			AutoTrust: cfg.AutoTrust, Metrics: fedMetrics{newForwardMetrics(g.reg), g.bounded, newServiceMetrics(g.reg)}, Store: cfg.Store,
 			MaxCatalogBytes: g.bounds.MaxCatalogBytes, MaxResultBytes: g.bounds.MaxResultBytes})
 		g.backend = g.fed
 	}

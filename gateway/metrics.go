@@ -72,7 +72,7 @@ func (g *Gateway) registerGauges(reg *prometheus.Registry) {
 		&upstreamCollector{g: g},
 	)
 	if g.node != nil {
-		reg.MustRegister(&ringCollector{g: g}, &statsCollector{node: g.node})
+		reg.MustRegister(&ringCollector{g: g}, &statsCollector{node: g.node}, &serviceCollector{g: g})
 	}
 }
 

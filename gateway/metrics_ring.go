@@ -59,6 +59,7 @@ func (rc *ringCollector) Collect(ch chan<- prometheus.Metric) {
 type fedMetrics struct {
 	fwd    *forwardMetrics
 	bounds *boundMetrics
+	svc    *serviceMetrics // metrics_services.go
 }
 
 func (m fedMetrics) RingEvent(event string)    { m.fwd.event(event) }

@@ -50,6 +50,7 @@ func (g *Gateway) router() http.Handler {
 	admin.POST("/servers", g.addServer)
 	admin.GET("/servers/:name", g.getServer)
 	admin.DELETE("/servers/:name", g.deleteServer)
+	admin.GET("/services", g.listServices) // services.go
 	if g.node != nil {
 		api.GET("/federation/info", g.authenticate(ScopeMCP), g.info) // what peers ask first, with an mcp node token
 		fed := api.Group("/federation", g.authenticate(ScopeAdmin), g.limitBody)

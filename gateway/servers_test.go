@@ -27,6 +27,8 @@ func TestAddServerBadInput(t *testing.T) {
 		{"bad url", `{"name":"x","url":"ftp://127.0.0.1/mcp"}`, 400, []string{"url"}},
 		{"relative url", `{"name":"x","url":"/mcp"}`, 400, []string{"url"}},
 		{"prefix with __", `{"name":"x","command":"y","prefix":"a__b"}`, 400, []string{`"a__b"`}},
+		{"service and prefix", `{"name":"x","command":"y","service":"svc","prefix":"p"}`, 400, []string{`"service"`, `"prefix"`, "both"}},
+		{"bad service", `{"name":"x","command":"y","service":"Svc_1"}`, 400, []string{`service "Svc_1"`, "peer names"}},
 		{"name of the demo source", `{"name":"demo","command":"y"}`, 409, []string{`"demo"`, "already registered"}},
 	}
 	for _, tc := range cases {

@@ -34,7 +34,9 @@ func (e *serverEntry) view() api.Server {
 		st.State, st.Error = "failed", e.refused.Error()
 		st.Tools, st.Prompts, st.Resources = 0, 0, 0
 	}
-	return serverView(st, e.cfg.Prefix, e.origin)
+	v := serverView(st, e.cfg.Prefix, e.origin)
+	v.Service = e.cfg.Service
+	return v
 }
 
 // serverView is st as the REST API shows it. Status repeats State under
@@ -68,7 +70,7 @@ func (s *serverSet) reserve(cfg serverConfig, taken []string) error {
 	if err := s.conflict(cfg, taken); err != nil {
 		return err
 	}
-	s.pending[cfg.Name] = cfg.Prefix
+	s.pending[cfg.Name] = cfg.ListPrefix()
 	return nil
 }
 
@@ -78,20 +80,29 @@ func (s *serverSet) conflict(cfg serverConfig, taken []string) error {
 	if inUse || inFlight || slices.Contains(taken, cfg.Name) {
 		return fmt.Errorf("%w: a server named %q is already registered", mcp.ErrConflict, cfg.Name)
 	}
-	if cfg.Prefix == "" {
+	head := cfg.ListPrefix()
+	if head == "" {
 		return nil
 	}
 	for name, e := range s.entries {
-		if e.cfg.Prefix == cfg.Prefix {
-			return fmt.Errorf("%w: prefix %q of server %q is already used by server %q", mcp.ErrConflict, cfg.Prefix, cfg.Name, name)
+		if e.cfg.ListPrefix() == head {
+			return fmt.Errorf("%w: %s of server %q is already used by server %q (one upstream per prefix or service on a node)", mcp.ErrConflict, headOf(cfg), cfg.Name, name)
 		}
 	}
 	for name, prefix := range s.pending {
-		if prefix == cfg.Prefix {
-			return fmt.Errorf("%w: prefix %q of server %q is already claimed by server %q", mcp.ErrConflict, cfg.Prefix, cfg.Name, name)
+		if prefix == head {
+			return fmt.Errorf("%w: %s of server %q is already claimed by server %q", mcp.ErrConflict, headOf(cfg), cfg.Name, name)
 		}
 	}
 	return nil
+}
+
+// headOf names what cfg lists its tools under: `service "x"` or `prefix "x"`.
+func headOf(cfg serverConfig) string {
+	if cfg.Service != "" {
+		return fmt.Sprintf("service %q", cfg.Service)
+	}
+	return fmt.Sprintf("prefix %q", cfg.Prefix)
 }
 
 func (s *serverSet) release(name string) {

@@ -85,7 +85,7 @@ func (g *Gateway) checkNotMesh(ctx context.Context, cfg serverConfig) error {
 // connects or fails, adds it to the catalog and persists it. On any error
 // nothing is left behind.
 func (g *Gateway) register(ctx context.Context, cfg serverConfig) (api.Server, error) {
-	if err := g.catalog.CheckReserved(cfg.Name, cfg.Prefix, mcp.Definitions{}); err != nil {
+	if err := g.catalog.CheckReserved(cfg.Name, cfg.ListPrefix(), mcp.Definitions{}); err != nil {
 		return api.Server{}, err // its prefix is a peer's name (federation's shadow.go)
 	}
 	if err := g.servers.reserve(cfg, g.catalog.Names()); err != nil {
@@ -93,7 +93,7 @@ func (g *Gateway) register(ctx context.Context, cfg serverConfig) (api.Server, e
 	}
 	defer g.servers.release(cfg.Name)
 	e := g.launch(ctx, cfg, originAPI)
-	if err := g.catalog.Add(cfg.Name, cfg.Prefix, e.up); err != nil {
+	if err := g.catalog.AddEntry(cfg, e.up); err != nil {
 		_ = e.up.Close()
 		return api.Server{}, err
 	}
@@ -233,7 +233,7 @@ func (g *Gateway) bootServers(ctx context.Context, items []bootItem) {
 // addBooted adds a started entry to the catalog, or lists it as refused.
 func (g *Gateway) addBooted(e *serverEntry) {
 	if e.refused == nil {
-		e.refused = g.catalog.Add(e.cfg.Name, e.cfg.Prefix, e.up)
+		e.refused = g.catalog.AddEntry(e.cfg, e.up)
 	}
 	if e.refused != nil {
 		_ = e.up.Close()

@@ -55,6 +55,7 @@ type Catalog struct {
 
 type catSource struct {
 	name, prefix string
+	service      string // set for a provider of a replicated service (then prefix == service)
 	src          Source
 }
 
@@ -83,6 +84,18 @@ func (c *Catalog) OnChange(fn func()) {
 // prefix, or an entry whose listed name clashes with one already listed, is
 // refused with an error wrapping ErrConflict that names both sides.
 func (c *Catalog) Add(name, prefix string, src Source) error {
+	return c.add(&catSource{name: name, prefix: prefix, src: src})
+}
+
+// AddEntry is Add for an upstream entry: under its prefix, or as a
+// provider of its service, whose tools are listed as "<service>__<name>"
+// with the service as their source and _meta["mcpmesh/service"].
+func (c *Catalog) AddEntry(cfg ServerConfig, src Source) error {
+	return c.add(&catSource{name: cfg.Name, prefix: cfg.ListPrefix(), service: cfg.Service, src: src})
+}
+
+func (c *Catalog) add(cs *catSource) error {
+	name, prefix, src := cs.name, cs.prefix, cs.src
 	if err := c.CheckReserved(name, prefix, src.Snapshot()); err != nil {
 		return err
 	}
@@ -91,7 +104,7 @@ func (c *Catalog) Add(name, prefix string, src Source) error {
 		c.mu.Unlock()
 		return err
 	}
-	c.sources[name] = &catSource{name: name, prefix: prefix, src: src}
+	c.sources[name] = cs
 	c.order = append(c.order, name)
 	c.mu.Unlock()
 	c.Changed()

@@ -62,7 +62,12 @@ func (c *Catalog) Holder(head string) (holder string, ok bool) {
 // noteHeads records in ix the heads source s holds: its prefix, and the
 // head of each listed tool or prompt name that has one. c.mu is held.
 func noteHeads(ix *index, s *catSource) {
-	if _, seen := ix.heads[s.prefix]; s.prefix != "" && !seen {
+	_, seen := ix.heads[s.prefix]
+	switch {
+	case s.prefix == "" || seen:
+	case s.service != "":
+		ix.heads[s.prefix] = fmt.Sprintf("the service %q of server %q", s.service, s.name)
+	default:
 		ix.heads[s.prefix] = fmt.Sprintf("the prefix %q of server %q", s.prefix, s.name)
 	}
 }

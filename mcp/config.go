@@ -22,6 +22,12 @@ type ServerConfig struct {
 	URL     string            `json:"url,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Prefix  string            `json:"prefix,omitempty"`
+	// Service, if set, makes this upstream a provider of a replicated
+	// service: its tools are listed as "<service>__<name>", and nodes that
+	// run an upstream of the same service name form one service
+	// (docs/services.md). It follows the rules of peer names and excludes
+	// Prefix.
+	Service string `json:"service,omitempty"`
 	// Type is optional and only checked for consistency: "stdio" needs a
 	// command, "http" or "streamable-http" a url.
 	Type string `json:"type,omitempty"`
@@ -40,13 +46,15 @@ func (c ServerConfig) Transport() string {
 var (
 	cfgNameRe   = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	cfgPrefixRe = regexp.MustCompile(`^[A-Za-z0-9-]{1,32}$`)
-	cfgHeaderRe = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+	// cfgServiceRe is the rule of peer names (cluster's peerNameRE).
+	cfgServiceRe = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+	cfgHeaderRe  = regexp.MustCompile("^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 )
 
 // Validate reports the first thing wrong with c, naming the field and the
 // bad value.
 func (c ServerConfig) Validate() error {
-	checks := []func() error{c.validateName, c.validatePrefix, c.validateTarget, c.validateType,
+	checks := []func() error{c.validateName, c.validatePrefix, c.validateService, c.validateTarget, c.validateType,
 		c.validateEnv, c.validateHeaders}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -68,6 +76,27 @@ func (c ServerConfig) validatePrefix() error {
 		return fmt.Errorf(`invalid prefix %q: use 1 to 32 of A-Z a-z 0-9 -`, c.Prefix)
 	}
 	return nil
+}
+
+func (c ServerConfig) validateService() error {
+	switch {
+	case c.Service == "":
+		return nil
+	case c.Prefix != "":
+		return fmt.Errorf(`both "service" (%q) and "prefix" (%q) are set: a service's tools are listed as "<service>__<name>", give one of them`, c.Service, c.Prefix)
+	case !cfgServiceRe.MatchString(c.Service):
+		return fmt.Errorf(`invalid service %q: use 1 to 32 of a-z 0-9 - (the rules of peer names)`, c.Service)
+	}
+	return nil
+}
+
+// ListPrefix is the head of the names the entry's tools are listed under
+// here: its service, else its prefix ("" for none).
+func (c ServerConfig) ListPrefix() string {
+	if c.Service != "" {
+		return c.Service
+	}
+	return c.Prefix
 }
 
 func (c ServerConfig) validateTarget() error {

@@ -60,7 +60,7 @@ func (c *Catalog) addNamed(ix *index, s *catSource, kind Kind, defs []json.RawMe
 			c.log.Warn("catalog: entry left out, name already listed", "kind", kind.String(), "name", listed, "server", s.name, "listed_by", prev.source)
 			continue
 		}
-		js, err := Decorate(def, "name", listed, c.node)
+		js, err := c.decorate(s, kind, def, listed)
 		if err != nil {
 			c.log.Warn("catalog: entry left out", "kind", kind.String(), "server", s.name, "err", err)
 			continue

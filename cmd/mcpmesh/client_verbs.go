@@ -28,6 +28,8 @@ func runClient(verb string, args []string, env verbEnv) int {
 			func(fs *flag.FlagSet) { fs.BoolVar(&local, "local", false, "list only this node's own tools") })
 	case "call":
 		return runVerb(callSpec, 1, 2, args, env, runCall, nil)
+	case "services":
+		return runVerb(servicesSpec, 0, 0, args, env, runServices, nil)
 	case "keyring":
 		return runKeyring(args, env)
 	}
@@ -70,6 +72,32 @@ func runTools(c *client, local bool) error {
 	rows := [][]string{{"NAME", "SOURCE", "DESCRIPTION"}}
 	for _, t := range tools {
 		rows = append(rows, []string{t.Name, t.Source, cut(t.Description, 60)})
+	}
+	return c.table(rows)
+}
+
+var servicesSpec = verbSpec{name: "services",
+	summary: "List the replicated services this node lists and their providers (one row per provider).",
+	example: "mcpmesh services -o json"}
+
+func runServices(c *client, _ []string) error {
+	var services []api.Service
+	raw, err := c.getJSON("/api/services", &services)
+	if err != nil || c.output == "json" {
+		return c.orJSON(raw, err)
+	}
+	rows := [][]string{{"SERVICE", "TOOLS", "NODE", "STATUS", "IN_FLIGHT", "RTT_MS", "SCHEMA_MISMATCH"}}
+	for _, s := range services {
+		for _, p := range s.Providers {
+			rtt, mismatch := "-", "-"
+			if p.RTTMillis > 0 {
+				rtt = strconv.FormatFloat(p.RTTMillis, 'f', 2, 64)
+			}
+			if len(p.SchemaMismatch) > 0 {
+				mismatch = strings.Join(p.SchemaMismatch, ",")
+			}
+			rows = append(rows, []string{s.Name, strconv.Itoa(len(s.Tools)), p.Node, p.Status, strconv.Itoa(p.InFlight), rtt, mismatch})
+		}
 	}
 	return c.table(rows)
 }

@@ -28,6 +28,7 @@ type serverEntry struct {
 	URL     string            `json:"url,omitempty"`
 	Headers map[string]string `json:"headers,omitempty"`
 	Prefix  string            `json:"prefix,omitempty"`
+	Service string            `json:"service,omitempty"`
 }
 
 type nodeOptions struct {

@@ -28,6 +28,7 @@ Usage:
                              manage federation peers
   mcpmesh tools [--local]    list the tools a node serves
   mcpmesh call TOOL ['JSON'] call a tool and print its text content
+  mcpmesh services           list the replicated services and their providers
   mcpmesh keyring list|install|use|remove [KEY]
                              rotate the ring's gossip keys (ring-wide)
                              (client verbs: --gateway URL or MCPMESH_GATEWAY,
@@ -65,7 +66,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		err = runToken(args[1:], getenv, stdout, stderr)
 	case "keygen":
 		err = runKeygen(args[1:], stdout)
-	case "members", "peers", "tools", "call", "keyring":
+	case "members", "peers", "tools", "call", "services", "keyring":
 		return runClient(args[0], args[1:], verbEnv{getenv, stdout, stderr})
 	default:
 		fmt.Fprintf(stderr, "mcpmesh: unknown command %q\n\n%s", args[0], usage)

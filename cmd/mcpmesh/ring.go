@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 	"github.com/mcpmesh/mcpmesh/store"
 )
@@ -84,9 +85,17 @@ func (l redisClientLogs) Printf(_ context.Context, format string, v ...any) {
 	l.log.Debug(fmt.Sprintf(format, v...), "component", "redis-client")
 }
 
+// healthEvery is how often the node looks at its own services' upstreams
+// for a change of their health to gossip (it asks no other node).
+const healthEvery = 100 * time.Millisecond
+
 // gossipDigests puts the catalog's newest digest in the node's meta after
-// each change, off the caller's goroutine (an update may wait on gossip).
+// each change, and the health of its services' upstreams when it changes
+// (federation.HealthDigest), off the caller's goroutine (an update may
+// wait on gossip).
 func gossipDigests(ctx context.Context, node *cluster.Node, cat *mcp.Catalog, changed <-chan struct{}, log *slog.Logger) {
+	tick := time.NewTicker(healthEvery)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -95,6 +104,10 @@ func gossipDigests(ctx context.Context, node *cluster.Node, cat *mcp.Catalog, ch
 			if err := node.SetCatalogDigest(cat.Digest()); err != nil && ctx.Err() == nil {
 				log.Warn("gossiping the catalog digest", "err", err)
 			}
+		case <-tick.C:
+		}
+		if err := node.SetServiceHealth(federation.HealthDigest(cat.Services())); err != nil && ctx.Err() == nil {
+			log.Warn("gossiping the service health", "err", err)
 		}
 	}
 }
