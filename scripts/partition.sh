@@ -8,11 +8,16 @@
 # node holds the same registry digest and sees five alive members, and checks
 # that no write was lost beyond last-writer-wins on the same peer. Exits
 # non-zero on any failure; everything started is removed on exit.
+# A second split then checks services and sessions (issue 11): a service
+# "svc" on part-1, part-2 (side A) and part-3 (side B) is served on each side
+# by the providers it reaches, and after the heal by all three again; a legacy
+# session minted on part-0 is served through a node of its side, is 404 across
+# the split, and is served again from the other side after the heal.
 #   sudo scripts/partition.sh        (make partition)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 N=5 SIDE_A="0 1 2" SIDE_B="3 4"
-RING=scripts/netns-ring.sh BIN=bin/mcpmesh
+RING=scripts/netns-ring.sh BIN=bin/mcpmesh EV=bin/everything-server
 DATA=$(mktemp -d)
 declare -a PIDS
 [ "$(id -u)" = 0 ] || { echo "partition: must run as root (network namespaces)"; exit 2; }
@@ -87,6 +92,7 @@ set_trust() { # node peer level
 }
 
 make -s build >/dev/null || exit 2
+go build -o $EV github.com/modelcontextprotocol/go-sdk/conformance/everything-server || exit 2
 TOKEN=$($BIN token --username partition@example.com 2>/dev/null) || fail "no token"
 bash $RING up $N || fail "netns-ring up"
 t_start=$(now_ms)
@@ -137,4 +143,74 @@ done
 for i in $(seq 0 $((N - 1))); do poll 20 not_missing "$i" || fail "part-$i still lists missing peers"; done
 for i in $(seq 0 $((N - 1))); do for p in 2 4; do poll 20 calls "$i" "$p" || fail "part-$i -> part-$p after the heal"; done; done
 echo "registry after the heal on all $N nodes: $want"
+
+# Round 2: a service and a session across a second split.
+add_service() { # node: an everything-server upstream "ev" in service "svc"
+  local code; code=$(api -o /dev/null -w '%{http_code}' -X POST "$(url "$1")/api/servers" \
+    -d "{\"name\":\"ev\",\"command\":\"$PWD/$EV\",\"service\":\"svc\"}")
+  [ "$code" = 201 ] || fail "adding service svc on part-$1: HTTP $code"
+}
+providers_of() { # node: the providers that 6 concurrent 150 ms calls from node ran on ("error" for a failed call)
+  local k
+  for k in 1 2 3 4 5 6; do
+    rpc "$1" tools/call '{"name":"svc__test_tool_with_progress","arguments":{}}' |
+      jq -r 'if .result != null and (.result.isError | not) then .result._meta["mcpmesh/provider"] // "unnamed" else "error" end' &
+  done | sort -u | xargs
+}
+served_by() { # node providers...: node's calls ran on exactly the given providers, none failed
+  local want; want=$(printf 'part-%s\n' "${@:2}" | sort -u | xargs)
+  got=$(providers_of "$1"); [ "$got" = "$want" ]
+}
+served_within() { # node providers...: node's calls ran only on the given providers, none failed
+  local p; got=$(providers_of "$1"); [ -n "$got" ] || return 1
+  for p in $got; do printf 'part-%s\n' "${@:2}" | grep -qx -- "$p" || return 1; done
+}
+open_session() { # node: a 2025-11-25 session minted on node; prints its id
+  local id; id=$(api -D - -o /dev/null -X POST "$(url "$1")/mcp" -H 'Accept: application/json, text/event-stream' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"partition","version":"1"}}}' |
+    tr -d '\r' | awk -F': ' 'tolower($1) == "mcp-session-id" {print $2}')
+  [ -n "$id" ] || return 1
+  session_post "$1" "$id" '{"jsonrpc":"2.0","method":"notifications/initialized"}' >/dev/null
+  echo "$id"
+}
+session_post() { # node id body: POST body in session id through node; prints the HTTP status, then the body
+  api -w '\n%{http_code}' -X POST "$(url "$1")/mcp" -H 'Accept: application/json, text/event-stream' \
+    -H "Mcp-Session-Id: $2" -H 'MCP-Protocol-Version: 2025-11-25' -d "$3"
+}
+session_call() { # node id: the HTTP status of a whoami call in session id through node (200 only with its answer)
+  local out; out=$(session_post "$1" "$2" '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}')
+  local code=${out##*$'\n'}
+  [ "$code" = 200 ] && ! grep -q '"part-0"' <<<"$out" && code="200-but-not-part-0"
+  echo "$code"
+}
+session_is() { [ "$(session_call "$1" "$2")" = "$3" ]; }
+
+set_trust 0 1 full; set_trust 0 3 full # the providers must be full-trust peers
+poll 10 has_trust full 1 $(seq 0 $((N - 1))) && poll 10 has_trust full 3 $(seq 0 $((N - 1))) ||
+  fail "part-1 and part-3 never became full on every node"
+for p in 1 2 3; do add_service "$p"; done
+poll 30 served_by 0 1 2 3 || fail "part-0's calls of svc never reached part-1, part-2 and part-3 (last: $got)"
+poll 30 served_by 4 1 2 3 || fail "part-4's calls of svc never reached part-1, part-2 and part-3 (last: $got)"
+SID=$(open_session 0) || fail "no session on part-0"
+session_is 1 "$SID" 200 || fail "the session of part-0 through part-1: HTTP $(session_call 1 "$SID")"
+echo "service svc on part-1, part-2, part-3 serves callers on part-0 and part-4; a part-0 session works through part-1"
+
+for a in $SIDE_A; do for b in $SIDE_B; do bash $RING cut "$a" "$b" || fail "cut $a $b"; done; done
+for a in $SIDE_A; do poll 20 sees dead "$a" $SIDE_B || fail "part-$a never saw side B dead"; done
+for b in $SIDE_B; do poll 20 sees dead "$b" $SIDE_A || fail "part-$b never saw side A dead"; done
+for k in 1 2 3; do
+  served_within 0 1 2 || fail "part-0's calls during the split ran on: $got (want part-1, part-2 only, none failed)"
+  served_by 4 3 || fail "part-4's calls during the split ran on: $got (want part-3 only, none failed)"
+done
+session_is 2 "$SID" 200 || fail "the part-0 session through part-2 during the split: HTTP $(session_call 2 "$SID")"
+session_is 3 "$SID" 404 || fail "the part-0 session through part-3 across the split: HTTP $(session_call 3 "$SID"), want 404"
+echo "split again: each side's calls of svc ran on the providers it reaches, none failed; the session is 404 across it"
+
+for a in $SIDE_A; do for b in $SIDE_B; do bash $RING heal "$a" "$b" || fail "heal $a $b"; done; done
+t_heal2=$(now_ms)
+poll 60 converged || fail "no convergence within 60 s of the second heal"
+poll 30 served_by 4 1 2 3 || fail "part-4's calls after the heal never reached all three providers (last: $got)"
+poll 30 served_by 0 1 2 3 || fail "part-0's calls after the heal never reached all three providers (last: $got)"
+poll 10 session_is 4 "$SID" 200 || fail "the part-0 session through part-4 after the heal: HTTP $(session_call 4 "$SID")"
+echo "healed again: svc spreads over part-1, part-2, part-3 from both sides, the session works from part-4 ($(( $(now_ms) - t_heal2 )) ms)"
 echo "partition: passed (heal time ${heal_ms} ms; total $(( $(now_ms) - t_start )) ms)"
