@@ -6,25 +6,12 @@
 // Run it with Node 22 from scripts/node_modules (make scripts/node_modules).
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { args, cancel, listAll, text } from './ts-mcp-helpers.mjs';
 
-const [url, token] = process.argv.slice(2);
-if (!url || !token) {
-  console.error('usage: node ts-client.mjs MCP_URL BEARER_TOKEN');
-  process.exit(2);
-}
+const { url, token } = args('ts-client.mjs');
 
-const text = (result) => (result.content ?? []).filter((c) => c.type === 'text').map((c) => c.text).join('\n');
-
-async function listAll(client) {
-  const tools = [];
-  let cursor;
-  let pages = 0;
-  do {
-    const page = await client.listTools(cursor ? { cursor } : {});
-    tools.push(...page.tools);
-    cursor = page.nextCursor;
-    pages++;
-  } while (cursor && pages < 100);
+async function listing(client) {
+  const { tools, pages } = await listAll(client);
   return {
     pages,
     count: tools.length,
@@ -39,20 +26,6 @@ async function progress(client) {
     onprogress: (p) => seen.push(p.progress),
   });
   return { values: seen, isError: Boolean(result.isError) };
-}
-
-async function cancel(client) {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort('cancelled by ts-client'), 300);
-  const start = Date.now();
-  try {
-    await client.callTool({ name: 'sleep', arguments: { ms: 300000 } }, undefined, { signal: ac.signal, timeout: 120000 });
-    return { cancelled: false, elapsedMs: Date.now() - start };
-  } catch (err) {
-    return { cancelled: ac.signal.aborted, elapsedMs: Date.now() - start, error: String(err?.message ?? err) };
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 async function unknownTool(client) {
@@ -75,10 +48,10 @@ async function main() {
     protocolVersion: transport.protocolVersion ?? null,
     sessionId: transport.sessionId ?? null,
   };
-  summary.list = await listAll(client);
+  summary.list = await listing(client);
   summary.echo = text(await client.callTool({ name: 'echo', arguments: { text: 'hello from typescript' } }));
   summary.progress = await progress(client);
-  summary.cancel = await cancel(client);
+  summary.cancel = await cancel(client, 'ts-client');
   summary.pingAfterCancel = (await client.ping()) !== undefined;
   summary.unknownTool = await unknownTool(client);
   await transport.terminateSession();

@@ -9,27 +9,9 @@
 // Usage: node scripts/ts-session-client.mjs MCP_URL BEARER_TOKEN
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { args, cancel, listAll, text } from './ts-mcp-helpers.mjs';
 
-const [url, token] = process.argv.slice(2);
-if (!url || !token) {
-  console.error('usage: node ts-session-client.mjs MCP_URL BEARER_TOKEN');
-  process.exit(2);
-}
-
-const text = (result) => (result.content ?? []).filter((c) => c.type === 'text').map((c) => c.text).join('\n');
-
-async function listAll(client) {
-  const names = [];
-  let cursor;
-  let pages = 0;
-  do {
-    const page = await client.listTools(cursor ? { cursor } : {});
-    names.push(...page.tools.map((t) => t.name));
-    cursor = page.nextCursor;
-    pages++;
-  } while (cursor && pages < 100);
-  return names;
-}
+const { url, token } = args('ts-session-client.mjs');
 
 async function calls(client, n) {
   const answers = {};
@@ -51,20 +33,6 @@ async function progress(client) {
   return { values: seen, isError: Boolean(result.isError), text: text(result) };
 }
 
-async function cancel(client) {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort('cancelled by ts-session-client'), 300);
-  const start = Date.now();
-  try {
-    await client.callTool({ name: 'sleep', arguments: { ms: 300000 } }, undefined, { signal: ac.signal, timeout: 120000 });
-    return { cancelled: false, elapsedMs: Date.now() - start };
-  } catch (err) {
-    return { cancelled: ac.signal.aborted, elapsedMs: Date.now() - start, error: String(err?.message ?? err) };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 async function main() {
   const transport = new StreamableHTTPClientTransport(new URL(url), {
     requestInit: { headers: { Authorization: `Bearer ${token}` } },
@@ -72,10 +40,10 @@ async function main() {
   const client = new Client({ name: 'mcpmesh-ts-session-e2e', version: '0.0.0' });
   await client.connect(transport);
   const summary = { protocolVersion: transport.protocolVersion ?? null, sessionId: transport.sessionId ?? null };
-  summary.tools = await listAll(client);
+  summary.tools = (await listAll(client)).tools.map((t) => t.name);
   summary.calls = await calls(client, 30);
   summary.progress = await progress(client);
-  summary.cancel = await cancel(client);
+  summary.cancel = await cancel(client, 'ts-session-client');
   summary.pingAfterCancel = (await client.ping()) !== undefined;
   await transport.terminateSession();
   summary.terminated = transport.sessionId === undefined;
