@@ -22,8 +22,21 @@ type CallInfo struct {
 	// JSON-RPC error).
 	Outcome string
 	// Meta holds the result's _meta["mcpmesh/source"] and
-	// _meta["mcpmesh/error"], when it has them (nil otherwise).
+	// _meta["mcpmesh/error"] (or a JSON-RPC error's data's), when it has
+	// them (nil otherwise).
 	Meta map[string]any
+	// Code is the JSON-RPC error code when Outcome is "error".
+	Code int
+	// ID is the request's JSON-RPC id.
+	ID json.RawMessage
+	// Principal is who made the request; Relayed marks a request another
+	// node sent for its caller (see WithRelayed).
+	Principal Principal
+	Relayed   bool
+	// Source and Provider are what the backend noted (NoteSource): the
+	// peer or service that served the request and the node that ran it;
+	// "" when nothing was noted (the node's own entries, unknown names).
+	Source, Provider string
 }
 
 // ServerOptions configure a Server. Zero values take the defaults.
