@@ -44,8 +44,8 @@ func (g *Gateway) callRecord(peer string, ci mcp.CallInfo) auditRecord {
 	if r.Source == "" && peer != "" {
 		r.Source = peer
 	}
-	if r.Source == "" && ci.Outcome != "error" {
-		r.Source, r.Provider = g.name, g.name
+	if r.Source == "" && (r.Outcome == auditOK || r.Outcome == auditToolError) {
+		r.Source, r.Provider = g.name, g.name // served by the node's own entries
 	}
 	return r
 }

@@ -97,8 +97,10 @@ func TestServiceListedAndRouted(t *testing.T) {
 	}
 	metrics := string(c.do(t, http.MethodGet, "/metrics", "", "").body)
 	if !strings.Contains(metrics, `mcpmesh_service_calls_total{outcome="ok",provider="gw-a",service="svc"}`) ||
-		!strings.Contains(metrics, `mcpmesh_service_providers{service="svc",status=`) {
-		t.Errorf("metrics of gw-c lack the service calls or providers:\n%s", grepLines(metrics, "mcpmesh_service"))
+		!strings.Contains(metrics, `mcpmesh_service_providers{service="svc",status=`) ||
+		!strings.Contains(metrics, `mcpmesh_tool_calls_total{outcome="ok",server="",source="svc",tool="(federated)"} 10`) {
+		t.Errorf("metrics of gw-c lack the service calls (by provider, and as tool calls of source svc) or providers:\n%s\n%s",
+			grepLines(metrics, "mcpmesh_service"), grepLines(metrics, "mcpmesh_tool_calls_total"))
 	}
 }
 
