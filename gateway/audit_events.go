@@ -21,7 +21,7 @@ const (
 	auditError       = "error"        // a JSON-RPC error (unknown name, bad params, internal); REST 5xx
 	auditRateLimited = "rate_limited" // over its rate (error: rate_limited)
 	auditUnavailable = "unavailable"  // the mesh could not serve it: error names why (peer_offline, …)
-	auditDenied      = "denied"       // REST 401 or 403
+	auditDenied      = "denied"       // refused by an access rule (mcp.NoteDenied); REST 401 or 403
 	auditRejected    = "rejected"     // REST 4xx other than 401 and 403: bad input, unknown, conflict
 )
 
@@ -36,7 +36,7 @@ func (g *Gateway) callRecord(peer string, ci mcp.CallInfo) auditRecord {
 	kind, _ := ci.Meta[federation.MetaError].(string)
 	r := auditRecord{Time: time.Now().UTC(), Node: g.name, Principal: principalRecord(ci.Principal),
 		Method: ci.Method, Name: ci.Name, Source: ci.Source, Provider: ci.Provider,
-		Outcome: callOutcome(ci.Outcome, kind), Error: kind, Code: ci.Code,
+		Outcome: callOutcome(ci.Outcome, kind, ci.Denied), Error: kind, Code: ci.Code,
 		Duration: millis(ci.Duration), RequestID: ci.ID, Relayed: ci.Relayed}
 	if peer != "" && ci.Method != "resources/read" {
 		r.Name = federation.FederatedName(peer, ci.Name)
@@ -51,9 +51,12 @@ func (g *Gateway) callRecord(peer string, ci mcp.CallInfo) auditRecord {
 }
 
 // callOutcome is the audit outcome of an MCP request answered with
-// outcome (ok, tool_error, error) and the mesh's error kind, if any.
-func callOutcome(outcome, kind string) string {
+// outcome (ok, tool_error, error) and the mesh's error kind, if any, or
+// refused by an access rule (denied).
+func callOutcome(outcome, kind string, denied bool) string {
 	switch {
+	case denied:
+		return auditDenied
 	case kind == federation.ErrRateLimited:
 		return auditRateLimited
 	case kind != "":

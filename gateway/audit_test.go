@@ -278,3 +278,30 @@ func TestOpenAuditStdout(t *testing.T) {
 		t.Errorf("stdout after closing the audit log: %v", err)
 	}
 }
+
+// TestCallOutcome: the audit outcome of an MCP request, from what the
+// server reports of it.
+func TestCallOutcome(t *testing.T) {
+	cases := []struct {
+		outcome, kind string
+		denied        bool
+		want          string
+	}{
+		{"ok", "", false, "ok"},
+		{"tool_error", "", false, "tool_error"},
+		{"error", "", false, "error"},
+		{"tool_error", federation.ErrRateLimited, false, "rate_limited"},
+		{"error", federation.ErrRateLimited, false, "rate_limited"},
+		{"tool_error", federation.ErrPeerOffline, false, "unavailable"},
+		{"error", federation.ErrPeerTimeout, false, "unavailable"},
+		{"tool_error", federation.ErrServiceUnavailable, false, "unavailable"},
+		{"error", "", true, "denied"},
+	}
+	for _, tc := range cases {
+		t.Run(fmt.Sprint(tc.outcome, " ", tc.kind, " ", tc.denied), func(t *testing.T) {
+			if got := callOutcome(tc.outcome, tc.kind, tc.denied); got != tc.want {
+				t.Errorf("callOutcome = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -8,10 +8,12 @@ import (
 // A call note is what the layers under the Server learn while they serve
 // one request and the Server's OnCall hook reports (CallInfo.Source,
 // CallInfo.Provider): which source served it (a peer, a service) and which
-// node ran it. Layers that learn nothing leave it empty.
+// node ran it, and whether an access rule refused it (CallInfo.Denied).
+// Layers that learn nothing leave it empty.
 type callNote struct {
 	mu               sync.Mutex
 	source, provider string
+	denied           bool
 }
 
 type callNoteKey struct{}
@@ -36,8 +38,22 @@ func NoteSource(ctx context.Context, source, provider string) {
 	n.source, n.provider = source, provider
 }
 
-func (n *callNote) read() (source, provider string) {
+// NoteDenied records that the request ctx belongs to was refused by an
+// access rule (whatever the caller is told: a refused tool answers as an
+// unknown one), so that the audit log says denied.
+func NoteDenied(ctx context.Context) {
+	n, _ := ctx.Value(callNoteKey{}).(*callNote)
+	if n == nil {
+		return
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	return n.source, n.provider
+	n.denied = true
+}
+
+// fill copies the note into ci.
+func (n *callNote) fill(ci *CallInfo) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ci.Source, ci.Provider, ci.Denied = n.source, n.provider, n.denied
 }

@@ -37,7 +37,7 @@ func (s *Server) report(ctx context.Context, note *callNote, m *Message, res jso
 	}
 	ci := callInfo(m, res, err, d)
 	ci.ID, ci.Principal, ci.Relayed = m.ID, PrincipalFrom(ctx), relayed(ctx)
-	ci.Source, ci.Provider = note.read()
+	note.fill(&ci)
 	s.opts.OnCall(ci)
 }
 

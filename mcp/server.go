@@ -37,6 +37,8 @@ type CallInfo struct {
 	// peer or service that served the request and the node that ran it;
 	// "" when nothing was noted (the node's own entries, unknown names).
 	Source, Provider string
+	// Denied is set when an access rule refused the request (NoteDenied).
+	Denied bool
 }
 
 // ServerOptions configure a Server. Zero values take the defaults.
