@@ -23,6 +23,7 @@ const (
 	auditUnavailable = "unavailable"  // the mesh could not serve it: error names why (peer_offline, …)
 	auditDenied      = "denied"       // refused by an access rule (mcp.NoteDenied); REST 401 or 403
 	auditRejected    = "rejected"     // REST 4xx other than 401 and 403: bad input, unknown, conflict
+	auditCancelled   = "cancelled"    // the client cancelled it or left before the answer
 )
 
 // audited reports whether an MCP method gets an audit line.
@@ -34,6 +35,9 @@ func audited(method string) bool {
 // (peer set) of /mcp/peers/{peer}.
 func (g *Gateway) callRecord(peer string, ci mcp.CallInfo) auditRecord {
 	kind, _ := ci.Meta[federation.MetaError].(string)
+	if ci.Cancelled {
+		ci.Outcome = mcp.OutcomeCancelled
+	}
 	r := auditRecord{Time: time.Now().UTC(), Node: g.name, Principal: principalRecord(ci.Principal),
 		Method: ci.Method, Name: ci.Name, Source: ci.Source, Provider: ci.Provider,
 		Outcome: callOutcome(ci.Outcome, kind, ci.Denied), Error: kind, Code: ci.Code,
@@ -57,6 +61,8 @@ func callOutcome(outcome, kind string, denied bool) string {
 	switch {
 	case denied:
 		return auditDenied
+	case outcome == mcp.OutcomeCancelled:
+		return auditCancelled
 	case kind == federation.ErrRateLimited:
 		return auditRateLimited
 	case kind != "":

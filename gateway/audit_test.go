@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -296,6 +297,8 @@ func TestCallOutcome(t *testing.T) {
 		{"error", federation.ErrPeerTimeout, false, "unavailable"},
 		{"tool_error", federation.ErrServiceUnavailable, false, "unavailable"},
 		{"error", "", true, "denied"},
+		{"cancelled", "", false, "cancelled"},
+		{"cancelled", federation.ErrPeerTimeout, false, "cancelled"},
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprint(tc.outcome, " ", tc.kind, " ", tc.denied), func(t *testing.T) {
@@ -304,4 +307,29 @@ func TestCallOutcome(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAuditCancelled: a call whose client leaves before the answer is
+// written as cancelled.
+func TestAuditCancelled(t *testing.T) {
+	sink := &auditSink{}
+	a := startFedNodeWith(t, "gw-a", func(c *Config) { c.Audit = sink })
+	ctx, cancel := context.WithCancel(context.Background())
+	body := `{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"sleep","arguments":{"ms":20000}}}`
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, a.url+"/mcp", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+a.admin)
+	req.Header.Set("Content-Type", "application/json")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	wait.For(t, 10*time.Second, func() bool { return a.gw.inflight.count() > 0 }, "the sleep call to be in flight")
+	cancel()
+	<-done
+	wait.For(t, 10*time.Second, func() bool {
+		return find(sink.records(t), map[string]any{"name": "sleep", "outcome": "cancelled", "request_id": "slow"}) != nil
+	}, "a cancelled line for the sleep call: %v", wait.Later(func() any { return sink.records(t) }))
 }

@@ -96,6 +96,12 @@ func (g *Gateway) onCall(ci mcp.CallInfo) { g.observeCall("", ci) }
 // observeCall counts a finished request, of /mcp or (peer set) of
 // /mcp/peers/{peer}, and writes its audit line.
 func (g *Gateway) observeCall(peer string, ci mcp.CallInfo) {
+	if audited(ci.Method) {
+		g.audit.add(g.callRecord(peer, ci))
+	}
+	if ci.Outcome == mcp.OutcomeCancelled {
+		return // unanswered: not counted, as before the audit log
+	}
 	method := ci.Method
 	if !knownMethod(method) {
 		method = unknownLabel
@@ -103,9 +109,6 @@ func (g *Gateway) observeCall(peer string, ci mcp.CallInfo) {
 	secs := ci.Duration.Seconds()
 	g.metrics.mcpRequests.WithLabelValues(method, ci.Outcome).Inc()
 	g.metrics.mcpLatency.WithLabelValues(method, ci.Outcome).Observe(secs)
-	if audited(ci.Method) {
-		g.audit.add(g.callRecord(peer, ci))
-	}
 	if ci.Method != "tools/call" {
 		return
 	}

@@ -8,19 +8,27 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // notingBackend notes a source and provider for "federated", and a denial
-// (answered as an unknown tool) for "secret".
-type notingBackend struct{}
+// (answered as an unknown tool) for "secret"; "block" waits for its
+// caller to leave (started is closed once it waits).
+type notingBackend struct{ started chan struct{} }
 
 func (notingBackend) List(context.Context, mcp.Kind, mcp.ListOptions) (*mcp.List, error) {
 	return &mcp.List{}, nil
 }
 
-func (notingBackend) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, error) {
+func (b notingBackend) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, error) {
+	if req.View().Name == "block" {
+		close(b.started)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if req.View().Name == "secret" {
 		mcp.NoteDenied(ctx)
 		return nil, mcp.Errorf(mcp.CodeInvalidParams, "unknown tool: secret")
@@ -35,7 +43,8 @@ func (notingBackend) Call(ctx context.Context, req *mcp.Request) (json.RawMessag
 func TestOnCallReportsNotes(t *testing.T) {
 	var mu sync.Mutex
 	var got []mcp.CallInfo
-	srv := mcp.NewServer(notingBackend{}, mcp.ServerOptions{OnCall: func(ci mcp.CallInfo) {
+	backend := notingBackend{started: make(chan struct{})}
+	srv := mcp.NewServer(backend, mcp.ServerOptions{OnCall: func(ci mcp.CallInfo) {
 		mu.Lock()
 		defer mu.Unlock()
 		got = append(got, ci)
@@ -57,12 +66,20 @@ func TestOnCallReportsNotes(t *testing.T) {
 	post(`{"jsonrpc":"2.0","id":"p-2","method":"tools/call","params":{"name":"secret"}}`)
 	resp := req2026{method: "tools/call", params: map[string]any{"name": "federated", "arguments": map[string]any{}}}.send(t, hs.URL)
 	resp.Body.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-backend.started; cancel() }()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, hs.URL, strings.NewReader(`{"jsonrpc":"2.0","id":"p-3","method":"tools/call","params":{"name":"block"}}`))
+	req.Header.Set("Content-Type", "application/json")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	wait.For(t, 10*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 4 }, "OnCall to report the cancelled call")
 	mu.Lock()
 	defer mu.Unlock()
 	want := []struct {
 		id, source, provider string
 		denied               bool
-	}{{`"p-1"`, "peer-b", "node-b", false}, {`"p-2"`, "", "", true}, {`9`, "peer-b", "node-b", false}}
+	}{{`"p-1"`, "peer-b", "node-b", false}, {`"p-2"`, "", "", true}, {`9`, "peer-b", "node-b", false}, {`"p-3"`, "", "", false}}
 	if len(got) != len(want) {
 		t.Fatalf("OnCall got %d calls, want %d: %+v", len(got), len(want), got)
 	}
@@ -71,5 +88,8 @@ func TestOnCallReportsNotes(t *testing.T) {
 		if string(ci.ID) != w.id || ci.Source != w.source || ci.Provider != w.provider || ci.Denied != w.denied || ci.Principal != alice {
 			t.Errorf("call %d: %+v; want id %s, source %q, provider %q, denied %v, principal alice", i, ci, w.id, w.source, w.provider, w.denied)
 		}
+	}
+	if c := got[3]; c.Outcome != mcp.OutcomeCancelled || !c.Cancelled {
+		t.Errorf("the call whose client left: outcome %q, cancelled %v; want %q, true", c.Outcome, c.Cancelled, mcp.OutcomeCancelled)
 	}
 }

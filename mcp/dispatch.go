@@ -21,6 +21,7 @@ func (s *Server) handleRequest(ctx context.Context, sess *session, peer Client, 
 		res, err = s.answerInputRequired(ctx, sess, peer, m, res)
 	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		s.report(ctx, note, m, nil, errCancelled, time.Since(start))
 		return nil
 	}
 	s.report(ctx, note, m, res, err, time.Since(start))
@@ -36,10 +37,20 @@ func (s *Server) report(ctx context.Context, note *callNote, m *Message, res jso
 		return
 	}
 	ci := callInfo(m, res, err, d)
+	if err == errCancelled {
+		ci.Outcome = OutcomeCancelled
+	}
+	ci.Cancelled = ctx.Err() != nil
 	ci.ID, ci.Principal, ci.Relayed = m.ID, PrincipalFrom(ctx), relayed(ctx)
 	note.fill(&ci)
 	s.opts.OnCall(ci)
 }
+
+// OutcomeCancelled is CallInfo.Outcome of a request the client cancelled
+// or left before its answer (none was sent).
+const OutcomeCancelled = "cancelled"
+
+var errCancelled = errors.New("request cancelled")
 
 // asError is err as the client sees it: an *Error as it is, anything
 // else an internal error whose cause is logged here, not sent (it may

@@ -43,6 +43,7 @@ func (s *Server) serveStateless(w http.ResponseWriter, r *http.Request, m *Messa
 	ctx, note := withCallNote(r.Context())
 	res, callErr := s.serveModern(ctx, peer, m)
 	if callErr != nil && r.Context().Err() != nil {
+		s.report(ctx, note, m, nil, errCancelled, peer.elapsed())
 		return // the caller went away: that is the cancellation
 	}
 	s.report(ctx, note, m, res, callErr, peer.elapsed())
