@@ -137,7 +137,7 @@ func (u *Upstream) callError(ctx context.Context, method string, err error) (jso
 		return nil, &Error{Code: int(wire.Code), Message: wire.Message, Data: upErrData(wire.Data)}
 	}
 	u.log.Warn("upstream call failed", "method", method, "err", err)
-	return u.failure(method, "upstream %q failed: the connection to it broke", u.cfg.Name)
+	return u.failure(method, "upstream %q failed: the call got no answer (the node's log says why)", u.cfg.Name)
 }
 
 // upTransportCode tells the codes the SDK's JSON-RPC layer uses for its own
