@@ -11,6 +11,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/federation"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -219,5 +220,35 @@ func TestCanonicalName(t *testing.T) {
 				t.Errorf("canonicalName = %q, %v; want %q, %v", got, ok, tc.want, tc.ok)
 			}
 		})
+	}
+}
+
+// TestRateLimitsServiceCalls: a service's calls are counted on the entry
+// node under <service>__<tool>, and not again on the provider that runs
+// them.
+func TestRateLimitsServiceCalls(t *testing.T) {
+	up := startUpstream(t, "greet")
+	bookA, bookB := &rateBook{rate: federation.Rate{N: 2, Per: time.Hour}}, &rateBook{rate: federation.Rate{N: 2, Per: time.Hour}}
+	b := startFedNodeWith(t, "gw-b", func(c *Config) { c.Rates = bookB.rates })
+	a := startFedNodeWith(t, "gw-a", func(c *Config) { c.Rates = bookA.rates })
+	registerOn(t, b, `{"name":"up","url":"`+up+`","service":"svc"}`)
+	addFedPeer(t, a, b, "b", cluster.TrustFull)
+	wait.For(t, 10*time.Second, func() bool { return a.list(t).has("svc__greet") }, "gw-a to list svc__greet")
+	alice := tokenFor(t, "alice", ScopeMCP, "")
+	call := func(n *fedNode) mcpCall {
+		return rpcOn(t, n, "/mcp", alice, "tools/call", map[string]any{"name": "svc__greet", "arguments": map[string]any{}})
+	}
+	for i := range 2 {
+		if c := call(a); c.res.IsError || c.res.Meta[federation.MetaProvider] != "gw-b" {
+			t.Fatalf("svc__greet %d on gw-a: %+v; want gw-b's answer", i+1, c)
+		}
+	}
+	if c := call(a); !c.limited("svc__greet", "2/h") {
+		t.Errorf("a third svc__greet on gw-a: %+v; want rate_limited naming svc__greet", c)
+	}
+	for i := range 2 {
+		if c := call(b); c.res.IsError {
+			t.Errorf("alice's svc__greet %d on gw-b itself: %+v; want it served (gw-a's were counted on gw-a)", i+1, c)
+		}
 	}
 }
