@@ -122,8 +122,10 @@ func (f *Engine) resourceRoute(v *fedView, uri string, req *mcp.Request) (fedRou
 // for federation reasons) logs it.
 func (f *Engine) forward(ctx context.Context, l *peerLink, req *mcp.Request) (json.RawMessage, error) {
 	start := time.Now()
+	rec := l.record()
+	mcp.NoteSource(ctx, rec.Name, rec.Member)
 	res, outcome, err := f.forwardOnce(ctx, l, req)
-	peer := l.record().Name
+	peer := rec.Name
 	f.cfg.Metrics.Forwarded(peer, req.Method, outcome, time.Since(start))
 	if strings.HasPrefix(outcome, "peer_") || outcome == ErrResultTooLarge {
 		f.log.Warn("forward failed", "peer", peer, "member", l.record().Member, "method", req.Method, "outcome", outcome)
@@ -144,7 +146,9 @@ func (f *Engine) forwardOnce(ctx context.Context, l *peerLink, req *mcp.Request)
 		return fail(ErrNotTrusted, fmt.Sprintf("peer %q is trusted at level %q: its entries are listed but calls to it are refused", rec.Name, rec.TrustLevel))
 	}
 	if st := l.status(); !listed(st) {
-		return fail(ErrPeerOffline, fmt.Sprintf("peer %q is offline (%s)", rec.Name, f.offlineReason(l, st)))
+		why := f.offlineReason(l, st)
+		f.log.Info("call of an offline peer refused", "peer", rec.Name, "member", rec.Member, "why", why, "link_error", l.up.Status().Error)
+		return fail(ErrPeerOffline, fmt.Sprintf("peer %q is offline (%s)", rec.Name, why))
 	}
 	callCtx, cancel := context.WithTimeout(ctx, f.cfg.PeerTimeout)
 	defer cancel()
@@ -158,11 +162,25 @@ func (f *Engine) forwardOnce(ctx context.Context, l *peerLink, req *mcp.Request)
 			rec.Name, f.cfg.MaxResultBytes))
 	case errors.Is(err, mcp.ErrUnreachable):
 		l.up.Reconnect() // the link says offline until it is back
-		return fail(ErrPeerOffline, fmt.Sprintf("peer %q cannot be reached: %v", rec.Name, err))
+		f.log.Warn("forwarded call found the peer unreachable", "peer", rec.Name, "member", rec.Member, "err", err)
+		return fail(ErrPeerOffline, fmt.Sprintf("peer %q cannot be reached", rec.Name))
 	case ctx.Err() == nil && errors.Is(callCtx.Err(), context.DeadlineExceeded):
 		return fail(ErrPeerTimeout, fmt.Sprintf("peer %q did not answer within the peer timeout of %s", rec.Name, f.cfg.PeerTimeout))
 	}
-	return nil, "error", err
+	return nil, "error", f.peerError(rec, req.Method, err)
+}
+
+// peerError is a forwarded request's error as the caller sees it: the
+// peer's own JSON-RPC error as it is, any other failure named by the peer
+// only (its cause, which may hold addresses and an error chain, is logged).
+func (f *Engine) peerError(rec cluster.PeerRecord, method string, err error) error {
+	var rpcErr *mcp.Error
+	if errors.As(err, &rpcErr) {
+		return err
+	}
+	f.log.Warn("forwarded call failed", "peer", rec.Name, "member", rec.Member, "method", method, "err", err)
+	return &mcp.Error{Code: mcp.CodeInternalError, Message: fmt.Sprintf("%s forwarded to peer %q failed", method, rec.Name),
+		Data: map[string]any{MetaPeer: rec.Name}}
 }
 
 // resultOutcome is "tool_error" for an isError result, else "ok".
@@ -179,10 +197,7 @@ func (f *Engine) offlineReason(l *peerLink, status string) string {
 		return "it left the ring"
 	case l.noURL:
 		return "its member gossips no url here, and node calls go nowhere else"
-	case l.up.Status().State != mcp.UpstreamReady:
-		if e := l.up.Status().Error; e != "" {
-			return "its link is down: " + e
-		}
+	case l.up.Status().State != mcp.UpstreamReady: // the link's error is logged, not told
 		return "its link is down"
 	case l.refusing.Load():
 		return "its port refuses connections"

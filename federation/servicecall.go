@@ -69,6 +69,7 @@ func (f *Engine) serviceCall(ctx context.Context, req *mcp.Request) (json.RawMes
 			for _, p := range in.providers {
 				why = append(why, p.node+": "+f.providerStatus(p, head))
 			}
+			mcp.NoteSource(ctx, head, "")
 			res, err := serviceUnavailable(head, why)
 			return res, err, true
 		}
@@ -90,6 +91,7 @@ func (f *Engine) callService(ctx context.Context, st *svcTool, req *mcp.Request)
 			return serviceUnavailable(st.service, append(passed, f.otherProviders(st, tried)...))
 		}
 		tried[p.node] = true
+		mcp.NoteSource(ctx, st.service, p.node)
 		res, err, out, why := f.tryProvider(ctx, st, p, req)
 		if out == tryDone || out == tryLost && (!st.retry || ctx.Err() != nil) {
 			return res, err
@@ -294,8 +296,9 @@ func (f *Engine) lost(p svcProvider, req *mcp.Request, callCtx context.Context, 
 		return res, ferr, tryLost, "no answer within the peer timeout"
 	}
 	p.link.up.Reconnect()
-	res, ferr := fedFailure(req.Method, peer, ErrPeerOffline, fmt.Sprintf("provider %q was lost during the call: %v", p.node, err))
-	return res, ferr, tryLost, fmt.Sprintf("lost during the call: %v", err)
+	f.log.Warn("service provider lost during a call", "provider", p.node, "peer", peer, "err", err)
+	res, ferr := fedFailure(req.Method, peer, ErrPeerOffline, fmt.Sprintf("provider %q was lost during the call", p.node))
+	return res, ferr, tryLost, "lost during the call"
 }
 
 // metaError reads _meta["mcpmesh/error"] of a result.
@@ -344,6 +347,7 @@ func (f *Engine) callPinned(ctx context.Context, st *svcTool, req *mcp.Request, 
 		if status := f.providerStatus(p, st.service); status != api.ProviderOnline && status != api.ProviderStale {
 			break
 		}
+		mcp.NoteSource(ctx, st.service, p.node)
 		res, err, _, _ := f.tryProvider(ctx, st, p, req)
 		return res, err
 	}

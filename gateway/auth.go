@@ -153,12 +153,12 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 			return
 		}
 		markAuthenticated(c.Request.Context()) // its connection leaves the unauthenticated cap
+		c.Set(claimsKey, claims)               // also for the audit line of a refused write
 		if !claims.Allows(need) {
 			c.Header("WWW-Authenticate", fmt.Sprintf(`Bearer realm="mcpmesh", error="insufficient_scope", scope=%q`, need))
 			abortJSON(c, http.StatusForbidden, fmt.Errorf("token scope %q does not allow this route: it needs scope %q", claims.Scope, need))
 			return
 		}
-		c.Set(claimsKey, claims)
 		ctx := mcp.WithPrincipal(c.Request.Context(), principalOf(claims))
 		if claims.Caller != nil { // checkCaller: only in a node token
 			ctx = mcp.WithRelayed(ctx)

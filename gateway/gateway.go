@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -92,6 +93,16 @@ type Config struct {
 	// Conns bound the HTTP connections; they apply when the gateway is
 	// served by HTTPServer on Listener.
 	Conns ConnLimits
+	// Rates gives the rate limit of a principal's calls of an entry (the
+	// access rules'; also SetRates); nil limits nothing. MaxRateLimiters
+	// bounds the limiters kept (default federation.DefaultMaxLimiters).
+	Rates           federation.RateFunc
+	MaxRateLimiters int
+	// Audit (--audit-log, see OpenAudit) gets the audit log's lines; the
+	// gateway closes it on Close. AuditBuffer is how many lines may wait
+	// for it (default DefaultAuditBuffer); nil: no audit log.
+	Audit       io.WriteCloser
+	AuditBuffer int
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -129,6 +140,8 @@ type Gateway struct {
 	lists              listDigests
 	fed                *federation.Engine
 	peerMCP            peerServers    // /mcp/peers/{peer}
+	limits             *callLimits    // rate limits (ratelimit.go)
+	audit              *auditLog      // --audit-log (audit.go); nil: none
 	sessionProxy       *sessionProxy  // other nodes' sessions (sessionproxy.go)
 	bg                 sync.WaitGroup // background work owned by the gateway
 	node               *cluster.Node
@@ -149,12 +162,13 @@ func New(cfg Config) (*Gateway, error) {
 	}
 	g := newGateway(cfg)
 	g.metrics = newMetrics(g.reg)
+	g.initLimitsAndAudit(cfg)
 	g.connCap = newConnCap(g.conns.MaxUnauthenticated, g.log, g.reg)
 	g.registerGauges(g.reg)
 	g.registerSessionMetrics(g.reg)
 	g.initSessionProxy(g.reg)
 	if g.mcp == nil {
-		g.mcp = mcp.NewServer(g.backend, g.serverOptions())
+		g.mcp = mcp.NewServer(limitedBackend{g.backend, g.limits, ""}, g.serverOptions())
 	}
 	g.lists.init(g)
 	g.catalog.OnChange(g.catalogChanged)
@@ -345,6 +359,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 		g.runCancel()
 		g.bg.Wait()
 		g.servers.closeAll(g.log)
+		g.audit.close() // after the drain: every request's line is queued
 	})
 	return err
 }

@@ -90,8 +90,18 @@ func (g *Gateway) observeHTTP(c *gin.Context) {
 	g.metrics.httpLatency.WithLabelValues(route, method).Observe(time.Since(start).Seconds())
 }
 
-// onCall is the MCP server's OnCall hook.
-func (g *Gateway) onCall(ci mcp.CallInfo) {
+// onCall is the MCP server's OnCall hook: metrics and the audit log.
+func (g *Gateway) onCall(ci mcp.CallInfo) { g.observeCall("", ci) }
+
+// observeCall counts a finished request, of /mcp or (peer set) of
+// /mcp/peers/{peer}, and writes its audit line.
+func (g *Gateway) observeCall(peer string, ci mcp.CallInfo) {
+	if audited(ci.Method) {
+		g.audit.add(g.callRecord(peer, ci))
+	}
+	if ci.Outcome == mcp.OutcomeCancelled {
+		return // unanswered: not counted, as before the audit log
+	}
 	method := ci.Method
 	if !knownMethod(method) {
 		method = unknownLabel
@@ -102,16 +112,31 @@ func (g *Gateway) onCall(ci mcp.CallInfo) {
 	if ci.Method != "tools/call" {
 		return
 	}
-	tool, source, server := unknownLabel, unknownLabel, ""
-	if srv, _, ok := g.catalog.Lookup(ci.Name); ok {
-		tool, source, server = ci.Name, g.name, srv
-	}
-	if s, ok := ci.Meta[mcp.MetaSource].(string); ok && s != "" && tool != unknownLabel {
-		source = s
-	}
+	tool, source, server := g.toolLabels(peer, ci)
 	g.metrics.toolCalls.WithLabelValues(tool, source, server, ci.Outcome).Inc()
 	g.metrics.toolLatency.WithLabelValues(source, ci.Outcome).Observe(secs)
 }
+
+// toolLabels are a call's labels of mcpmesh_tool_calls_total: per tool
+// only for the node's own tools (a catalog the node's operator chose);
+// a peer's or a service's calls under its name alone, tool
+// "(federated)", so that a peer's catalog adds one label set, not one per
+// tool; names the node does not know (client input) "(unknown)".
+func (g *Gateway) toolLabels(peer string, ci mcp.CallInfo) (tool, source, server string) {
+	if ci.Source != "" {
+		return federatedLabel, ci.Source, ""
+	}
+	if peer != "" { // /mcp/peers/{peer} serves only that peer's entries
+		return federatedLabel, peer, ""
+	}
+	if srv, _, ok := g.catalog.Lookup(ci.Name); ok {
+		return ci.Name, g.name, srv
+	}
+	return unknownLabel, unknownLabel, ""
+}
+
+// federatedLabel is the tool label of calls served by a peer or a service.
+const federatedLabel = "(federated)"
 
 var mcpMethods = map[string]bool{
 	"initialize": true, "ping": true, "tools/list": true, "tools/call": true,

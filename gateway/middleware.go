@@ -73,5 +73,6 @@ func (g *Gateway) limitBody(c *gin.Context) {
 	}
 	c.Request.Body = io.NopCloser(bytes.NewReader(body))
 	c.Request.ContentLength = int64(len(body))
+	c.Set(bodyKey, body) // for the audit line (audit_events.go)
 	c.Next()
 }

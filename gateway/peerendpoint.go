@@ -62,7 +62,9 @@ func (g *Gateway) peerServer(name string) *mcp.Server {
 		ps.byName = map[string]*peerServer{}
 	}
 	p := &peerServer{view: g.fed.PeerView(name), sums: map[mcp.Kind][32]byte{}}
-	p.srv = mcp.NewServer(p.view, g.serverOptions())
+	opts := g.serverOptions()
+	opts.OnCall = func(ci mcp.CallInfo) { g.observeCall(name, ci) }
+	p.srv = mcp.NewServer(limitedBackend{p.view, g.limits, name}, opts)
 	p.changed()
 	ps.byName[name] = p
 	return p.srv

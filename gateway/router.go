@@ -30,7 +30,7 @@ func (g *Gateway) router() http.Handler {
 	r.GET("/ready", g.readiness)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg})))
 
-	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, g.proxySession, g.markForwarded, gin.WrapH(g.mcp.Handler())}
+	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, g.proxySession, g.markForwarded, g.markLimitExempt, gin.WrapH(g.mcp.Handler())}
 	for _, p := range MCPPaths {
 		for _, m := range []string{http.MethodPost, http.MethodGet, http.MethodDelete} {
 			r.Handle(m, p, mcpChain...)
@@ -43,7 +43,7 @@ func (g *Gateway) router() http.Handler {
 	}
 	r.OPTIONS(PeerMCPPath, g.cors)
 
-	api := r.Group("/api", g.track)
+	api := r.Group("/api", g.track, g.auditWrites) // every write under /api is audited
 	api.GET("/tools", g.authenticate(ScopeMCP), g.listTools)
 	admin := api.Group("", g.authenticate(ScopeAdmin), g.limitBody)
 	admin.GET("/servers", g.listServers)

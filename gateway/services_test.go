@@ -56,7 +56,12 @@ func TestServiceListedAndRouted(t *testing.T) {
 	registerOn(t, b, `{"name":"up","url":"`+ups[1]+`","service":"svc"}`)
 	addFedPeer(t, c, a, "pa", cluster.TrustFull)
 	addFedPeer(t, c, b, "pb", cluster.TrustFull)
-	addFedPeer(t, a, b, "pb", cluster.TrustFull)
+	// the registry is the ring's: gw-a gets pb from gw-c's write (adding it
+	// again on gw-a is a 409 once that write has arrived)
+	wait.For(t, 10*time.Second, func() bool {
+		return a.do(t, http.MethodGet, "/api/federation/peers/pb", a.admin, "").code == http.StatusOK
+	},
+		"gw-a to have peer pb, written on gw-c")
 	wait.For(t, 10*time.Second, func() bool { return providersOf(t, c, "svc") == "gw-a:online gw-b:online" },
 		"gw-c to show svc with both providers online: %v", wait.Later(func() any { return providersOf(t, c, "svc") }))
 	l := c.list(t)
@@ -97,8 +102,10 @@ func TestServiceListedAndRouted(t *testing.T) {
 	}
 	metrics := string(c.do(t, http.MethodGet, "/metrics", "", "").body)
 	if !strings.Contains(metrics, `mcpmesh_service_calls_total{outcome="ok",provider="gw-a",service="svc"}`) ||
-		!strings.Contains(metrics, `mcpmesh_service_providers{service="svc",status=`) {
-		t.Errorf("metrics of gw-c lack the service calls or providers:\n%s", grepLines(metrics, "mcpmesh_service"))
+		!strings.Contains(metrics, `mcpmesh_service_providers{service="svc",status=`) ||
+		!strings.Contains(metrics, `mcpmesh_tool_calls_total{outcome="ok",server="",source="svc",tool="(federated)"} 10`) {
+		t.Errorf("metrics of gw-c lack the service calls (by provider, and as tool calls of source svc) or providers:\n%s\n%s",
+			grepLines(metrics, "mcpmesh_service"), grepLines(metrics, "mcpmesh_tool_calls_total"))
 	}
 }
 

@@ -15,28 +15,53 @@ var logLevels = []string{"debug", "info", "notice", "warning", "error", "critica
 // result means the request was cancelled and gets no answer.
 func (s *Server) handleRequest(ctx context.Context, sess *session, peer Client, m *Message) *Message {
 	start := time.Now()
+	ctx, note := withCallNote(ctx)
 	res, err := s.serve(ctx, sess, peer, m)
 	if err == nil && takesInput(m.Method) {
 		res, err = s.answerInputRequired(ctx, sess, peer, m, res)
 	}
 	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		s.report(ctx, note, m, nil, errCancelled, time.Since(start))
 		return nil
 	}
-	if s.opts.OnCall != nil {
-		s.opts.OnCall(callInfo(m, res, err, time.Since(start)))
-	}
+	s.report(ctx, note, m, res, err, time.Since(start))
 	if err != nil {
-		return NewErrorResponse(m.ID, asError(err))
+		return NewErrorResponse(m.ID, s.asError(m.Method, err))
 	}
 	return NewResponse(m.ID, res)
 }
 
-func asError(err error) *Error {
+// report tells OnCall about a finished request.
+func (s *Server) report(ctx context.Context, note *callNote, m *Message, res json.RawMessage, err error, d time.Duration) {
+	if s.opts.OnCall == nil {
+		return
+	}
+	ci := callInfo(m, res, err, d)
+	if err == errCancelled {
+		ci.Outcome = OutcomeCancelled
+	}
+	ci.Cancelled = ctx.Err() != nil
+	ci.ID, ci.Principal, ci.Relayed = m.ID, PrincipalFrom(ctx), relayed(ctx)
+	note.fill(&ci)
+	s.opts.OnCall(ci)
+}
+
+// OutcomeCancelled is CallInfo.Outcome of a request the client cancelled
+// or left before its answer (none was sent).
+const OutcomeCancelled = "cancelled"
+
+var errCancelled = errors.New("request cancelled")
+
+// asError is err as the client sees it: an *Error as it is, anything
+// else an internal error whose cause is logged here, not sent (it may
+// name addresses and the error chain of the node's own connections).
+func (s *Server) asError(method string, err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
-	return Errorf(CodeInternalError, "internal error: %v", err)
+	s.log.Warn("mcp: request failed", "method", method, "err", err)
+	return Errorf(CodeInternalError, "internal error: %s failed on this node (its log says why)", method)
 }
 
 // serve answers the protocol's own methods and hands the rest to the Backend.
@@ -114,6 +139,11 @@ func callInfo(m *Message, res json.RawMessage, err error, d time.Duration) CallI
 	ci := CallInfo{Method: m.Method, Name: v.Name + v.URI, Duration: d, Outcome: "ok"}
 	if err != nil {
 		ci.Outcome = "error"
+		var e *Error
+		if errors.As(err, &e) {
+			ci.Code = e.Code
+			ci.Meta = errorMeta(e.Data)
+		}
 		return ci
 	}
 	if m.Method != "tools/call" {
@@ -133,6 +163,15 @@ func callInfo(m *Message, res json.RawMessage, err error, d time.Duration) CallI
 	})
 	ci.Meta = callMeta(jsonString(field(meta, MetaSource)), jsonString(field(meta, "mcpmesh/error")))
 	return ci
+}
+
+// errorMeta is CallInfo.Meta of a JSON-RPC error whose data holds the
+// mcpmesh keys (a failure of the mesh for a method other than tools/call).
+func errorMeta(data any) map[string]any {
+	d, _ := data.(map[string]any)
+	source, _ := d[MetaSource].(string)
+	kind, _ := d["mcpmesh/error"].(string)
+	return callMeta(source, kind)
 }
 
 // callMeta is CallInfo.Meta: the mcpmesh keys a result's _meta had.

@@ -18,12 +18,32 @@ type CallInfo struct {
 	Method   string        // e.g. "tools/call"
 	Name     string        // the tool or prompt name, or resource URI; "" for others
 	Duration time.Duration // time to answer
-	// Outcome is "ok", "tool_error" (a result with isError) or "error" (a
-	// JSON-RPC error).
+	// Outcome is "ok", "tool_error" (a result with isError), "error" (a
+	// JSON-RPC error) or OutcomeCancelled (no answer: the client cancelled
+	// the request or left).
 	Outcome string
 	// Meta holds the result's _meta["mcpmesh/source"] and
-	// _meta["mcpmesh/error"], when it has them (nil otherwise).
+	// _meta["mcpmesh/error"] (or a JSON-RPC error's data's), when it has
+	// them (nil otherwise).
 	Meta map[string]any
+	// Code is the JSON-RPC error code when Outcome is "error".
+	Code int
+	// ID is the request's JSON-RPC id.
+	ID json.RawMessage
+	// Principal is who made the request; Relayed marks a request another
+	// node sent for its caller (see WithRelayed).
+	Principal Principal
+	Relayed   bool
+	// Source and Provider are what the backend noted (NoteSource): the
+	// peer or service that served the request and the node that ran it;
+	// "" when nothing was noted (the node's own entries, unknown names).
+	Source, Provider string
+	// Denied is set when an access rule refused the request (NoteDenied).
+	Denied bool
+	// Cancelled is set when the client had cancelled the request or left
+	// by the time it was answered (Outcome then says how the backend
+	// ended it, or is OutcomeCancelled when it gave up with the client).
+	Cancelled bool
 }
 
 // ServerOptions configure a Server. Zero values take the defaults.

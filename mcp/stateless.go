@@ -40,24 +40,19 @@ func (s *Server) serveStateless(w http.ResponseWriter, r *http.Request, m *Messa
 	}
 	rp := &statelessReply{w: w, s: s, sse: accepts(r, "text/event-stream")}
 	peer := &statelessClient{reply: rp, meta: rm, id: "request-" + randomHex(), done: r.Context().Done(), start: time.Now()}
-	res, callErr := s.serveModern(r.Context(), peer, m)
+	ctx, note := withCallNote(r.Context())
+	res, callErr := s.serveModern(ctx, peer, m)
 	if callErr != nil && r.Context().Err() != nil {
+		s.report(ctx, note, m, nil, errCancelled, peer.elapsed())
 		return // the caller went away: that is the cancellation
 	}
-	s.reportCall(m, res, callErr, peer)
+	s.report(ctx, note, m, res, callErr, peer.elapsed())
 	if callErr != nil {
-		e := modernError(m, asError(callErr))
+		e := modernError(m, s.asError(m.Method, callErr))
 		rp.finish(statelessStatus(e.Code), NewErrorResponse(m.ID, e))
 		return
 	}
 	rp.finish(http.StatusOK, NewResponse(m.ID, res))
-}
-
-// reportCall tells OnCall about a finished stateless request.
-func (s *Server) reportCall(m *Message, res json.RawMessage, err error, peer *statelessClient) {
-	if s.opts.OnCall != nil {
-		s.opts.OnCall(callInfo(m, res, err, peer.elapsed()))
-	}
 }
 
 // serveModern answers a 2026-07-28 method. The methods the revision removed

@@ -136,7 +136,8 @@ func (u *Upstream) callError(ctx context.Context, method string, err error) (jso
 	case errors.As(err, &wire) && !upTransportCode(wire.Code):
 		return nil, &Error{Code: int(wire.Code), Message: wire.Message, Data: upErrData(wire.Data)}
 	}
-	return u.failure(method, "upstream %q failed: %v", u.cfg.Name, err)
+	u.log.Warn("upstream call failed", "method", method, "err", err)
+	return u.failure(method, "upstream %q failed: the call got no answer (the node's log says why)", u.cfg.Name)
 }
 
 // upTransportCode tells the codes the SDK's JSON-RPC layer uses for its own
@@ -154,13 +155,11 @@ func upErrData(raw json.RawMessage) any {
 	return raw
 }
 
+// notConnected answers a call while the upstream is down: its name and
+// state, not why (its error, which may name a process's exit, its stderr or
+// an address, is in the node's log and in GET /api/servers).
 func (u *Upstream) notConnected(method string) (json.RawMessage, error) {
-	st := u.Status()
-	reason := st.State
-	if st.Error != "" {
-		reason += ": " + st.Error
-	}
-	return u.failure(method, "upstream %q is not connected: %s", u.cfg.Name, reason)
+	return u.failure(method, "upstream %q is not connected (state %s)", u.cfg.Name, u.Status().State)
 }
 
 // failureLocal is an isError result for tools/call, an internal error

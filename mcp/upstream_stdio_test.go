@@ -260,12 +260,12 @@ func TestUpstreamStdioFailures(t *testing.T) {
 				t.Errorf("status = %+v, want failed with an error", st)
 			}
 			raw, err := upCall(t, u, newUpFakePeer("s", `{}`, ""), "tools/call", `{"name":"x"}`)
-			if text, isErr := upToolText(t, raw); err != nil || !isErr || !strings.Contains(text, `upstream "bad" is not connected: failed: `) {
+			if text, isErr := upToolText(t, raw); err != nil || !isErr || !strings.Contains(text, `upstream "bad" is not connected (state failed)`) || leaksDetail(text) {
 				t.Errorf("tools/call = %s, %v; want an isError result naming the upstream", raw, err)
 			}
 			_, err = upCall(t, u, newUpFakePeer("s", `{}`, ""), "prompts/get", `{"name":"x"}`)
 			var e *mcp.Error
-			if !errors.As(err, &e) || e.Code != mcp.CodeInternalError || !strings.Contains(e.Message, `upstream "bad"`) {
+			if !errors.As(err, &e) || e.Code != mcp.CodeInternalError || !strings.Contains(e.Message, `upstream "bad"`) || leaksDetail(e.Message) {
 				t.Errorf("prompts/get error = %v, want an internal error naming the upstream", err)
 			}
 		})

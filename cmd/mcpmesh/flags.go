@@ -68,6 +68,8 @@ type serveConfig struct {
 	// DrainTimeout bounds how long calls in flight may run after SIGTERM
 	// before they are cut (docs/limits.md#draining).
 	DrainTimeout time.Duration
+	// Audit is the audit log and the rate limiters' bound (flags_audit.go).
+	Audit auditConfig
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -96,6 +98,7 @@ type serveFlags struct {
 	readTimeout, writeTimeout, idleTimeout, sseKeepAlive    time.Duration
 	upstreamTimeout, inputTimeout, drainTimeout             time.Duration
 	maxUnauthConns, maxHeld                                 int
+	audit                                                   auditConfig
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -128,6 +131,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&f.maxSessions, "max-sessions", mcp.DefaultMaxSessions, "MCP sessions of clients on this node (other nodes' links have a budget of their own)")
 	fs.IntVar(&f.maxSessionsPerPrincipal, "max-sessions-per-principal", mcp.DefaultMaxSessionsPerPrincipal, "MCP sessions of one token subject on this node")
 	connFlags(fs, f)
+	auditFlags(fs, &f.audit)
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
 		fs.PrintDefaults()
@@ -212,7 +216,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
 		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult), UpstreamTimeout: f.upstreamTimeout,
-		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld, DrainTimeout: f.drainTimeout,
+		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld, DrainTimeout: f.drainTimeout, Audit: f.audit,
 		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
 			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}
@@ -332,7 +336,7 @@ func (cfg *serveConfig) check() error {
 		errs = append(errs, fmt.Errorf("--max-held-requests %d must be positive", cfg.MaxHeldRequests))
 	}
 	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes),
-		cfg.checkSessions())
+		cfg.checkSessions(), cfg.Audit.check())
 	return errors.Join(append(errs, cfg.checkConns()...)...)
 }
 

@@ -52,6 +52,11 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		return err
 	}
 	defer rg.leave(log)
+	audit, err := cfg.Audit.open()
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	gw, err := gateway.New(gateway.Config{
 		Name: cfg.Name, Version: version, URL: url, Listen: ln.Addr().String(), Secret: cfg.Secret,
 		Store: st, Catalog: cat, Servers: servers, Logger: log,
@@ -60,8 +65,12 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		Bounds:          gateway.Bounds{MaxCatalogBytes: cfg.MaxCatalogBytes, MaxResultBytes: cfg.MaxResultBytes},
 		UpstreamTimeout: cfg.UpstreamTimeout, Conns: cfg.Conns,
 		InputTimeout: cfg.InputTimeout, MaxHeldRequests: cfg.MaxHeldRequests,
+		Audit: audit, MaxRateLimiters: cfg.Audit.MaxRateLimiters,
 	})
 	if err != nil {
+		if audit != nil {
+			_ = audit.Close()
+		}
 		_ = ln.Close()
 		return err
 	}
