@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,12 +53,12 @@ func CallerOf(p mcp.Principal) *Caller {
 	if p.Subject == "" && p.Issuer == "" {
 		return nil
 	}
-	return &Caller{Subject: p.Subject, Issuer: p.Issuer, Groups: strings.Fields(p.Groups)}
+	return &Caller{Subject: p.Subject, Issuer: p.Issuer, Groups: p.GroupList()}
 }
 
 // Principal is the principal a node token's caller claim names.
 func (c *Caller) Principal() mcp.Principal {
-	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: strings.Join(c.Groups, " ")}
+	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: mcp.JoinGroups(c.Groups)}
 }
 
 // key is c as part of a minted token's cache key.
@@ -65,7 +66,8 @@ func (c *Caller) key() string {
 	if c == nil {
 		return ""
 	}
-	return "\x00" + c.Issuer + "\x00" + c.Subject + "\x00" + strings.Join(c.Groups, " ")
+	b, _ := json.Marshal(c) // lossless: no two callers share a key
+	return "\x00" + string(b)
 }
 
 // audInfo is the audience of a node token sent where the node it reaches

@@ -52,6 +52,15 @@ func CheckSecret(secret []byte) error {
 // claims. An empty scope means ScopeAdmin; any scope other than admin or mcp
 // is refused, as are a short secret, an empty subject and a ttl <= 0.
 func MintToken(secret []byte, subject, scope string, ttl time.Duration) (string, error) {
+	return MintTokenGroups(secret, subject, scope, ttl, nil)
+}
+
+// MintTokenGroups is MintToken with a groups claim (omitted when empty);
+// an empty group name is refused.
+func MintTokenGroups(secret []byte, subject, scope string, ttl time.Duration, groups []string) (string, error) {
+	if slices.Contains(groups, "") {
+		return "", errors.New("mint token: a group name (--group) is empty")
+	}
 	if scope == "" {
 		scope = ScopeAdmin
 	}
@@ -66,7 +75,7 @@ func MintToken(secret []byte, subject, scope string, ttl time.Duration) (string,
 		return "", fmt.Errorf("mint token: expiry %s must be positive", ttl)
 	}
 	now := time.Now()
-	claims := Claims{Scope: scope, RegisteredClaims: jwt.RegisteredClaims{
+	claims := Claims{Scope: scope, Groups: groups, RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   subject,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
@@ -177,7 +186,7 @@ func principalOf(c *Claims) mcp.Principal {
 	if c.Caller != nil {
 		return c.Caller.Principal()
 	}
-	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: strings.Join(c.Groups, " "),
+	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: mcp.JoinGroups(c.Groups),
 		Node: isNodeToken(c)}
 }
 
