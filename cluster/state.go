@@ -3,6 +3,7 @@ package cluster
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"hash"
 	"slices"
 	"strings"
 )
@@ -126,3 +127,12 @@ func (s peerState) digest() string {
 	}
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
+
+// digester hashes records into a registry digest.
+type digester struct{ h hash.Hash }
+
+func newDigest() *digester { return &digester{h: sha256.New()} }
+
+func (d *digester) Write(b []byte) { d.h.Write(b) }
+
+func (d *digester) sum() string { return hex.EncodeToString(d.h.Sum(nil)[:16]) }

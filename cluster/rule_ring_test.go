@@ -1,0 +1,163 @@
+package cluster_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/mcpmesh/mcpmesh/cluster"
+	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
+	"github.com/mcpmesh/mcpmesh/store/badgerstore"
+)
+
+func ruleRec(name, effect string, tools ...string) cluster.RuleRecord {
+	return cluster.RuleRecord{Name: name, Effect: effect, Principals: []string{"group:team-a"}, Tools: tools}
+}
+
+// rulesAgree reports whether every node holds the same rules, and names.
+func rulesAgree(nodes []*cluster.Node, names ...string) bool {
+	d := nodes[0].Rules().Digest()
+	for _, n := range nodes {
+		if n.Rules().Digest() != d {
+			return false
+		}
+		for _, name := range names {
+			if _, ok := n.Rules().Get(name); !ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestRulesSpreadOnTheRing: rules written, changed and deleted on any node
+// hold on every node of a real ring, and a rule too big for one gossip
+// packet (many globs) still spreads, by push-pull.
+func TestRulesSpreadOnTheRing(t *testing.T) {
+	nodes := clustertest.Ring(t, 5, clustertest.Options{Configure: func(i int, c *cluster.Config) {
+		c.Timings.PushPullInterval = 300 * time.Millisecond
+	}})
+	if _, err := nodes[1].Rules().Add(ruleRec("team-a", "allow", "a__*")); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]string, 200)
+	for i := range big {
+		big[i] = fmt.Sprintf("some-long-prefix-%03d__*", i)
+	}
+	if _, err := nodes[3].Rules().Add(ruleRec("big", "allow", big...)); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, 20*time.Second, func() bool { return rulesAgree(nodes, "team-a", "big") }, "rules did not reach every node")
+	if _, err := nodes[4].Rules().Update("team-a", func(r *cluster.RuleRecord) error { r.Effect = "deny"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodes[0].Rules().Delete("big"); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, 20*time.Second, func() bool {
+		for _, n := range nodes {
+			r, ok := n.Rules().Get("team-a")
+			if _, big := n.Rules().Get("big"); !ok || r.Effect != "deny" || big {
+				return false
+			}
+		}
+		return rulesAgree(nodes)
+	}, "the change and the delete did not reach every node")
+}
+
+// TestRulesHealAfterPartition: two sides that wrote rules apart (a
+// contested name on both) hold the same rules once they meet, the later
+// write of the contested name winning everywhere.
+func TestRulesHealAfterPartition(t *testing.T) {
+	left := clustertest.Ring(t, 3, clustertest.Options{})
+	right := ringNamed(t, "right", 2)
+	if _, err := left[0].Rules().Add(ruleRec("left-only", "allow", "a__*")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := right[1].Rules().Add(ruleRec("right-only", "deny", "b__*")); err != nil {
+		t.Fatal(err)
+	}
+	earlier, err := left[2].Rules().Add(ruleRec("contested", "allow", "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := right[0].Rules().Add(ruleRec("contested", "deny", "y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, 10*time.Second, func() bool { return rulesAgree(left, "left-only") && rulesAgree(right, "right-only") },
+		"each side did not agree on its own rules")
+	if _, err := right[0].Join([]string{left[0].GossipAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	all := append(append([]*cluster.Node{}, left...), right...)
+	wait.For(t, 30*time.Second, func() bool { return rulesAgree(all, "left-only", "right-only", "contested") },
+		"the two sides did not heal to the same rules")
+	want := later
+	if earlier.Version.Compare(later.Version) > 0 {
+		want = earlier
+	}
+	for _, n := range all {
+		if r, _ := n.Rules().Get("contested"); r.Version != want.Version || r.Writer != want.Writer {
+			t.Errorf("%s kept contested version %s by %s, want the later write %s by %s", n.Name(), r.Version, r.Writer, want.Version, want.Writer)
+		}
+	}
+}
+
+// ringNamed starts size joined nodes named <prefix>-NN.
+func ringNamed(t *testing.T, prefix string, size int) []*cluster.Node {
+	t.Helper()
+	var nodes []*cluster.Node
+	for i := range size {
+		n := clustertest.StartNode(t, clustertest.Config(fmt.Sprintf("%s-%02d", prefix, i), clustertest.NewStore(t, false)))
+		if i > 0 {
+			if _, err := n.Join([]string{nodes[0].GossipAddr()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		nodes = append(nodes, n)
+	}
+	clustertest.WaitAllAlive(t, nodes, 10*time.Second)
+	return nodes
+}
+
+// TestRuleRegistryPersists: rules written and deleted survive a reopen of
+// the store; a tombstone stays a tombstone.
+func TestRuleRegistryPersists(t *testing.T) {
+	dir := t.TempDir()
+	st, err := badgerstore.Open(dir, badgerstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := cluster.NewRuleRegistry("n1", st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"keep", "gone"} {
+		if _, err := r.Add(cluster.RuleRecord{Name: name, Effect: "allow", Principals: []string{"*"}, Tools: []string{"*"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.Add(cluster.RuleRecord{Name: "keep", Effect: "deny"}); err == nil {
+		t.Fatal("a second rule named keep was accepted")
+	}
+	if err := r.Delete("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st2, err := badgerstore.Open(dir, badgerstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st2.Close() })
+	again, err := cluster.NewRuleRegistry("n1", st2, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := again.List(); len(got) != 1 || got[0].Name != "keep" || len(again.All()) != 2 || again.Digest() != r.Digest() {
+		t.Fatalf("reopened: live %v, all %v", got, again.All())
+	}
+}
