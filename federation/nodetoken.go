@@ -46,6 +46,25 @@ type Caller struct {
 	Subject string   `json:"sub"`
 	Issuer  string   `json:"iss,omitempty"`
 	Groups  []string `json:"groups,omitempty"`
+	// Admin: the caller's token has admin scope (the access rules do not
+	// restrict it).
+	Admin bool `json:"admin,omitempty"`
+	// Name is the canonical name (as /mcp on the sending node lists it)
+	// the sending node judged the request by; the receiving node judges
+	// it again by the same name.
+	Name string `json:"name,omitempty"`
+}
+
+// callerFrom is the caller ctx's request is made for, as a node token
+// names it: its principal, whether it is unrestricted, and the canonical
+// name it was judged by (nil for the anonymous principal).
+func callerFrom(ctx context.Context) *Caller {
+	c := CallerOf(mcp.PrincipalFrom(ctx))
+	if c != nil {
+		c.Admin = Unrestricted(ctx)
+		c.Name, _ = ctx.Value(canonicalKey{}).(string)
+	}
+	return c
 }
 
 // CallerOf is p as a node token names it (nil for the anonymous principal).

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -172,6 +173,7 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 		if claims.Caller != nil { // checkCaller: only in a node token
 			ctx = mcp.WithRelayed(ctx)
 		}
+		ctx = withRuleContext(ctx, claims)
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
@@ -188,6 +190,26 @@ func principalOf(c *Claims) mcp.Principal {
 	}
 	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: mcp.JoinGroups(c.Groups),
 		Node: isNodeToken(c)}
+}
+
+// withRuleContext marks what the access rules need of the token: admin
+// scope and node requests naming no caller (catalog pulls) are not
+// restricted; a node request naming a caller is judged as that caller, by
+// the canonical name the sending node asserts.
+func withRuleContext(ctx context.Context, c *Claims) context.Context {
+	switch {
+	case c.Caller != nil:
+		if c.Caller.Admin {
+			ctx = federation.WithUnrestricted(ctx)
+		}
+		if c.Caller.Name != "" {
+			ctx = federation.WithAsserted(ctx, c.Caller.Name)
+		}
+		return ctx
+	case isNodeToken(c) || c.Allows(ScopeAdmin):
+		return federation.WithUnrestricted(ctx)
+	}
+	return ctx
 }
 
 func isNodeToken(c *Claims) bool {
