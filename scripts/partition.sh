@@ -5,9 +5,9 @@
 # reaches and names the other side's peers as missing; same-side calls work),
 # writes the registry on both sides during the split (different peers on each
 # side, the same peer's trust on both, and an access rule on each side), heals,
-# prints the time until every
-# node holds the same registry digest and sees five alive members, and checks
-# that no write was lost beyond last-writer-wins on the same peer. Exits
+# prints the time until every node holds the same registry digest and sees
+# five alive members, and checks that no write was lost beyond
+# last-writer-wins on the same peer (and that every node holds both rules). Exits
 # non-zero on any failure; everything started is removed on exit.
 # A second split then checks services and sessions (issue 11): a service
 # "svc" on part-1, part-2 (side A) and part-3 (side B) is served on each side
