@@ -66,6 +66,22 @@ func TestRulesSpreadOnTheRing(t *testing.T) {
 	}, "the change and the delete did not reach every node")
 }
 
+// TestRulesBroadcast: with push-pull all but off, a rule written on one
+// node reaches every node by broadcast alone (its message type apart from
+// every other gossip message's).
+func TestRulesBroadcast(t *testing.T) {
+	nodes := clustertest.Ring(t, 5, clustertest.Options{Configure: func(i int, c *cluster.Config) {
+		c.Timings.PushPullInterval = time.Hour
+	}})
+	for i, n := range nodes {
+		if _, err := n.Rules().Add(ruleRec(fmt.Sprintf("r%d", i), "allow", "a__*")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait.For(t, 15*time.Second, func() bool { return rulesAgree(nodes, "r0", "r1", "r2", "r3", "r4") },
+		"rules did not reach every node by broadcast")
+}
+
 // TestRulesHealAfterPartition: two sides that wrote rules apart (a
 // contested name on both) hold the same rules once they meet, the later
 // write of the contested name winning everywhere.

@@ -13,7 +13,7 @@ import (
 const (
 	msgRecord byte = 1 // one PeerRecord as JSON (broadcast)
 	msgState  byte = 2 // {"records":[PeerRecord...],"rules":[RuleRecord...]} as JSON (push-pull)
-	msgRule   byte = 3 // one RuleRecord as JSON (broadcast)
+	msgRule   byte = 4 // one RuleRecord as JSON (broadcast); 3 is msgRefused (identity.go)
 )
 
 // Bounds on gossip input: anything larger is dropped unread.
