@@ -97,7 +97,17 @@ func compareRules(a, b RuleRecord) int {
 		}
 		return -1
 	}
+	if a.same(b) { // the common case: the same rule heard again
+		return 0
+	}
 	return bytes.Compare(a.canonical(), b.canonical())
+}
+
+// same reports whether r and o are the same rule record.
+func (r RuleRecord) same(o RuleRecord) bool {
+	return r.Name == o.Name && r.Effect == o.Effect && slices.Equal(r.Principals, o.Principals) &&
+		slices.Equal(r.Tools, o.Tools) && r.Rate == o.Rate && r.CreatedAt.Equal(o.CreatedAt) &&
+		r.UpdatedAt.Equal(o.UpdatedAt) && r.Version == o.Version && r.Writer == o.Writer && r.Deleted == o.Deleted
 }
 
 // ruleState is the rule registry's replicated value: a map from rule name

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/store"
@@ -37,11 +38,17 @@ type RuleRegistry struct {
 
 	persistMu sync.Mutex // serialises writes to the store (taken before mu)
 
+	gen atomic.Uint64 // bumped on every change of state (Generation)
+
 	mu       sync.Mutex
 	state    ruleState
 	digest   string
 	unstored map[string]struct{}
 }
+
+// Generation changes whenever the rules do (a counter, local to this
+// node): callers cache what they derive from the rules by it.
+func (r *RuleRegistry) Generation() uint64 { return r.gen.Load() }
 
 // NewRuleRegistry returns a rule registry of node self kept in st (nil:
 // memory only), not connected to a ring; Node.Rules returns the one a Node
@@ -122,6 +129,7 @@ func (r *RuleRegistry) write(name string, build func(cur RuleRecord, live bool) 
 	r.mu.Lock()
 	changed := r.state.apply(rec)
 	r.digest = ""
+	r.gen.Add(1)
 	r.mu.Unlock()
 	if changed {
 		r.send(rec)

@@ -76,6 +76,7 @@ func (r *RuleRegistry) mergeBatch(recs []RuleRecord) []RuleRecord {
 			r.clock.Update(rec.Version)
 			r.unstored[rec.Name] = struct{}{}
 			r.digest = ""
+			r.gen.Add(1)
 			out = append(out, rec)
 		}
 	}
@@ -146,6 +147,7 @@ func (r *RuleRegistry) collectTombstones() {
 	}
 	if n > 0 {
 		r.digest = ""
+		r.gen.Add(1)
 	}
 	r.mu.Unlock()
 	if n > 0 {

@@ -108,20 +108,20 @@ func recordOf(r api.Rule) cluster.RuleRecord {
 // Policy returns the compiled rule set now in force (recompiled when the
 // ring's rules change).
 func (f *Engine) Policy() *policy.Set {
-	digest := f.cfg.Node.Rules().Digest()
-	if c := f.policy.Load(); c != nil && c.digest == digest {
+	gen := f.cfg.Node.Rules().Generation()
+	if c := f.policy.Load(); c != nil && c.gen == gen {
 		return c.set
 	}
 	f.policyMu.Lock()
 	defer f.policyMu.Unlock()
-	if c := f.policy.Load(); c != nil && c.digest == digest {
+	if c := f.policy.Load(); c != nil && c.gen == gen {
 		return c.set
 	}
 	set, bad := policy.Compile(f.Rules())
 	if len(bad) > 0 {
 		f.log.Warn("access rules skipped: they do not check", "rules", bad)
 	}
-	f.policy.Store(&compiledPolicy{digest: digest, set: set})
+	f.policy.Store(&compiledPolicy{gen: gen, set: set})
 	return set
 }
 
@@ -131,10 +131,11 @@ func (f *Engine) RateFor(p mcp.Principal, canonical string) (policy.Rate, bool) 
 	return f.Policy().RateFor(p, canonical)
 }
 
-// compiledPolicy is a rule set and the registry digest it was made from.
+// compiledPolicy is a rule set and the registry generation it was made
+// from.
 type compiledPolicy struct {
-	digest string
-	set    *policy.Set
+	gen uint64
+	set *policy.Set
 }
 
 // rulesChanged recompiles the rules and tells the hook (OnRulesChanged)
