@@ -247,3 +247,112 @@ func TestRulesListChanged(t *testing.T) {
 		w.awaitTools(t, before, "b__echo", false)
 	}
 }
+
+// keysOf lists every page of method on path for token and returns the
+// entries' key field (name or uri).
+func keysOf(t *testing.T, n *fedNode, path, token, method, field, key string) []string {
+	t.Helper()
+	var keys []string
+	params := map[string]any{}
+	for range 100 {
+		res, rpcErr := asCaller(t, n, path, token, method, params)
+		if rpcErr != nil {
+			t.Fatalf("%s on %s: %v", method, path, rpcErr.Message)
+		}
+		var page map[string]json.RawMessage
+		_ = json.Unmarshal(res, &page)
+		var entries []map[string]any
+		_ = json.Unmarshal(page[field], &entries)
+		for _, e := range entries {
+			keys = append(keys, fmt.Sprint(e[key]))
+		}
+		var cursor string
+		if json.Unmarshal(page["nextCursor"], &cursor) != nil || cursor == "" {
+			break
+		}
+		params = map[string]any{"cursor": cursor}
+	}
+	return keys
+}
+
+// TestRulesPromptsResourcesPaging: the globs match prompt names (canonical,
+// also through /mcp/peers/b) and resource URIs; filtered lists page
+// correctly; a refused prompts/get or resources/read is answered as a
+// missing one.
+func TestRulesPromptsResourcesPaging(t *testing.T) {
+	src := rawSource{defs: mcp.Definitions{
+		Tools:     rawTools(300, func(i int) string { return fmt.Sprintf("t%03d", i) }),
+		Prompts:   []json.RawMessage{json.RawMessage(`{"name":"p-open"}`), json.RawMessage(`{"name":"p-secret"}`)},
+		Resources: []json.RawMessage{json.RawMessage(`{"uri":"file:///docs/a","name":"a"}`), json.RawMessage(`{"uri":"file:///etc/passwd","name":"p"}`)},
+	}}
+	a, b := startFedNode(t, "gw-a"), startFedNode(t, "gw-b", src)
+	addFedPeer(t, a, b, "b", cluster.TrustFull)
+	wait.For(t, 10*time.Second, func() bool { return a.list(t).has("b__t299") }, "gw-a to list b__t299")
+	addRule(t, a, `{"name":"g","effect":"allow","principals":["group:g"],"tools":["b__t0*","b__t2*","b__p-open","file:///docs/*"]}`)
+	alice := userToken(t, "alice", "", []string{"g"})
+	var want []string
+	for i := range 300 {
+		if i < 100 || i >= 200 {
+			want = append(want, fmt.Sprintf("b__t%03d", i))
+		}
+	}
+	if got := keysOf(t, a, "/mcp", alice, "tools/list", "tools", "name"); !slices.Equal(got, want) {
+		t.Errorf("tools over all pages: %d (%v…), want the 200 of b__t0* and b__t2*", len(got), got[:min(3, len(got))])
+	}
+	if got := keysOf(t, a, "/mcp", alice, "prompts/list", "prompts", "name"); !slices.Equal(got, []string{"b__p-open"}) {
+		t.Errorf("prompts %v, want [b__p-open]", got)
+	}
+	if got := keysOf(t, a, "/mcp/peers/b", alice, "prompts/list", "prompts", "name"); !slices.Equal(got, []string{"p-open"}) {
+		t.Errorf("peer endpoint prompts %v, want [p-open]", got)
+	}
+	if got := keysOf(t, a, "/mcp", alice, "resources/list", "resources", "uri"); !slices.Equal(got, []string{"file:///docs/a"}) {
+		t.Errorf("resources %v, want [file:///docs/a]", got)
+	}
+	for _, tc := range []struct {
+		path, method string
+		params       map[string]any
+		allowed      bool
+		missing      map[string]any // the same request for something that does not exist
+	}{
+		{"/mcp", "prompts/get", map[string]any{"name": "b__p-open"}, true, nil},
+		{"/mcp", "prompts/get", map[string]any{"name": "b__p-secret"}, false, map[string]any{"name": "b__p-none"}},
+		{"/mcp/peers/b", "prompts/get", map[string]any{"name": "p-secret"}, false, nil},
+		{"/mcp", "resources/read", map[string]any{"uri": "file:///docs/a"}, true, nil},
+		{"/mcp", "resources/read", map[string]any{"uri": "file:///etc/passwd"}, false, map[string]any{"uri": "file:///none"}},
+	} {
+		_, rpcErr := asCaller(t, a, tc.path, alice, tc.method, tc.params)
+		if (rpcErr == nil) != tc.allowed {
+			t.Errorf("%s %v on %s: error %+v, allowed want %v", tc.method, tc.params, tc.path, rpcErr, tc.allowed)
+			continue
+		}
+		if tc.missing != nil {
+			_, miss := asCaller(t, a, tc.path, a.admin, tc.method, tc.missing)
+			if miss == nil || miss.Code != rpcErr.Code {
+				t.Errorf("%s refused with %+v, a missing one gets %+v", tc.method, rpcErr, miss)
+			}
+		}
+	}
+}
+
+// TestRulesServices: a service's tools are judged by svc__<tool> on the
+// entry node and, on the provider a call goes to, again by that name.
+func TestRulesServices(t *testing.T) {
+	up := startUpstream(t, "greet")
+	a, b := startFedNode(t, "gw-a"), startFedNode(t, "gw-b")
+	registerOn(t, b, `{"name":"up","url":"`+up+`","service":"svc"}`)
+	addFedPeer(t, a, b, "pb", cluster.TrustFull)
+	wait.For(t, 10*time.Second, func() bool { return a.list(t).has("svc__greet") }, "gw-a to list svc__greet")
+	addRule(t, a, `{"name":"svc","effect":"allow","principals":["group:g"],"tools":["svc__*"]}`)
+	wait.For(t, 10*time.Second, func() bool { return len(b.gw.fed.Rules()) == 1 }, "the rule to reach gw-b")
+	alice, carol := userToken(t, "alice", "", []string{"g"}), userToken(t, "carol", "", nil)
+	if got := listedAs(t, a, "/mcp", alice); !slices.Equal(got, []string{"svc__greet"}) {
+		t.Errorf("alice lists %v, want [svc__greet]", got)
+	}
+	res, rpcErr := asCaller(t, a, "/mcp", alice, "tools/call", map[string]any{"name": "svc__greet", "arguments": map[string]any{}})
+	if r := decode[fedResult](t, res); rpcErr != nil || r.IsError || r.Meta[federation.MetaProvider] != "gw-b" {
+		t.Errorf("alice's svc__greet: %+v %+v, want gw-b's answer", rpcErr, r)
+	}
+	if _, rpcErr := asCaller(t, a, "/mcp", carol, "tools/call", map[string]any{"name": "svc__greet"}); rpcErr == nil || rpcErr.Code != mcp.CodeInvalidParams {
+		t.Errorf("carol's svc__greet: %+v, want -32602", rpcErr)
+	}
+}
