@@ -10,8 +10,9 @@ import (
 
 // Guard is an mcp.Backend that enforces the ring's access rules in front
 // of another: lists keep what the caller may see, and a tools/call,
-// prompts/get or resources/read (subscribe, unsubscribe) of anything else
-// gets the answer of one that does not exist. Names are judged as /mcp on
+// prompts/get or resources/read (subscribe, unsubscribe; a completion of a
+// prompt's or resource's arguments) of anything else gets the answer of
+// one that does not exist. Names are judged as /mcp on
 // this node lists them (canonical names): through /mcp/peers/{peer}, the
 // peer's "echo" is "<peer>__echo"; resources by their URI. A request
 // another node forwarded is judged by the canonical name that node
@@ -46,7 +47,7 @@ func (g *Guard) List(ctx context.Context, kind mcp.Kind, opts mcp.ListOptions) (
 	if v.Open() {
 		return l, nil
 	}
-	items := v.Filter(l.Items, uintptr(kind), func(it mcp.Item) string { return g.canonical(kind, it.Key) })
+	items := v.Filter(l.Items, g.slot(kind), func(it mcp.Item) string { return g.canonical(kind, it.Key) })
 	return &mcp.List{Items: items, Meta: l.Meta}, nil
 }
 
@@ -61,10 +62,14 @@ func (g *Guard) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, er
 		canonical = asserted
 	}
 	if !g.f.Policy().Allowed(mcp.PrincipalFrom(ctx), canonical) {
-		return nil, notFound(req.Method, name)
+		return nil, notFound(kind, name)
 	}
 	return g.inner.Call(withCanonical(ctx, canonical), req)
 }
+
+// slot names the listings of kind this Guard filters, for the views'
+// caches: /mcp's apart from each peer endpoint's.
+func (g *Guard) slot(kind mcp.Kind) string { return g.peer + "/" + kind.String() }
 
 // canonical is the name /mcp on this node lists key of kind under.
 func (g *Guard) canonical(kind mcp.Kind, key string) string {
@@ -84,17 +89,22 @@ func subjectOf(req *mcp.Request) (mcp.Kind, string, bool) {
 		return mcp.KindPrompt, p.Name, p.Name != ""
 	case "resources/read", "resources/subscribe", "resources/unsubscribe":
 		return mcp.KindResource, p.URI, p.URI != ""
+	case "completion/complete":
+		if p.RefType == "ref/prompt" {
+			return mcp.KindPrompt, p.RefName, p.RefName != ""
+		}
+		return mcp.KindResource, p.RefURI, p.RefURI != ""
 	}
 	return 0, "", false
 }
 
 // notFound is the error of a name the caller may not use: the very error
 // of one that does not exist.
-func notFound(method, name string) error {
-	switch method {
-	case "tools/call":
+func notFound(kind mcp.Kind, name string) error {
+	switch kind {
+	case mcp.KindTool:
 		return mcp.Errorf(mcp.CodeInvalidParams, "unknown tool: %s", name)
-	case "prompts/get":
+	case mcp.KindPrompt:
 		return mcp.Errorf(mcp.CodeInvalidParams, "unknown prompt: %s", name)
 	}
 	return &mcp.Error{Code: mcp.CodeResourceNotFound, Message: "resource not found: " + name, Data: map[string]string{"uri": name}}
@@ -145,8 +155,8 @@ func (g *Guard) ListChanged(kind mcp.Kind, before, after *policy.Set) func(mcp.P
 	}
 	canon := func(it mcp.Item) string { return g.canonical(kind, it.Key) }
 	return func(p mcp.Principal) bool {
-		a := before.For(p).Filter(l.Items, uintptr(kind), canon)
-		b := after.For(p).Filter(l.Items, uintptr(kind), canon)
+		a := before.For(p).Filter(l.Items, g.slot(kind), canon)
+		b := after.For(p).Filter(l.Items, g.slot(kind), canon)
 		return !sameKeys(a, b)
 	}
 }

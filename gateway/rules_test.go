@@ -356,3 +356,21 @@ func TestRulesServices(t *testing.T) {
 		t.Errorf("carol's svc__greet: %+v, want -32602", rpcErr)
 	}
 }
+
+// TestRulesCompletion: completing a refused prompt's arguments is answered
+// as for a prompt that does not exist.
+func TestRulesCompletion(t *testing.T) {
+	src := rawSource{defs: mcp.Definitions{Prompts: []json.RawMessage{json.RawMessage(`{"name":"p-secret","arguments":[{"name":"x"}]}`)}}}
+	a, b := startFedNode(t, "gw-a"), startFedNode(t, "gw-b", src)
+	addFedPeer(t, a, b, "b", cluster.TrustFull)
+	wait.For(t, 10*time.Second, func() bool {
+		return slices.Contains(keysOf(t, a, "/mcp", a.admin, "prompts/list", "prompts", "name"), "b__p-secret")
+	}, "gw-a to list b__p-secret")
+	addRule(t, a, `{"name":"tools-only","effect":"allow","principals":["*"],"tools":["b__t*"]}`)
+	carol := userToken(t, "carol", "", nil)
+	params := map[string]any{"ref": map[string]any{"type": "ref/prompt", "name": "b__p-secret"}, "argument": map[string]any{"name": "x", "value": ""}}
+	_, rpcErr := asCaller(t, a, "/mcp", carol, "completion/complete", params)
+	if rpcErr == nil || rpcErr.Code != mcp.CodeInvalidParams || rpcErr.Message != "unknown prompt: b__p-secret" {
+		t.Errorf("completion of a refused prompt: %+v, want -32602 unknown prompt", rpcErr)
+	}
+}

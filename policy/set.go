@@ -135,7 +135,7 @@ func indexKey(idx []int) string {
 }
 
 func (s *Set) newView(idx []int) *View {
-	v := &View{restricted: s.anyAllow, filtered: map[filterKey][]mcp.Item{}}
+	v := &View{restricted: s.anyAllow, filtered: map[string]filtered{}}
 	for _, i := range idx {
 		r := s.rules[i]
 		if !r.allow {

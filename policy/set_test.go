@@ -102,11 +102,11 @@ func TestFilter(t *testing.T) {
 		items = append(items, mcp.Item{Key: fmt.Sprintf("%c__t%d", 'a'+i%2, i)})
 	}
 	v := s.For(alice)
-	got := v.Filter(items, 0, func(it mcp.Item) string { return it.Key })
+	got := v.Filter(items, "tools", func(it mcp.Item) string { return it.Key })
 	if len(got) != 5 || got[0].Key != "a__t0" || got[4].Key != "a__t8" {
 		t.Fatalf("filtered %v", got)
 	}
-	if again := v.Filter(items, 0, func(it mcp.Item) string { return it.Key }); &again[0] != &got[0] {
+	if again := v.Filter(items, "tools", func(it mcp.Item) string { return it.Key }); &again[0] != &got[0] {
 		t.Error("second filter of the same items was not cached")
 	}
 	if s.For(mcp.Principal{Subject: "other", Groups: alice.Groups}) != v {

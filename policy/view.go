@@ -8,8 +8,8 @@ import (
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
-// maxFiltered bounds a View's cache of filtered lists.
-const maxFiltered = 64
+// maxFiltered bounds a View's cache of filtered lists (one per slot).
+const maxFiltered = 256
 
 // View is what one principal meets of a Set: the globs its allow and deny
 // rules hold. Principals that meet the same rules share a View, and with
@@ -21,18 +21,18 @@ type View struct {
 	rated      []compiled
 
 	mu       sync.Mutex
-	filtered map[filterKey][]mcp.Item
+	filtered map[string]filtered // by slot: the latest listing filtered there
 }
 
 // allowAll is the View of an empty Set.
-var allowAll = &View{filtered: map[filterKey][]mcp.Item{}}
+var allowAll = &View{filtered: map[string]filtered{}}
 
-// filterKey names a listing by the identity of its items: the backends
-// hand out the same slice until the listing changes.
-type filterKey struct {
+// filtered is a listing, named by the identity of its items (the backends
+// hand out the same slice until the listing changes), and what passed.
+type filtered struct {
 	first *mcp.Item
 	n     int
-	canon uintptr // which naming (see Filter's id)
+	out   []mcp.Item
 }
 
 // Allowed reports whether name passes: no deny glob matches it, and, when
@@ -76,20 +76,21 @@ func (v *View) RateFor(canonical string) (Rate, bool) {
 func perSecond(r Rate) float64 { return float64(r.N) / r.Per.Seconds() }
 
 // Filter returns the items v allows, naming each by canon(item) (the
-// canonical name of a listed key); id tells namings apart in the cache.
-// The result for the same items (the same slice) is cached.
-func (v *View) Filter(items []mcp.Item, id uintptr, canon func(mcp.Item) string) []mcp.Item {
+// canonical name of a listed key). slot names where the listing comes
+// from (an endpoint and a kind): the result for the same items (the same
+// slice) in the same slot is cached, and only the latest listing of a slot
+// is kept.
+func (v *View) Filter(items []mcp.Item, slot string, canon func(mcp.Item) string) []mcp.Item {
 	if v.Open() || len(items) == 0 {
 		return items
 	}
-	k := filterKey{first: &items[0], n: len(items), canon: id}
 	v.mu.Lock()
-	out, ok := v.filtered[k]
+	f, ok := v.filtered[slot]
 	v.mu.Unlock()
-	if ok {
-		return out
+	if ok && f.first == &items[0] && f.n == len(items) {
+		return f.out
 	}
-	out = make([]mcp.Item, 0, len(items))
+	out := make([]mcp.Item, 0, len(items))
 	for _, it := range items {
 		if v.Allowed(canon(it)) {
 			out = append(out, it)
@@ -99,7 +100,7 @@ func (v *View) Filter(items []mcp.Item, id uintptr, canon func(mcp.Item) string)
 	if len(v.filtered) >= maxFiltered {
 		clear(v.filtered)
 	}
-	v.filtered[k] = out
+	v.filtered[slot] = filtered{first: &items[0], n: len(items), out: out}
 	v.mu.Unlock()
 	return out
 }
