@@ -37,14 +37,14 @@ type Set struct {
 	anyAllow bool
 
 	mu    sync.Mutex
-	views map[string]*View // by principal
+	views map[viewKey]*View // by principal
 	dedup map[string]*View // by the rules they hold
 }
 
 // Compile builds the Set of rules. A rule that fails Check (one from a
 // newer or faulty node) is skipped and returned in bad, by name.
 func Compile(rules []api.Rule) (s *Set, bad []string) {
-	s = &Set{byUser: map[string][]int{}, byGroup: map[string][]int{}, views: map[string]*View{}, dedup: map[string]*View{}}
+	s = &Set{byUser: map[string][]int{}, byGroup: map[string][]int{}, views: map[viewKey]*View{}, dedup: map[string]*View{}}
 	for _, r := range rules {
 		c, err := compileRule(r)
 		if err != nil {
@@ -93,7 +93,7 @@ func (s *Set) For(p mcp.Principal) *View {
 	if s.Empty() {
 		return allowAll
 	}
-	key := p.Subject + "\x00" + p.Groups
+	key := viewKey{sub: p.Subject, groups: p.Groups}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if v, ok := s.views[key]; ok {
@@ -113,6 +113,9 @@ func (s *Set) For(p mcp.Principal) *View {
 	s.views[key] = v
 	return v
 }
+
+// viewKey is what of a principal the rules look at.
+type viewKey struct{ sub, groups string }
 
 // rulesOf returns the indexes of the rules naming p, sorted, once each.
 func (s *Set) rulesOf(p mcp.Principal) []int {
