@@ -56,8 +56,13 @@ func (r RuleRecord) check() error {
 			return fmt.Errorf("%w: timestamp %v out of range", ErrRuleInvalid, t)
 		}
 	}
-	if n := len(r.canonical()); n == 0 || n > maxRuleBytes {
-		return fmt.Errorf("%w: rule %q encodes to %d bytes, more than %d", ErrRuleInvalid, r.Name, n, maxRuleBytes)
+	return nil
+}
+
+// checkSize refuses a rule whose encoding is over maxRuleBytes.
+func checkSize(name string, n int) error {
+	if n == 0 || n > maxRuleBytes {
+		return fmt.Errorf("%w: rule %q encodes to %d bytes, more than %d", ErrRuleInvalid, name, n, maxRuleBytes)
 	}
 	return nil
 }

@@ -44,6 +44,11 @@ type RuleRegistry struct {
 	state    ruleState
 	digest   string
 	unstored map[string]struct{}
+	// enc is each record's canonical encoding, and known the set of them,
+	// so that push-pull sends them without encoding and skips, unread, the
+	// records it already holds (the common case).
+	enc   map[string]string
+	known map[string]struct{}
 }
 
 // Generation changes whenever the rules do (a counter, local to this
@@ -65,6 +70,7 @@ func newRuleRegistry(self string, st store.Store, logger *slog.Logger, skew, ttl
 	r := &RuleRegistry{
 		self: self, clock: NewClock(nil), st: st, now: time.Now, maxSkew: skew, tombTTL: ttl,
 		log: logger.With("component", "rules"), state: ruleState{}, unstored: map[string]struct{}{},
+		enc: map[string]string{}, known: map[string]struct{}{},
 		broadcast: func(string, []byte) {}, changed: func(RuleRecord) {}, dirty: func() {},
 	}
 	r.drops = &rateLimited{log: r.log, period: 10 * time.Second}
@@ -121,15 +127,16 @@ func (r *RuleRegistry) write(name string, build func(cur RuleRecord, live bool) 
 	if err := rec.check(); err != nil {
 		return RuleRecord{}, err
 	}
+	if err := checkSize(name, len(rec.canonical())); err != nil {
+		return RuleRecord{}, err
+	}
 	if r.st != nil {
 		if err := r.st.Put(rulePrefix+name, rec.canonical()); err != nil {
 			return RuleRecord{}, fmt.Errorf("persist rule %q: %w", name, err)
 		}
 	}
 	r.mu.Lock()
-	changed := r.state.apply(rec)
-	r.digest = ""
-	r.gen.Add(1)
+	changed := r.applyLocked(rec)
 	r.mu.Unlock()
 	if changed {
 		r.send(rec)
@@ -199,10 +206,32 @@ func (r *RuleRegistry) load() error {
 			r.log.Warn("skipped an unreadable stored rule", "key", strings.ToValidUTF8(key, "?"), "err", err)
 			return nil
 		}
-		r.state.apply(rec)
+		r.applyLocked(rec)
 		r.clock.Update(rec.Version)
 		return nil
 	})
+}
+
+// applyLocked merges rec into the state and, if it changed it, keeps its
+// encoding and moves the generation. r.mu is held (or r not yet shared).
+func (r *RuleRegistry) applyLocked(rec RuleRecord) bool {
+	if !r.state.apply(rec) {
+		return false
+	}
+	r.forgetLocked(rec.Name)
+	b := string(rec.canonical())
+	r.enc[rec.Name], r.known[b] = b, struct{}{}
+	r.digest = ""
+	r.gen.Add(1)
+	return true
+}
+
+// forgetLocked drops the kept encoding of the rule name.
+func (r *RuleRegistry) forgetLocked(name string) {
+	if old, ok := r.enc[name]; ok {
+		delete(r.known, old)
+		delete(r.enc, name)
+	}
 }
 
 // setNow replaces the registry's wall clock (tests).

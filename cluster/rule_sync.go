@@ -10,6 +10,9 @@ import (
 
 // decodeRule parses and validates one rule record's JSON.
 func decodeRule(b []byte) (RuleRecord, error) {
+	if err := checkSize("", len(b)); err != nil {
+		return RuleRecord{}, err
+	}
 	var r RuleRecord
 	if err := json.Unmarshal(b, &r); err != nil {
 		return RuleRecord{}, fmt.Errorf("%w: %v", ErrRuleInvalid, err)
@@ -35,9 +38,9 @@ func (r *RuleRegistry) receiveMsg(body []byte) {
 func (r *RuleRegistry) stateRecords() []json.RawMessage {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]json.RawMessage, 0, len(r.state))
-	for _, rec := range r.state {
-		out = append(out, rec.canonical())
+	out := make([]json.RawMessage, 0, len(r.enc))
+	for _, b := range r.enc {
+		out = append(out, json.RawMessage(b))
 	}
 	return out
 }
@@ -46,7 +49,7 @@ func (r *RuleRegistry) stateRecords() []json.RawMessage {
 func (r *RuleRegistry) mergeRemote(raws []json.RawMessage) {
 	recs := make([]RuleRecord, 0, len(raws))
 	bad := 0
-	for _, raw := range raws {
+	for _, raw := range r.unknown(raws) {
 		rec, err := decodeRule(raw)
 		if err != nil {
 			bad++
@@ -65,6 +68,20 @@ func (r *RuleRegistry) mergeRemote(raws []json.RawMessage) {
 	}
 }
 
+// unknown returns the encodings of raws this registry does not hold as
+// they are.
+func (r *RuleRegistry) unknown(raws []json.RawMessage) []json.RawMessage {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := raws[:0:0]
+	for _, raw := range raws {
+		if _, ok := r.known[string(raw)]; !ok {
+			out = append(out, raw)
+		}
+	}
+	return out
+}
+
 // mergeBatch merges records from the ring and returns those that changed
 // the registry.
 func (r *RuleRegistry) mergeBatch(recs []RuleRecord) []RuleRecord {
@@ -72,11 +89,9 @@ func (r *RuleRegistry) mergeBatch(recs []RuleRecord) []RuleRecord {
 	var out []RuleRecord
 	r.mu.Lock()
 	for _, rec := range recs {
-		if r.admit(rec, now) && r.state.apply(rec) {
+		if r.admit(rec, now) && r.applyLocked(rec) {
 			r.clock.Update(rec.Version)
 			r.unstored[rec.Name] = struct{}{}
-			r.digest = ""
-			r.gen.Add(1)
 			out = append(out, rec)
 		}
 	}
@@ -109,8 +124,8 @@ func (r *RuleRegistry) flush() error {
 	r.unstored = map[string]struct{}{}
 	ops := make([]store.Op, 0, len(names))
 	for name := range names {
-		if rec, ok := r.state[name]; ok {
-			ops = append(ops, store.Op{Key: rulePrefix + name, Value: rec.canonical()})
+		if b, ok := r.enc[name]; ok {
+			ops = append(ops, store.Op{Key: rulePrefix + name, Value: []byte(b)})
 		} else {
 			ops = append(ops, store.Op{Key: rulePrefix + name, Delete: true})
 		}
@@ -141,6 +156,7 @@ func (r *RuleRegistry) collectTombstones() {
 	for name, rec := range r.state {
 		if rec.Deleted && rec.Version.Time().Before(cutoff) {
 			delete(r.state, name)
+			r.forgetLocked(name)
 			r.unstored[name] = struct{}{}
 			n++
 		}

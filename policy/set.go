@@ -38,7 +38,7 @@ type Set struct {
 
 	mu    sync.Mutex
 	views map[viewKey]*View // by principal
-	dedup map[string]*View // by the rules they hold
+	dedup map[string]*View  // by the rules they hold
 }
 
 // Compile builds the Set of rules. A rule that fails Check (one from a
