@@ -124,13 +124,7 @@ func (r RuleRecord) same(o RuleRecord) bool {
 type ruleState map[string]RuleRecord
 
 // apply merges one record and reports whether the state changed.
-func (s ruleState) apply(r RuleRecord) bool {
-	if cur, ok := s[r.Name]; ok && compareRules(r, cur) <= 0 {
-		return false
-	}
-	s[r.Name] = r
-	return true
-}
+func (s ruleState) apply(r RuleRecord) bool { return lwwApply(s, r.Name, r, compareRules) }
 
 // merge merges o into s and returns the records that changed s.
 func (s ruleState) merge(o ruleState) []RuleRecord {
@@ -144,21 +138,7 @@ func (s ruleState) merge(o ruleState) []RuleRecord {
 }
 
 // sorted returns the records by name.
-func (s ruleState) sorted() []RuleRecord {
-	out := make([]RuleRecord, 0, len(s))
-	for _, r := range s {
-		out = append(out, r)
-	}
-	slices.SortFunc(out, func(a, b RuleRecord) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func (s ruleState) sorted() []RuleRecord { return lwwSorted(s) }
 
 // digest hashes every record, tombstones included, in name order.
-func (s ruleState) digest() string {
-	h := newDigest()
-	for _, r := range s.sorted() {
-		h.Write(r.canonical())
-		h.Write([]byte{'\n'})
-	}
-	return h.sum()
-}
+func (s ruleState) digest() string { return lwwDigest(s, RuleRecord.canonical) }
