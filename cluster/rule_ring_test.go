@@ -82,12 +82,18 @@ func TestRulesBroadcast(t *testing.T) {
 		"rules did not reach every node by broadcast")
 }
 
-// TestRulesHealAfterPartition: two sides that wrote rules apart (a
-// contested name on both) hold the same rules once they meet, the later
-// write of the contested name winning everywhere.
+// TestRulesHealAfterPartition: a ring of five split 3|2 (each side cut off
+// from the other) writes rules on both sides — one of the same name on
+// each — and, once healed, every node holds the same rules, the later write
+// of the contested name winning everywhere.
 func TestRulesHealAfterPartition(t *testing.T) {
-	left := clustertest.Ring(t, 3, clustertest.Options{})
-	right := ringNamed(t, "right", 2)
+	nodes := clustertest.Ring(t, 5, clustertest.Options{})
+	left, right := nodes[:3], nodes[3:]
+	split(left, right)
+	for _, n := range right {
+		wait.For(t, 20*time.Second, func() bool { return clustertest.AllSee(left, n.Name(), cluster.StateDead) },
+			"the left side to see %s dead", n.Name())
+	}
 	if _, err := left[0].Rules().Add(ruleRec("left-only", "allow", "a__*")); err != nil {
 		t.Fatal(err)
 	}
@@ -104,38 +110,45 @@ func TestRulesHealAfterPartition(t *testing.T) {
 	}
 	wait.For(t, 10*time.Second, func() bool { return rulesAgree(left, "left-only") && rulesAgree(right, "right-only") },
 		"each side did not agree on its own rules")
-	if _, err := right[0].Join([]string{left[0].GossipAddr()}); err != nil {
-		t.Fatal(err)
+	if _, crossed := right[0].Rules().Get("left-only"); crossed {
+		t.Fatal("a rule crossed the split")
 	}
-	all := append(append([]*cluster.Node{}, left...), right...)
-	wait.For(t, 30*time.Second, func() bool { return rulesAgree(all, "left-only", "right-only", "contested") },
+	heal(nodes)
+	wait.For(t, 40*time.Second, func() bool { return rulesAgree(nodes, "left-only", "right-only", "contested") },
 		"the two sides did not heal to the same rules")
 	want := later
 	if earlier.Version.Compare(later.Version) > 0 {
 		want = earlier
 	}
-	for _, n := range all {
+	for _, n := range nodes {
 		if r, _ := n.Rules().Get("contested"); r.Version != want.Version || r.Writer != want.Writer {
 			t.Errorf("%s kept contested version %s by %s, want the later write %s by %s", n.Name(), r.Version, r.Writer, want.Version, want.Writer)
 		}
 	}
 }
 
-// ringNamed starts size joined nodes named <prefix>-NN.
-func ringNamed(t *testing.T, prefix string, size int) []*cluster.Node {
-	t.Helper()
-	var nodes []*cluster.Node
-	for i := range size {
-		n := clustertest.StartNode(t, clustertest.Config(fmt.Sprintf("%s-%02d", prefix, i), clustertest.NewStore(t, false)))
-		if i > 0 {
-			if _, err := n.Join([]string{nodes[0].GossipAddr()}); err != nil {
-				t.Fatal(err)
-			}
+// split cuts every gossip link between sides a and b.
+func split(a, b []*cluster.Node) {
+	addrs := func(ns []*cluster.Node) []string {
+		var out []string
+		for _, n := range ns {
+			out = append(out, n.GossipAddr())
 		}
-		nodes = append(nodes, n)
+		return out
 	}
-	clustertest.WaitAllAlive(t, nodes, 10*time.Second)
-	return nodes
+	for _, n := range a {
+		cluster.CutGossip(n, addrs(b))
+	}
+	for _, n := range b {
+		cluster.CutGossip(n, addrs(a))
+	}
+}
+
+// heal restores every cut link.
+func heal(nodes []*cluster.Node) {
+	for _, n := range nodes {
+		cluster.CutGossip(n, nil)
+	}
 }
 
 // TestRuleRegistryPersists: rules written and deleted survive a reopen of
