@@ -190,3 +190,31 @@ func TestRuleRegistryPersists(t *testing.T) {
 		t.Fatalf("reopened: live %v, all %v", got, again.All())
 	}
 }
+
+// TestRulesSurviveRestart: a rule a node learned from the ring is in its
+// Badger store, so the node restarted on that store holds it before it
+// meets anyone.
+func TestRulesSurviveRestart(t *testing.T) {
+	nodes := clustertest.Ring(t, 2, clustertest.Options{})
+	st := clustertest.NewStore(t, true)
+	n := clustertest.StartNode(t, clustertest.Config("node-r", st))
+	if _, err := n.Join([]string{nodes[0].GossipAddr()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nodes[1].Rules().Add(ruleRec("team-a", "allow", "a__*")); err != nil {
+		t.Fatal(err)
+	}
+	wait.For(t, 10*time.Second, func() bool {
+		_, err := st.Get("rules/team-a")
+		return err == nil
+	}, "node-r to persist the rule it learned")
+	if err := n.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	cfg := clustertest.Config("node-r", st)
+	cfg.BindAddr = "127.0.0.1:0"
+	again := clustertest.StartNode(t, cfg)
+	if r, ok := again.Rules().Get("team-a"); !ok || r.Writer != nodes[1].Name() {
+		t.Fatalf("restarted node-r holds %+v (%v), want team-a by %s", r, ok, nodes[1].Name())
+	}
+}
