@@ -13,6 +13,8 @@ require (
 	pgregory.net/rapid v1.3.0
 )
 
+require github.com/gobwas/glob v0.2.3
+
 require (
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1

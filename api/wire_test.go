@@ -25,6 +25,15 @@ func TestWire(t *testing.T) {
 		{"peer empty", Peer{}, `{"name":"","url":"","member":"","trust_level":"","status":"","tools":0,"last_seen":null,` +
 			`"created_at":"0001-01-01T00:00:00Z","updated_at":"0001-01-01T00:00:00Z","updated_by":""}`},
 		{"add peer", AddPeerRequest{URL: "http://b", Name: "pb", TrustLevel: "discover"}, `{"url":"http://b","name":"pb","trust_level":"discover"}`},
+		{"rule", Rule{Name: "team-a", Effect: RuleAllow, Principals: []string{"group:a"}, Tools: []string{"a__*"}, Rate: "10/s",
+			CreatedAt: at, UpdatedAt: at, UpdatedBy: "n1"},
+			`{"name":"team-a","effect":"allow","principals":["group:a"],"tools":["a__*"],"rate":"10/s","created_at":` + T +
+				`,"updated_at":` + T + `,"updated_by":"n1"}`},
+		{"rule empty", Rule{}, `{"name":"","effect":"","principals":null,"tools":null,"created_at":"0001-01-01T00:00:00Z",` +
+			`"updated_at":"0001-01-01T00:00:00Z","updated_by":""}`},
+		{"rule patch", RulePatch{Effect: ptr("deny"), Principals: &[]string{"*"}, Tools: &[]string{"x"}, Rate: ptr("")},
+			`{"effect":"deny","principals":["*"],"tools":["x"],"rate":""}`},
+		{"rule patch empty", RulePatch{}, `{}`},
 		{"add peer url only", AddPeerRequest{URL: "http://b"}, `{"url":"http://b"}`},
 		{"trust", TrustRequest{TrustLevel: "none"}, `{"trust_level":"none"}`},
 		{"member", Member{Name: "b", Address: "127.0.0.1:9001", URL: "http://b", Status: "alive", Peer: &peerName,
@@ -73,3 +82,5 @@ func TestWire(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

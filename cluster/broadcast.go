@@ -1,6 +1,10 @@
 package cluster
 
-import "github.com/hashicorp/memberlist"
+import (
+	"strings"
+
+	"github.com/hashicorp/memberlist"
+)
 
 // maxQueued bounds the broadcast queue; the oldest broadcasts beyond it are
 // dropped (push-pull repairs what they would have carried).
@@ -15,7 +19,12 @@ type peerBroadcast struct {
 
 var _ memberlist.NamedBroadcast = (*peerBroadcast)(nil)
 
-func (b *peerBroadcast) Name() string                          { return "peer/" + b.name }
+func (b *peerBroadcast) Name() string {
+	if strings.HasPrefix(b.name, "rule/") {
+		return b.name // a rule's broadcast (see RuleRegistry)
+	}
+	return "peer/" + b.name
+}
 func (b *peerBroadcast) Invalidates(memberlist.Broadcast) bool { return false }
 func (b *peerBroadcast) Message() []byte                       { return b.msg }
 func (b *peerBroadcast) Finished()                             {}

@@ -27,6 +27,14 @@ func (d *delegate) NotifyMsg(msg []byte) {
 		d.n.ident.receive(msg[1:])
 		return
 	}
+	if len(msg) > 0 && msg[0] == msgRule {
+		if len(msg) > maxMsgBytes {
+			d.n.drops.warn("dropped a rule broadcast over the size limit", "bytes", len(msg))
+			return
+		}
+		d.n.rules.receiveMsg(msg[1:])
+		return
+	}
 	d.n.reg.receiveMsg(msg)
 }
 
@@ -37,10 +45,16 @@ func (d *delegate) GetBroadcasts(overhead, limit int) [][]byte {
 
 // LocalState is this node's side of a push-pull: the whole registry.
 func (d *delegate) LocalState(join bool) []byte {
-	return d.n.reg.localState()
+	return withRules(d.n.reg.localState(), d.n.rules.stateRecords())
 }
 
 // MergeRemoteState merges the other side's registry.
 func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 	d.n.reg.mergeRemoteState(buf)
+	rules, err := stateRules(buf)
+	if err != nil {
+		d.n.drops.warn("dropped the rules of a push-pull state", "err", err)
+		return
+	}
+	d.n.rules.mergeRemote(rules)
 }

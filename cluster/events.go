@@ -18,12 +18,13 @@ const (
 	MemberLeft                           // the member left gracefully
 	MemberReaped                         // a dead or left member was forgotten
 	RegistryChanged                      // a peer record changed (Event.Peer)
+	RulesChanged                         // an access rule changed (Event.Rule)
 )
 
 var eventNames = map[EventType]string{
 	MemberJoin: "member-join", MemberUpdate: "member-update", MemberSuspect: "member-suspect",
 	MemberFailed: "member-failed", MemberLeft: "member-left", MemberReaped: "member-reaped",
-	RegistryChanged: "registry-changed",
+	RegistryChanged: "registry-changed", RulesChanged: "rules-changed",
 }
 
 // String returns the event type's name, e.g. "member-join".
@@ -41,6 +42,7 @@ type Event struct {
 	Type   EventType
 	Member Member
 	Peer   PeerRecord
+	Rule   RuleRecord
 }
 
 // eventQueue is a bounded channel that drops its oldest event when full, so

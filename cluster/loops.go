@@ -50,7 +50,7 @@ func (n *Node) persistLoop(ctx context.Context) {
 
 // persist flushes the registry and the member snapshot.
 func (n *Node) persist() error {
-	return errors.Join(n.reg.flush(), n.members.flush(n.cfg.Store))
+	return errors.Join(n.reg.flush(), n.rules.flush(), n.members.flush(n.cfg.Store))
 }
 
 // maintenanceLoop ends stale suspicions, reaps long-gone members and
@@ -73,6 +73,7 @@ func (n *Node) maintenanceLoop(ctx context.Context) {
 		}
 		if time.Since(lastGC) > time.Minute {
 			n.reg.collectTombstones()
+			n.rules.collectTombstones()
 			lastGC = time.Now()
 		}
 	}

@@ -23,6 +23,7 @@ type Node struct {
 	ml      atomic.Pointer[memberlist.Memberlist]
 	queue   *memberlist.TransmitLimitedQueue
 	reg     *Registry
+	rules   *RuleRegistry
 	members *memberTable
 	events  *eventQueue
 	drops   *rateLimited
@@ -96,6 +97,10 @@ func newNode(cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cluster: load registry: %w", err)
 	}
+	rules, err := newRuleRegistry(cfg.Name, cfg.Store, log, cfg.Timings.MaxClockSkew, cfg.Timings.TombstoneTTL)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: load rules: %w", err)
+	}
 	snap, err := loadSnapshot(cfg.Store, cfg.Name)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: load member snapshot: %w", err)
@@ -115,7 +120,7 @@ func newNode(cfg Config) (*Node, error) {
 		keys.logLoaded(log, cfg.SecretKey)
 	}
 	n := &Node{
-		cfg: cfg, log: log, reg: reg, members: newMemberTable(cfg.Name, snap), keys: keys,
+		cfg: cfg, log: log, reg: reg, rules: rules, members: newMemberTable(cfg.Name, snap), keys: keys,
 		ident:  newIdentity(cfg.Name, cfg.Meta.ID, log),
 		events: newEventQueue(cfg.EventBuffer), drops: &rateLimited{log: log, period: 10 * time.Second},
 		meta: cfg.Meta, persistKick: make(chan struct{}, 1), rejoinKick: make(chan struct{}, 1),
@@ -126,6 +131,9 @@ func newNode(cfg Config) (*Node, error) {
 	reg.broadcast = n.queueBroadcast
 	reg.changed = func(rec PeerRecord) { n.events.push(Event{Type: RegistryChanged, Peer: rec}) }
 	reg.dirty = func() { kick(n.persistKick) }
+	rules.broadcast = func(name string, msg []byte) { n.queueBroadcast("rule/"+name, msg) }
+	rules.changed = func(rec RuleRecord) { n.events.push(Event{Type: RulesChanged, Rule: rec}) }
+	rules.dirty = func() { kick(n.persistKick) }
 	return n, nil
 }
 
@@ -169,6 +177,9 @@ func (n *Node) metaBytes() []byte {
 
 // Name returns the node's name.
 func (n *Node) Name() string { return n.cfg.Name }
+
+// Rules returns the replicated access-rule registry.
+func (n *Node) Rules() *RuleRegistry { return n.rules }
 
 // Registry returns the replicated peer registry.
 func (n *Node) Registry() *Registry { return n.reg }

@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"slices"
 	"strings"
 )
@@ -42,14 +40,7 @@ import (
 type peerState map[string]PeerRecord
 
 // apply merges one record and reports whether the state changed.
-func (s peerState) apply(r PeerRecord) bool {
-	cur, ok := s[r.Name]
-	if ok && compareRecords(r, cur) <= 0 {
-		return false
-	}
-	s[r.Name] = r
-	return true
-}
+func (s peerState) apply(r PeerRecord) bool { return lwwApply(s, r.Name, r, compareRecords) }
 
 // settle keeps at most one live record for each member of members (every
 // member when members is nil): a live record that is not the greatest record
@@ -107,22 +98,8 @@ func (s peerState) clone() peerState {
 }
 
 // sorted returns s's records ordered by name.
-func (s peerState) sorted() []PeerRecord {
-	out := make([]PeerRecord, 0, len(s))
-	for _, r := range s {
-		out = append(out, r)
-	}
-	slices.SortFunc(out, func(a, b PeerRecord) int { return strings.Compare(a.Name, b.Name) })
-	return out
-}
+func (s peerState) sorted() []PeerRecord { return lwwSorted(s) }
 
 // digest hashes every record, tombstones included, in name order: equal on
 // every node holding the same state.
-func (s peerState) digest() string {
-	h := sha256.New()
-	for _, r := range s.sorted() {
-		h.Write(r.canonical())
-		h.Write([]byte{'\n'})
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
+func (s peerState) digest() string { return lwwDigest(s, PeerRecord.canonical) }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -39,6 +40,19 @@ type countingTransport struct {
 	once    sync.Once
 	wg      sync.WaitGroup
 	err     error // of the inner Shutdown
+
+	// cutOff, when set, names the addresses this transport sends nothing
+	// to (packets dropped, dials refused): in-process partitions in tests.
+	cutOff atomic.Pointer[func(addr string) bool]
+}
+
+// errCut is a dial to an address cut off (tests' partitions).
+var errCut = errors.New("gossip address cut off")
+
+// cut reports whether addr is cut off.
+func (t *countingTransport) cut(addr string) bool {
+	f := t.cutOff.Load()
+	return f != nil && (*f)(addr)
 }
 
 var _ memberlist.NodeAwareTransport = (*countingTransport)(nil)
@@ -137,6 +151,9 @@ func (t *countingTransport) FinalAdvertiseAddr(ip string, port int) (net.IP, int
 
 // WriteTo sends and counts one packet.
 func (t *countingTransport) WriteTo(b []byte, addr string) (time.Time, error) {
+	if t.cut(addr) {
+		return time.Now(), nil // lost on the way, as UDP may
+	}
 	ts, err := t.inner.WriteTo(b, addr)
 	t.sent(len(b), err)
 	return ts, err
@@ -144,6 +161,9 @@ func (t *countingTransport) WriteTo(b []byte, addr string) (time.Time, error) {
 
 // WriteToAddress sends and counts one packet.
 func (t *countingTransport) WriteToAddress(b []byte, addr memberlist.Address) (time.Time, error) {
+	if t.cut(addr.Addr) {
+		return time.Now(), nil
+	}
 	ts, err := t.inner.WriteToAddress(b, addr)
 	t.sent(len(b), err)
 	return ts, err
@@ -165,11 +185,17 @@ func (t *countingTransport) StreamCh() <-chan net.Conn { return t.streams }
 
 // DialTimeout opens a counted stream.
 func (t *countingTransport) DialTimeout(addr string, timeout time.Duration) (net.Conn, error) {
+	if t.cut(addr) {
+		return nil, errCut
+	}
 	return t.opened(t.inner.DialTimeout(addr, timeout))
 }
 
 // DialAddressTimeout opens a counted stream.
 func (t *countingTransport) DialAddressTimeout(addr memberlist.Address, timeout time.Duration) (net.Conn, error) {
+	if t.cut(addr.Addr) {
+		return nil, errCut
+	}
 	return t.opened(t.inner.DialAddressTimeout(addr, timeout))
 }
 

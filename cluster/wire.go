@@ -12,7 +12,8 @@ import (
 // types they do not know.
 const (
 	msgRecord byte = 1 // one PeerRecord as JSON (broadcast)
-	msgState  byte = 2 // {"records":[PeerRecord...]} as JSON (push-pull)
+	msgState  byte = 2 // {"records":[PeerRecord...],"rules":[RuleRecord...]} as JSON (push-pull)
+	msgRule   byte = 4 // one RuleRecord as JSON (broadcast); 3 is msgRefused (identity.go)
 )
 
 // Bounds on gossip input: anything larger is dropped unread.
@@ -114,4 +115,50 @@ func decodeState(b []byte) (recs []PeerRecord, bad int, err error) {
 		recs = append(recs, r)
 	}
 	return recs, bad, nil
+}
+
+// withRules adds the rules to a push-pull payload made by encodeState
+// (older nodes ignore the field), as many as fit in maxStateBytes.
+func withRules(state []byte, rules []json.RawMessage) []byte {
+	if len(rules) == 0 || len(state) < 2 {
+		return state
+	}
+	var buf bytes.Buffer
+	buf.Write(state[:len(state)-1]) // without the closing brace
+	buf.WriteString(`,"rules":[`)
+	n := 0
+	for _, r := range rules {
+		if buf.Len()+len(r)+3 > maxStateBytes {
+			continue
+		}
+		if n > 0 {
+			buf.WriteByte(',')
+		}
+		buf.Write(r)
+		n++
+	}
+	buf.WriteString("]}")
+	return buf.Bytes()
+}
+
+// stateRules returns the rules of a push-pull payload.
+func stateRules(b []byte) ([]json.RawMessage, error) {
+	switch {
+	case len(b) == 0:
+		return nil, nil
+	case len(b) > maxStateBytes:
+		return nil, fmt.Errorf("state of %d bytes is over the limit of %d", len(b), maxStateBytes)
+	case b[0] != msgState:
+		return nil, fmt.Errorf("unknown state type %d", b[0])
+	}
+	var ws struct {
+		Rules []json.RawMessage `json:"rules"`
+	}
+	if err := json.Unmarshal(b[1:], &ws); err != nil {
+		return nil, fmt.Errorf("malformed state: %v", err)
+	}
+	if len(ws.Rules) > maxStateRecords {
+		return nil, fmt.Errorf("state of %d rules is over the limit of %d", len(ws.Rules), maxStateRecords)
+	}
+	return ws.Rules, nil
 }

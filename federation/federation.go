@@ -16,6 +16,7 @@ import (
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/mcp"
+	"github.com/mcpmesh/mcpmesh/policy"
 	"github.com/mcpmesh/mcpmesh/store"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	Logger      *slog.Logger
 	// OnChange runs when what a federated listing shows may have changed.
 	OnChange func()
+	// OnRulesChanged runs when the ring's access rules changed, with the
+	// rule sets before (nil at first) and after.
+	OnRulesChanged func(before, after *policy.Set)
 	// LinkBackoff bounds the reconnection delay of peer links (default 2 s).
 	LinkBackoff time.Duration
 	// Metrics counts ring events, catalog pulls, forwarded calls and what
@@ -95,6 +99,9 @@ type Engine struct {
 	view atomic.Pointer[fedView]
 
 	shadows shadowNotes // peers whose name a local entry holds (shadow.go)
+
+	policy   atomic.Pointer[compiledPolicy] // the rules in force (rules.go)
+	policyMu sync.Mutex
 
 	svcInFlight sync.Map // node → *atomic.Int64: service calls in flight to it (servicecall.go)
 
@@ -218,6 +225,9 @@ func (f *Engine) onEvent(ev cluster.Event) {
 	switch {
 	case ev.Type == cluster.RegistryChanged:
 		f.reconcile()
+	case ev.Type == cluster.RulesChanged:
+		f.rulesChanged()
+		return
 	case ev.Type == cluster.MemberJoin || ev.Type == cluster.MemberUpdate && f.urlMoved(ev.Member):
 		f.reconcile()
 	case f.cfg.AutoTrust != "" && ev.Type != cluster.MemberUpdate && ev.Type != cluster.MemberSuspect:
@@ -235,6 +245,9 @@ func (f *Engine) onEvent(ev cluster.Event) {
 // operator greps for; meta updates (catalog digests) only at debug.
 func (f *Engine) logEvent(ev cluster.Event) {
 	switch ev.Type {
+	case cluster.RulesChanged:
+		r := ev.Rule
+		f.log.Info("rule changed", "rule", r.Name, "effect", r.Effect, "deleted", r.Deleted, "writer", r.Writer)
 	case cluster.RegistryChanged:
 		p := ev.Peer
 		f.log.Info("peer changed", "event", ev.Type.String(), "peer", p.Name, "member", p.Member, "url", p.URL,

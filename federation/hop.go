@@ -132,7 +132,7 @@ func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) 
 	if err != nil {
 		return nil, nil, err
 	}
-	tok, err := f.tokens.forNodeAs(l.record().Member, l.endpoint, CallerOf(mcp.PrincipalFrom(ctx)))
+	tok, err := f.tokens.forNodeAs(l.record().Member, l.endpoint, callerFrom(ctx))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -45,6 +46,25 @@ type Caller struct {
 	Subject string   `json:"sub"`
 	Issuer  string   `json:"iss,omitempty"`
 	Groups  []string `json:"groups,omitempty"`
+	// Admin: the caller's token has admin scope (the access rules do not
+	// restrict it).
+	Admin bool `json:"admin,omitempty"`
+	// Name is the canonical name (as /mcp on the sending node lists it)
+	// the sending node judged the request by; the receiving node judges
+	// it again by the same name.
+	Name string `json:"name,omitempty"`
+}
+
+// callerFrom is the caller ctx's request is made for, as a node token
+// names it: its principal, whether it is unrestricted, and the canonical
+// name it was judged by (nil for the anonymous principal).
+func callerFrom(ctx context.Context) *Caller {
+	c := CallerOf(mcp.PrincipalFrom(ctx))
+	if c != nil {
+		c.Admin = Unrestricted(ctx)
+		c.Name, _ = ctx.Value(canonicalKey{}).(string)
+	}
+	return c
 }
 
 // CallerOf is p as a node token names it (nil for the anonymous principal).
@@ -52,12 +72,12 @@ func CallerOf(p mcp.Principal) *Caller {
 	if p.Subject == "" && p.Issuer == "" {
 		return nil
 	}
-	return &Caller{Subject: p.Subject, Issuer: p.Issuer, Groups: strings.Fields(p.Groups)}
+	return &Caller{Subject: p.Subject, Issuer: p.Issuer, Groups: p.GroupList()}
 }
 
 // Principal is the principal a node token's caller claim names.
 func (c *Caller) Principal() mcp.Principal {
-	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: strings.Join(c.Groups, " ")}
+	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: mcp.JoinGroups(c.Groups)}
 }
 
 // key is c as part of a minted token's cache key.
@@ -65,7 +85,8 @@ func (c *Caller) key() string {
 	if c == nil {
 		return ""
 	}
-	return "\x00" + c.Issuer + "\x00" + c.Subject + "\x00" + strings.Join(c.Groups, " ")
+	b, _ := json.Marshal(c) // lossless: no two callers share a key
+	return "\x00" + string(b)
 }
 
 // audInfo is the audience of a node token sent where the node it reaches

@@ -3,10 +3,12 @@ package federation
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mcpmesh/mcpmesh/cluster/clustertest"
+	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // TestNodeTokenScopes: the tokens an engine sends peers (links, info, plain
@@ -41,5 +43,23 @@ func TestNodeTokenScopes(t *testing.T) {
 	}
 	if c := parseNodeToken(t, tok); c.Scope != scopeMCP {
 		t.Errorf("the hop's POSTs carry %+v, want an mcp-scoped token", c)
+	}
+}
+
+// TestCallerGroupsLossless: a principal's groups pass through a node
+// token's caller claim exactly, spaces and all, and two callers whose
+// groups differ only in how they would split get different tokens.
+func TestCallerGroupsLossless(t *testing.T) {
+	for _, groups := range [][]string{nil, {"team a"}, {"team", "a"}, {"ops", "sre on call", " x "}} {
+		p := mcp.Principal{Subject: "alice", Groups: mcp.JoinGroups(groups)}
+		back := CallerOf(p).Principal()
+		if back != p || !slices.Equal(back.GroupList(), groups) {
+			t.Errorf("groups %q: came back as %q (%+v)", groups, back.GroupList(), back)
+		}
+	}
+	a := CallerOf(mcp.Principal{Subject: "alice", Groups: mcp.JoinGroups([]string{"team a"})})
+	b := CallerOf(mcp.Principal{Subject: "alice", Groups: mcp.JoinGroups([]string{"team", "a"})})
+	if a.key() == b.key() {
+		t.Errorf("callers with groups [team a] and [team a] split differently share the token cache key %q", a.key())
 	}
 }

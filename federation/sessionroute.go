@@ -7,7 +7,6 @@ import (
 	"net/url"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
-	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // A legacy MCP session lives on the node that minted it (its id names that
@@ -85,7 +84,7 @@ func (t *sessionTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if owner == "" {
 		return nil, errors.New("proxied session request names no owner (federation.ToNode)")
 	}
-	caller := CallerOf(mcp.PrincipalFrom(r.Context()))
+	caller := callerFrom(r.Context())
 	if caller == nil {
 		return nil, fmt.Errorf("proxied session request to %s names no caller", owner)
 	}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,6 +53,15 @@ func CheckSecret(secret []byte) error {
 // claims. An empty scope means ScopeAdmin; any scope other than admin or mcp
 // is refused, as are a short secret, an empty subject and a ttl <= 0.
 func MintToken(secret []byte, subject, scope string, ttl time.Duration) (string, error) {
+	return MintTokenGroups(secret, subject, scope, ttl, nil)
+}
+
+// MintTokenGroups is MintToken with a groups claim (omitted when empty);
+// an empty group name is refused.
+func MintTokenGroups(secret []byte, subject, scope string, ttl time.Duration, groups []string) (string, error) {
+	if slices.Contains(groups, "") {
+		return "", errors.New("mint token: a group name (--group) is empty")
+	}
 	if scope == "" {
 		scope = ScopeAdmin
 	}
@@ -66,7 +76,7 @@ func MintToken(secret []byte, subject, scope string, ttl time.Duration) (string,
 		return "", fmt.Errorf("mint token: expiry %s must be positive", ttl)
 	}
 	now := time.Now()
-	claims := Claims{Scope: scope, RegisteredClaims: jwt.RegisteredClaims{
+	claims := Claims{Scope: scope, Groups: groups, RegisteredClaims: jwt.RegisteredClaims{
 		Subject:   subject,
 		IssuedAt:  jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
@@ -163,6 +173,7 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 		if claims.Caller != nil { // checkCaller: only in a node token
 			ctx = mcp.WithRelayed(ctx)
 		}
+		ctx = withRuleContext(ctx, claims)
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
@@ -177,8 +188,28 @@ func principalOf(c *Claims) mcp.Principal {
 	if c.Caller != nil {
 		return c.Caller.Principal()
 	}
-	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: strings.Join(c.Groups, " "),
+	return mcp.Principal{Issuer: c.Issuer, Subject: c.Subject, Groups: mcp.JoinGroups(c.Groups),
 		Node: isNodeToken(c)}
+}
+
+// withRuleContext marks what the access rules need of the token: admin
+// scope and node requests naming no caller (catalog pulls) are not
+// restricted; a node request naming a caller is judged as that caller, by
+// the canonical name the sending node asserts.
+func withRuleContext(ctx context.Context, c *Claims) context.Context {
+	switch {
+	case c.Caller != nil:
+		if c.Caller.Admin {
+			ctx = federation.WithUnrestricted(ctx)
+		}
+		if c.Caller.Name != "" {
+			ctx = federation.WithAsserted(ctx, c.Caller.Name)
+		}
+		return ctx
+	case isNodeToken(c) || c.Allows(ScopeAdmin):
+		return federation.WithUnrestricted(ctx)
+	}
+	return ctx
 }
 
 func isNodeToken(c *Claims) bool {

@@ -257,10 +257,10 @@ func newGateway(cfg Config) *Gateway {
 	if cfg.Node != nil {
 		g.node = cfg.Node
 		g.fed = federation.New(federation.Config{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
-			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged,
+			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged, OnRulesChanged: g.rulesChanged,
 			AutoTrust: cfg.AutoTrust, Metrics: fedMetrics{newForwardMetrics(g.reg), g.bounded, newServiceMetrics(g.reg)}, Store: cfg.Store,
 			MaxCatalogBytes: g.bounds.MaxCatalogBytes, MaxResultBytes: g.bounds.MaxResultBytes})
-		g.backend = g.fed
+		g.backend = g.fed.Guard(g.fed, "") // the access rules, in front of the engine
 	}
 	if g.backend == nil {
 		g.backend = cfg.Catalog

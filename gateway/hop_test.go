@@ -43,7 +43,7 @@ func (s *probeSource) Call(ctx context.Context, req *mcp.Request) (json.RawMessa
 	}
 	if mcp.StringField(req.Params, "name") == "probe" {
 		p := mcp.PrincipalFrom(ctx)
-		return mcp.ToolText(p.Issuer + "|" + p.Subject + "|" + p.Groups), nil
+		return mcp.ToolText(p.Issuer + "|" + p.Subject + "|" + strings.Join(p.GroupList(), ";")), nil
 	}
 	s.heldOnce.Do(func() { close(s.held) })
 	<-ctx.Done()
@@ -83,7 +83,7 @@ func TestHopServesCallerPrincipal(t *testing.T) {
 	tests := []struct {
 		name, token, want string
 	}{
-		{"an issuer's user with groups", userToken(t, "alice", "https://idp.test", []string{"dev", "ops"}), "https://idp.test|alice|dev ops"},
+		{"an issuer's user with groups", userToken(t, "alice", "https://idp.test", []string{"dev", "ops team"}), "https://idp.test|alice|dev;ops team"},
 		{"a token of mcpmesh token", tokenFor(t, "bob", ScopeMCP, ""), "|bob|"},
 	}
 	for _, tt := range tests {

@@ -49,8 +49,14 @@ func (s listenSpy) RoundTrip(r *http.Request) (*http.Response, error) {
 // subscriptions/listen stream is open).
 func watchTools(t *testing.T, n *fedNode, path, version string) *toolWatch {
 	t.Helper()
+	return watchToolsAs(t, n, n.admin, path, version)
+}
+
+// watchToolsAs is watchTools with the client's token.
+func watchToolsAs(t *testing.T, n *fedNode, token, path, version string) *toolWatch {
+	t.Helper()
 	w := &toolWatch{name: path + " " + version}
-	spy := listenSpy{next: bearer{n.admin, http.DefaultTransport}, opened: make(chan struct{}, 1)}
+	spy := listenSpy{next: bearer{token, http.DefaultTransport}, opened: make(chan struct{}, 1)}
 	client := sdk.NewClient(&sdk.Implementation{Name: "test", Version: "1"}, &sdk.ClientOptions{
 		ToolListChangedHandler: func(context.Context, *sdk.ToolListChangedRequest) { w.heard.Add(1) },
 	})

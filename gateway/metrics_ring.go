@@ -92,7 +92,7 @@ func newForwardMetrics(reg *prometheus.Registry) *forwardMetrics {
 	}
 	m.events = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mcpmesh_ring_events_total",
-		Help: "Ring events seen: member-join, member-failed (failure detections), member-left, member-suspect, member-reaped, registry-changed (registry writes and merges).",
+		Help: "Ring events seen: member-join, member-failed (failure detections), member-left, member-suspect, member-reaped, registry-changed (registry writes and merges), rules-changed (access rule writes and merges).",
 	}, []string{"event"})
 	m.pulls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mcpmesh_catalog_pulls_total", Help: "Times a peer's catalog was (re)listed through its link, by peer.",

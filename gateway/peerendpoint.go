@@ -61,7 +61,7 @@ func (g *Gateway) peerServer(name string) *mcp.Server {
 	if ps.byName == nil {
 		ps.byName = map[string]*peerServer{}
 	}
-	p := &peerServer{view: g.fed.PeerView(name), sums: map[mcp.Kind][32]byte{}}
+	p := &peerServer{view: g.fed.Guard(g.fed.PeerView(name), name), sums: map[mcp.Kind][32]byte{}}
 	opts := g.serverOptions()
 	opts.OnCall = func(ci mcp.CallInfo) { g.observeCall(name, ci) }
 	p.srv = mcp.NewServer(limitedBackend{p.view, g.limits, name}, opts)

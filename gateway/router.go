@@ -65,6 +65,12 @@ func (g *Gateway) router() http.Handler {
 		fed.PUT("/keyring", g.useKey)
 		fed.DELETE("/keyring", g.removeKey)
 		fed.POST("/keyring/node", g.nodeKeyring)
+		rules := api.Group("/policy/rules", g.authenticate(ScopeAdmin), g.limitBody) // rules.go
+		rules.GET("", g.listRules)
+		rules.POST("", g.addRule)
+		rules.GET("/:name", g.getRule)
+		rules.PATCH("/:name", g.patchRule)
+		rules.DELETE("/:name", g.deleteRule)
 	}
 	return r
 }

@@ -56,12 +56,11 @@ func TestServiceListedAndRouted(t *testing.T) {
 	registerOn(t, b, `{"name":"up","url":"`+ups[1]+`","service":"svc"}`)
 	addFedPeer(t, c, a, "pa", cluster.TrustFull)
 	addFedPeer(t, c, b, "pb", cluster.TrustFull)
-	// the registry is the ring's: gw-a gets pb from gw-c's write (adding it
-	// again on gw-a is a 409 once that write has arrived)
+	// The registry is ring-wide: gw-a learns pb from gw-c (adding it on gw-a
+	// too raced that gossip and was 409 when the gossip came first).
 	wait.For(t, 10*time.Second, func() bool {
 		return a.do(t, http.MethodGet, "/api/federation/peers/pb", a.admin, "").code == http.StatusOK
-	},
-		"gw-a to have peer pb, written on gw-c")
+	}, "gw-a to hold peer pb")
 	wait.For(t, 10*time.Second, func() bool { return providersOf(t, c, "svc") == "gw-a:online gw-b:online" },
 		"gw-c to show svc with both providers online: %v", wait.Later(func() any { return providersOf(t, c, "svc") }))
 	l := c.list(t)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mcpmesh/mcpmesh/federation"
 	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
@@ -97,10 +98,17 @@ func (g *Gateway) catalogChanged() {
 
 func (g *Gateway) kindDigest(k mcp.Kind) [32]byte { return listDigest(g.backend, k) }
 
-// listDigest hashes b's federated listing of kind k.
+// listDigest hashes b's federated listing of kind k, all of it (as no
+// access rule restricts it).
 func listDigest(b mcp.Backend, k mcp.Kind) [32]byte {
+	return listDigestAs(federation.WithUnrestricted(context.Background()), b, k)
+}
+
+// listDigestAs hashes b's federated listing of kind k as ctx's caller
+// sees it.
+func listDigestAs(ctx context.Context, b mcp.Backend, k mcp.Kind) [32]byte {
 	h := sha256.New()
-	if l, err := b.List(context.Background(), k, mcp.ListOptions{IncludeFederated: true}); err == nil {
+	if l, err := b.List(ctx, k, mcp.ListOptions{IncludeFederated: true}); err == nil {
 		for _, it := range l.Items {
 			h.Write(it.JSON)
 			h.Write([]byte{0})

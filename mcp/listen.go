@@ -56,6 +56,7 @@ func (f listenFilter) wants(kind Kind) bool {
 // listener is one open subscriptions/listen stream.
 type listener struct {
 	id     json.RawMessage // the listen request's id: the subscriptionId
+	who    Principal       // the caller that opened it
 	filter listenFilter
 	out    chan *Message  // resource updates
 	lists  [3]atomic.Bool // list changes not written yet, by listIndex
@@ -147,6 +148,18 @@ func (ls *listeners) listChanged(kind Kind) {
 	}
 }
 
+// listChangedFor tells the streams that opted in to kind's list changes
+// and whose caller affected reports.
+func (ls *listeners) listChangedFor(kind Kind, affected func(Principal) bool) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	for l := range ls.set {
+		if l.filter.wants(kind) && affected(l.who) {
+			l.listChanged(kind)
+		}
+	}
+}
+
 // serveListen answers subscriptions/listen: an SSE stream that starts with
 // notifications/subscriptions/acknowledged (the filter the node honours)
 // and then carries the opted-in list changes and resource updates, each
@@ -162,6 +175,7 @@ func (s *Server) serveListen(w http.ResponseWriter, r *http.Request, m *Message)
 		return
 	}
 	l := newListener(m.ID, *p.Notifications)
+	l.who = PrincipalFrom(r.Context())
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	l.filter.ResourceSubscriptions = s.subscribeAll(ctx, l)

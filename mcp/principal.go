@@ -1,6 +1,9 @@
 package mcp
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+)
 
 // Principal is who sends a request, as the layer in front of the Server
 // (the gateway, after it verified the bearer token) says: the token's
@@ -11,8 +14,9 @@ import "context"
 type Principal struct {
 	Issuer  string // the token's iss ("" for the node's own HS256 tokens)
 	Subject string // the token's sub
-	// Groups are the groups the token names, space-separated (a string,
-	// so a Principal stays comparable).
+	// Groups are the groups the token names, encoded by JoinGroups (a
+	// JSON array in a string, so a Principal stays comparable and every
+	// group name, spaces included, comes back exactly: GroupList).
 	Groups string
 	// Node marks another node of the ring (its links to this one): Node
 	// principals draw on their own session budget, apart from clients'.
@@ -49,4 +53,29 @@ func relayed(ctx context.Context) bool {
 func PrincipalFrom(ctx context.Context) Principal {
 	p, _ := ctx.Value(principalKey{}).(Principal)
 	return p
+}
+
+// JoinGroups encodes groups for Principal.Groups, losslessly: "" for none,
+// else their JSON array.
+func JoinGroups(groups []string) string {
+	if len(groups) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(groups)
+	if err != nil { // strings always encode
+		return ""
+	}
+	return string(b)
+}
+
+// GroupList returns p's groups as the token named them (nil for none).
+func (p Principal) GroupList() []string {
+	if p.Groups == "" {
+		return nil
+	}
+	var out []string
+	if json.Unmarshal([]byte(p.Groups), &out) != nil {
+		return nil
+	}
+	return out
 }

@@ -179,6 +179,28 @@ func (s *Server) NotifyListChanged(kind Kind) {
 	}
 }
 
+// NotifyListChangedFor is NotifyListChanged for the sessions and listen
+// streams whose principal affected reports (a change of what some callers
+// may see, such as an access rule's); affected is asked once per principal.
+func (s *Server) NotifyListChangedFor(kind Kind, affected func(Principal) bool) {
+	seen := map[Principal]bool{}
+	ask := func(p Principal) bool {
+		a, ok := seen[p]
+		if !ok {
+			a = affected(p)
+			seen[p] = a
+		}
+		return a
+	}
+	s.listeners.listChangedFor(kind, ask)
+	m := &Message{JSONRPC: "2.0", Method: listMethods[listIndex(kind)]}
+	for _, sess := range s.sessionList() {
+		if ask(sess.owner) {
+			sess.standalone().send(m)
+		}
+	}
+}
+
 // Close ends every session and cancels their requests; it waits for the
 // Server's own goroutines.
 func (s *Server) Close() {

@@ -4,9 +4,10 @@
 # across the split. Checks that both sides keep serving (each lists what it
 # reaches and names the other side's peers as missing; same-side calls work),
 # writes the registry on both sides during the split (different peers on each
-# side, and the same peer's trust on both), heals, prints the time until every
-# node holds the same registry digest and sees five alive members, and checks
-# that no write was lost beyond last-writer-wins on the same peer. Exits
+# side, the same peer's trust on both, and an access rule on each side), heals,
+# prints the time until every node holds the same registry digest and sees
+# five alive members, and checks that no write was lost beyond
+# last-writer-wins on the same peer (and that every node holds both rules). Exits
 # non-zero on any failure; everything started is removed on exit.
 # A second split then checks services and sessions (issue 11): a service
 # "svc" on part-1, part-2 (side A) and part-3 (side B) is served on each side
@@ -85,6 +86,16 @@ add_peer() { # node peer
     -d "{\"url\":\"$(url "$2")\",\"name\":\"part-$2\",\"trust_level\":\"full\"}")
   [ "$code" = 201 ] || fail "adding peer part-$2 on part-$1: HTTP $code"
 }
+add_rule() { # node name: a deny rule for nobody (it changes no one's view)
+  local code; code=$(api -o /dev/null -w '%{http_code}' -X POST "$(url "$1")/api/policy/rules" \
+    -d "{\"name\":\"$2\",\"effect\":\"deny\",\"principals\":[\"user:nobody\"],\"tools\":[\"$2__*\"]}")
+  [ "$code" = 201 ] || fail "adding rule $2 on part-$1: HTTP $code"
+}
+rules_on() { api "$(url "$1")/api/policy/rules" | jq -r 'map(.name) | sort | join(" ")'; }
+has_rules() { # want nodes...: every node holds exactly the rules want
+  local want=$1 n; shift
+  for n in "$@"; do [ "$(rules_on "$n")" = "$want" ] || return 1; done
+}
 set_trust() { # node peer level
   local code; code=$(api -o /dev/null -w '%{http_code}' -X PATCH "$(url "$1")/api/federation/peers/part-$2" \
     -d "{\"trust_level\":\"$3\"}")
@@ -126,7 +137,10 @@ add_peer 3 4; set_trust 3 0 discover; set_trust 4 3 none
 poll 10 has_trust full 2 $SIDE_A || fail "side A never agreed on part-2"
 poll 10 has_trust full 4 $SIDE_B || fail "side B never agreed on part-4"
 calls 0 2 && calls 3 4 || fail "a peer added during the split is not callable on its side"
-echo "writes during the split: A added part-2, part-1 discover, part-3 discover; B added part-4, part-0 discover, part-3 none"
+add_rule 1 side-a; add_rule 4 side-b # an access rule written on each side
+poll 10 has_rules side-a $SIDE_A || fail "side A never agreed on rule side-a"
+poll 10 has_rules side-b $SIDE_B || fail "side B never agreed on rule side-b"
+echo "writes during the split: A added part-2, part-1 discover, part-3 discover, rule side-a; B added part-4, part-0 discover, part-3 none, rule side-b"
 
 for a in $SIDE_A; do for b in $SIDE_B; do bash $RING heal "$a" "$b" || fail "heal $a $b"; done; done
 t_heal=$(now_ms)
@@ -143,6 +157,8 @@ done
 for i in $(seq 0 $((N - 1))); do poll 20 not_missing "$i" || fail "part-$i still lists missing peers"; done
 for i in $(seq 0 $((N - 1))); do for p in 2 4; do poll 20 calls "$i" "$p" || fail "part-$i -> part-$p after the heal"; done; done
 echo "registry after the heal on all $N nodes: $want"
+poll 30 has_rules "side-a side-b" $(seq 0 $((N - 1))) || fail "the rules did not heal: $(for i in $(seq 0 $((N - 1))); do echo -n "part-$i='$(rules_on "$i")' "; done)"
+echo "rules after the heal on all $N nodes: side-a side-b"
 
 # Round 2: a service and a session across a second split.
 add_service() { # node: an everything-server upstream "ev" in service "svc"

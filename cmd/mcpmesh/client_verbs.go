@@ -32,6 +32,8 @@ func runClient(verb string, args []string, env verbEnv) int {
 		return runVerb(servicesSpec, 0, 0, args, env, runServices, nil)
 	case "keyring":
 		return runKeyring(args, env)
+	case "rules":
+		return runRules(args, env) // client_rules.go
 	}
 	fmt.Fprintf(env.stderr, "mcpmesh: unknown client verb %q\n", verb)
 	return 2

@@ -39,8 +39,9 @@ type layerRule struct {
 // federation.
 var importLayers = map[string]layerRule{
 	"cmd":        {anything: true, gin: true},
-	"gateway":    {mayImport: []string{"api", "federation", "cluster", "mcp", "store"}, gin: true},
-	"federation": {mayImport: []string{"api", "cluster", "mcp", "store"}},
+	"gateway":    {mayImport: []string{"api", "federation", "cluster", "mcp", "policy", "store"}, gin: true},
+	"federation": {mayImport: []string{"api", "cluster", "mcp", "policy", "store"}},
+	"policy":     {mayImport: []string{"api", "mcp"}},
 	"cluster":    {mayImport: []string{"store", "internal"}},
 	"mcp":        {},
 	"store":      {},

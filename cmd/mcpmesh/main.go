@@ -21,7 +21,7 @@ const usage = `mcpmesh — a cluster of MCP gateways
 
 Usage:
   mcpmesh serve [flags]      run a node (mcpmesh serve -h lists the flags)
-  mcpmesh token --username NAME [--secret S] [--exp DURATION] [--scope admin|mcp]
+  mcpmesh token --username NAME [--secret S] [--exp DURATION] [--scope admin|mcp] [--group G]...
                              print a JWT for a node (HS256; default 7 days, scope admin)
   mcpmesh members            list the ring's members
   mcpmesh peers list|add|remove|set-trust
@@ -29,6 +29,8 @@ Usage:
   mcpmesh tools [--local]    list the tools a node serves
   mcpmesh call TOOL ['JSON'] call a tool and print its text content
   mcpmesh services           list the replicated services and their providers
+  mcpmesh rules list|add|remove
+                             manage the ring's access rules (who may call what)
   mcpmesh keyring list|install|use|remove [KEY]
                              rotate the ring's gossip keys (ring-wide)
                              (client verbs: --gateway URL or MCPMESH_GATEWAY,
@@ -66,7 +68,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		err = runToken(args[1:], getenv, stdout, stderr)
 	case "keygen":
 		err = runKeygen(args[1:], stdout)
-	case "members", "peers", "tools", "call", "services", "keyring":
+	case "members", "peers", "tools", "call", "services", "keyring", "rules":
 		return runClient(args[0], args[1:], verbEnv{getenv, stdout, stderr})
 	default:
 		fmt.Fprintf(stderr, "mcpmesh: unknown command %q\n\n%s", args[0], usage)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,11 +19,12 @@ type tokenConfig struct {
 	Secret   []byte
 	Exp      time.Duration
 	Scope    string
+	Groups   []string // the groups claim (--group, repeatable)
 	// DevNote is set when the development secret was used.
 	DevNote bool
 }
 
-const tokenUsage = `Usage: mcpmesh token --username NAME [--secret S] [--exp DURATION] [--scope admin|mcp]
+const tokenUsage = `Usage: mcpmesh token --username NAME [--secret S] [--exp DURATION] [--scope admin|mcp] [--group NAME]...
 
 Print a JWT (HS256) for the nodes that share the secret, and nothing else.
 
@@ -41,6 +43,8 @@ func parseToken(args []string, getenv func(string) string, out io.Writer) (*toke
 	secret := fs.String("secret", "", "HS256 secret (default $JWT_SECRET, else the development secret)")
 	exp := fs.String("exp", "168h", "lifetime: a Go duration (90m, 168h), days (7d) or plain minutes (10080)")
 	scope := fs.String("scope", gateway.ScopeAdmin, "scope: admin (management and MCP) or mcp (MCP only)")
+	var groups groupList
+	fs.Var(&groups, "group", "a group the token names (its groups claim, for access rules' group:NAME); repeatable")
 	fs.Usage = func() {
 		fmt.Fprint(out, tokenUsage)
 		fs.PrintDefaults()
@@ -51,7 +55,7 @@ func parseToken(args []string, getenv func(string) string, out io.Writer) (*toke
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("token takes no arguments, got %q", fs.Args())
 	}
-	cfg := &tokenConfig{Username: *user, Scope: *scope}
+	cfg := &tokenConfig{Username: *user, Scope: *scope, Groups: groups}
 	var err error
 	if cfg.Exp, err = parseExp(*exp); err != nil {
 		return nil, err
@@ -76,6 +80,9 @@ func (cfg *tokenConfig) check() error {
 	}
 	if cfg.Scope != gateway.ScopeAdmin && cfg.Scope != gateway.ScopeMCP {
 		errs = append(errs, fmt.Errorf("--scope %q must be admin or mcp", cfg.Scope))
+	}
+	if slices.Contains(cfg.Groups, "") {
+		errs = append(errs, errors.New("--group must name a group: an empty name is not one"))
 	}
 	if err := gateway.CheckSecret(cfg.Secret); err != nil {
 		errs = append(errs, fmt.Errorf("--secret / JWT_SECRET: %w", err))
@@ -131,10 +138,21 @@ func runToken(args []string, getenv func(string) string, stdout, stderr io.Write
 	if cfg.DevNote {
 		fmt.Fprintln(stderr, "mcpmesh token: no --secret and no JWT_SECRET: signing with the development secret (accepted only by `serve --dev`)")
 	}
-	tok, err := gateway.MintToken(cfg.Secret, cfg.Username, cfg.Scope, cfg.Exp)
+	tok, err := gateway.MintTokenGroups(cfg.Secret, cfg.Username, cfg.Scope, cfg.Exp, cfg.Groups)
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintln(stdout, tok)
 	return err
+}
+
+// groupList is the repeatable --group flag: each use adds one name, kept
+// exactly as given (spaces and commas included).
+type groupList []string
+
+func (g *groupList) String() string { return strings.Join(*g, ",") }
+
+func (g *groupList) Set(v string) error {
+	*g = append(*g, v)
+	return nil
 }

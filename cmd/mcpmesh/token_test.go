@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,7 @@ func TestTokenRefusals(t *testing.T) {
 	}{
 		{"no username", []string{"--secret", secretA}, "--username is required"},
 		{"bad scope", []string{"--username", "a", "--secret", secretA, "--scope", "root"}, "--scope"},
+		{"empty group", []string{"--username", "a", "--secret", secretA, "--group", ""}, "--group"},
 		{"short secret", []string{"--username", "a", "--secret", "short"}, "at least 32"},
 		{"zero exp", []string{"--username", "a", "--secret", secretA, "--exp", "0"}, "--exp"},
 		{"negative exp", []string{"--username", "a", "--secret", secretA, "--exp", "-1h"}, "--exp"},
@@ -97,5 +99,31 @@ func TestUsage(t *testing.T) {
 				t.Fatalf("exit %d stdout %q stderr %q", code, stdout.String(), stderr.String())
 			}
 		})
+	}
+}
+
+// TestTokenGroups: --group is repeatable and becomes the groups claim, an
+// array of the names exactly as given; without it there is no claim.
+func TestTokenGroups(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, nil},
+		{[]string{"--group", "team-a"}, []string{"team-a"}},
+		{[]string{"--group", "team a", "--group", "ops,sre"}, []string{"team a", "ops,sre"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		args := append([]string{"token", "--username", "a", "--secret", secretA}, tc.args...)
+		if code := run(args, mapEnv(nil), &stdout, &stderr); code != 0 {
+			t.Fatalf("%q: exit %d: %s", tc.args, code, stderr.String())
+		}
+		c, err := gateway.ParseToken([]byte(secretA), strings.TrimSpace(stdout.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(c.Groups, tc.want) {
+			t.Errorf("%q: groups claim %q, want %q", tc.args, c.Groups, tc.want)
+		}
 	}
 }
