@@ -62,6 +62,7 @@ func (g *Guard) Call(ctx context.Context, req *mcp.Request) (json.RawMessage, er
 		canonical = asserted
 	}
 	if !g.f.Policy().Allowed(mcp.PrincipalFrom(ctx), canonical) {
+		mcp.NoteDenied(ctx) // the audit log says denied; the caller hears "unknown"
 		return nil, notFound(kind, name)
 	}
 	return g.inner.Call(withCanonical(ctx, canonical), req)

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/mcpmesh/mcpmesh/mcp"
+	"github.com/mcpmesh/mcpmesh/policy"
 )
 
 // Rate limits: a token bucket (golang.org/x/time/rate) per principal per
@@ -29,24 +30,8 @@ const (
 const DefaultMaxLimiters = 50_000
 
 // Rate is how many calls one principal may make of one entry per period:
-// an allow rule's "<n>/s|m|h" is {N: n, Per: time.Second|Minute|Hour}.
-type Rate struct {
-	N   int
-	Per time.Duration
-}
-
-// String is the rate as a rule writes it ("10/m"), or "N/<duration>".
-func (r Rate) String() string {
-	switch r.Per {
-	case time.Second:
-		return fmt.Sprintf("%d/s", r.N)
-	case time.Minute:
-		return fmt.Sprintf("%d/m", r.N)
-	case time.Hour:
-		return fmt.Sprintf("%d/h", r.N)
-	}
-	return fmt.Sprintf("%d/%s", r.N, r.Per)
-}
+// an allow rule's rate (policy.Rate, "<n>/s|m|h").
+type Rate = policy.Rate
 
 // RateFunc gives the rate that holds for principal p calling the entry
 // called canonical (the strictest matching allow rule's); false: none.

@@ -127,10 +127,16 @@ func canonicalName(peer string, req *mcp.Request) (string, bool) {
 	return "", false
 }
 
-// initLimitsAndAudit sets up the rate limits and the audit log of cfg.
+// initLimitsAndAudit sets up the rate limits and the audit log of cfg. In
+// a ring the rates are the access rules' (the strictest matching allow
+// rule's, none for what a rule refuses), unless cfg gives its own.
 func (g *Gateway) initLimitsAndAudit(cfg Config) {
 	g.limits = newCallLimits(g.reg, cfg.MaxRateLimiters)
-	g.SetRates(cfg.Rates)
+	rates := cfg.Rates
+	if rates == nil && g.fed != nil {
+		rates = g.fed.RateFor
+	}
+	g.SetRates(rates)
 	if cfg.Audit != nil {
 		g.audit = newAuditLog(cfg.Audit, cfg.AuditBuffer, g.reg, g.log)
 	}
