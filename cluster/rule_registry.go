@@ -233,9 +233,3 @@ func (r *RuleRegistry) forgetLocked(name string) {
 		delete(r.enc, name)
 	}
 }
-
-// setNow replaces the registry's wall clock (tests).
-func (r *RuleRegistry) setNow(now func() time.Time) {
-	r.now = now
-	r.clock = NewClock(now)
-}

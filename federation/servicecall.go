@@ -41,6 +41,21 @@ const (
 // makes it tamper-evident).
 const svcStatePrefix = "svc1:"
 
+// attempt is one try of a call on one provider: its answer (res, err), what
+// became of it, and, when the next provider is tried, why.
+type attempt struct {
+	res json.RawMessage
+	err error
+	out tryOutcome
+	why string
+}
+
+// answered is an attempt that ran: its answer goes to the caller.
+func answered(res json.RawMessage, err error) attempt { return attempt{res: res, err: err, out: tryDone} }
+
+// notSent is an attempt where nothing ran, and why.
+func notSent(why string) attempt { return attempt{out: tryNotSent, why: why} }
+
 // tryOutcome says what became of one attempt on one provider.
 type tryOutcome int
 
@@ -92,13 +107,13 @@ func (f *Engine) callService(ctx context.Context, st *svcTool, req *mcp.Request)
 		}
 		tried[p.node] = true
 		mcp.NoteSource(ctx, st.service, p.node)
-		res, err, out, why := f.tryProvider(ctx, st, p, req)
-		if out == tryDone || out == tryLost && (!st.retry || ctx.Err() != nil) {
-			return res, err
+		a := f.tryProvider(ctx, st, p, req)
+		if a.out == tryDone || a.out == tryLost && (!st.retry || ctx.Err() != nil) {
+			return a.res, a.err
 		}
-		passed = append(passed, p.node+": "+why)
+		passed = append(passed, p.node+": "+a.why)
 		f.cfg.Metrics.ServiceFailover(st.service, p.node)
-		f.log.Info("service call moves to another provider", "service", st.service, "tool", st.name, "provider", p.node, "why", why)
+		f.log.Info("service call moves to another provider", "service", st.service, "tool", st.name, "provider", p.node, "why", a.why)
 	}
 }
 
@@ -220,85 +235,81 @@ func (f *Engine) inFlight(node string) *atomic.Int64 {
 }
 
 // tryProvider makes one attempt on p, counted, timed and in flight.
-func (f *Engine) tryProvider(ctx context.Context, st *svcTool, p svcProvider, req *mcp.Request) (json.RawMessage, error, tryOutcome, string) {
+func (f *Engine) tryProvider(ctx context.Context, st *svcTool, p svcProvider, req *mcp.Request) attempt {
 	n := f.inFlight(p.node)
 	n.Add(1)
 	start := time.Now()
-	var res json.RawMessage
-	var err error
-	var out tryOutcome
-	var why string
+	var a attempt
 	if p.link == nil {
-		res, err, out, why = f.tryLocal(ctx, st, req)
+		a = f.tryLocal(ctx, st, req)
 	} else {
-		res, err, out, why = f.tryRemote(ctx, p, req)
+		a = f.tryRemote(ctx, p, req)
 	}
 	n.Add(-1)
-	f.cfg.Metrics.ServiceCall(st.service, p.node, callOutcome(res, err, out), time.Since(start))
-	if out == tryDone && err == nil {
-		res = withProvider(res, p.node)
+	f.cfg.Metrics.ServiceCall(st.service, p.node, a.outcome(), time.Since(start))
+	if a.out == tryDone && a.err == nil {
+		a.res = withProvider(a.res, p.node)
 	}
-	return res, err, out, why
+	return a
 }
 
-func callOutcome(res json.RawMessage, err error, out tryOutcome) string {
+// outcome is the attempt as the service call metrics count it.
+func (a attempt) outcome() string {
 	switch {
-	case out == tryNotSent:
+	case a.out == tryNotSent:
 		return "not_sent"
-	case out == tryLost:
+	case a.out == tryLost:
 		return "lost"
-	case err != nil:
+	case a.err != nil:
 		return "error"
 	}
-	return resultOutcome(res)
+	return resultOutcome(a.res)
 }
 
 // tryLocal calls this node's provider, if its upstream is up.
-func (f *Engine) tryLocal(ctx context.Context, st *svcTool, req *mcp.Request) (json.RawMessage, error, tryOutcome, string) {
+func (f *Engine) tryLocal(ctx context.Context, st *svcTool, req *mcp.Request) attempt {
 	if !f.cfg.Local.ServiceUp(st.service) {
-		return nil, nil, tryNotSent, api.ProviderDown
+		return notSent(api.ProviderDown)
 	}
-	res, err := f.cfg.Local.Call(ctx, req)
-	return res, err, tryDone, ""
+	return answered(f.cfg.Local.Call(ctx, req))
 }
 
 // tryRemote forwards the call to a peer provider within --peer-timeout and
 // tells whether it ran there.
-func (f *Engine) tryRemote(ctx context.Context, p svcProvider, req *mcp.Request) (json.RawMessage, error, tryOutcome, string) {
+func (f *Engine) tryRemote(ctx context.Context, p svcProvider, req *mcp.Request) attempt {
 	callCtx, cancel := context.WithTimeout(withSendOnce(ctx), f.cfg.PeerTimeout)
 	defer cancel()
 	res, err := f.send(callCtx, p.link, req)
 	var rpcErr *mcp.Error
 	switch {
 	case err == nil && metaError(res) == ErrProviderDown:
-		return nil, nil, tryNotSent, api.ProviderDown
+		return notSent(api.ProviderDown)
 	case err == nil, errors.As(err, &rpcErr), ctx.Err() != nil:
-		return res, err, tryDone, ""
+		return answered(res, err)
 	case errors.Is(err, errDraining):
-		return nil, nil, tryNotSent, "draining (503)"
+		return notSent("draining (503)")
 	case errors.Is(err, syscall.ECONNREFUSED):
 		p.link.up.Reconnect() // the link says offline until it is back
-		return nil, nil, tryNotSent, "refuses connections"
+		return notSent("refuses connections")
 	case errors.Is(err, mcp.ErrResultTooLarge):
 		f.cfg.Metrics.ResultTooLarge(p.link.record().Name)
-		res, err = fedFailure(req.Method, p.link.record().Name, ErrResultTooLarge, fmt.Sprintf("provider %q answered with more than %d bytes, not read further (the bound set by --max-result-bytes)", p.node, f.cfg.MaxResultBytes))
-		return res, err, tryDone, ""
+		return answered(fedFailure(req.Method, p.link.record().Name, ErrResultTooLarge, fmt.Sprintf("provider %q answered with more than %d bytes, not read further (the bound set by --max-result-bytes)", p.node, f.cfg.MaxResultBytes)))
 	}
 	return f.lost(p, req, callCtx, err)
 }
 
 // lost is a call sent to p that got no answer: a timeout or a connection
 // lost. Its answer, if the call is not retried, names the provider.
-func (f *Engine) lost(p svcProvider, req *mcp.Request, callCtx context.Context, err error) (json.RawMessage, error, tryOutcome, string) {
+func (f *Engine) lost(p svcProvider, req *mcp.Request, callCtx context.Context, err error) attempt {
 	peer := p.link.record().Name
 	if errors.Is(callCtx.Err(), context.DeadlineExceeded) {
 		res, ferr := fedFailure(req.Method, peer, ErrPeerTimeout, fmt.Sprintf("provider %q did not answer within the peer timeout of %s", p.node, f.cfg.PeerTimeout))
-		return res, ferr, tryLost, "no answer within the peer timeout"
+		return attempt{res: res, err: ferr, out: tryLost, why: "no answer within the peer timeout"}
 	}
 	p.link.up.Reconnect()
 	f.log.Warn("service provider lost during a call", "provider", p.node, "peer", peer, "err", err)
 	res, ferr := fedFailure(req.Method, peer, ErrPeerOffline, fmt.Sprintf("provider %q was lost during the call", p.node))
-	return res, ferr, tryLost, "lost during the call"
+	return attempt{res: res, err: ferr, out: tryLost, why: "lost during the call"}
 }
 
 // metaError reads _meta["mcpmesh/error"] of a result.
@@ -348,8 +359,8 @@ func (f *Engine) callPinned(ctx context.Context, st *svcTool, req *mcp.Request, 
 			break
 		}
 		mcp.NoteSource(ctx, st.service, p.node)
-		res, err, _, _ := f.tryProvider(ctx, st, p, req)
-		return res, err
+		a := f.tryProvider(ctx, st, p, req)
+		return a.res, a.err
 	}
 	return serviceUnavailable(st.service, []string{node + ": holds this input_required exchange and cannot be reached"})
 }

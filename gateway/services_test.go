@@ -36,8 +36,7 @@ func TestServiceNames(t *testing.T) {
 		post("service of another entry here", "/api/servers", `{"name":"s3","url":"`+ups[2]+`","service":"svc"}`, `service "svc"`, `"s3"`, `"up-svc"`),
 		post("peer name is a service", "/api/federation/peers", `{"url":"`+b.url+`","name":"svc"}`, `"svc"`, `service "svc"`, `"up-svc"`),
 	})
-	var servers []api.Server
-	servers = decode[[]api.Server](t, a.do(t, http.MethodGet, "/api/servers", a.admin, "").body)
+	servers := decode[[]api.Server](t, a.do(t, http.MethodGet, "/api/servers", a.admin, "").body)
 	if len(servers) != 2 || servers[1].Service != "svc" {
 		t.Fatalf("servers after the refusals: %+v; want up-px and up-svc (service svc)", servers)
 	}
