@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -76,7 +75,7 @@ func callOutcome(outcome, kind string, denied bool) string {
 }
 
 func principalRecord(p mcp.Principal) auditPrincipal {
-	return auditPrincipal{Subject: p.Subject, Issuer: p.Issuer, Groups: strings.Fields(p.Groups), Node: p.Node}
+	return auditPrincipal{Subject: p.Subject, Issuer: p.Issuer, Groups: p.GroupList(), Node: p.Node}
 }
 
 // auditWrites writes an audit line for every write (POST, PUT, PATCH,
