@@ -66,6 +66,7 @@ func (n *Node) maintenanceLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		tm := n.cfg.Timings
+		n.noteCompany()
 		n.emit(n.members.expireSuspects(tm.suspectWindow(n.NumMembers())))
 		n.emit(n.members.reap(tm.ReconnectTimeout, tm.LeftTimeout))
 		if n.members.conflictReady(tm.DeadNodeReclaimTime) {
@@ -98,6 +99,7 @@ func (n *Node) rejoinLoop(ctx context.Context) {
 }
 
 func (n *Node) rejoin() {
+	n.seedRound()
 	ml := n.ml.Load()
 	up := map[string]bool{}
 	for _, m := range ml.Members() {

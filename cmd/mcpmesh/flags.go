@@ -331,6 +331,7 @@ func (cfg *serveConfig) check() error {
 	if cfg.MaxHeldRequests <= 0 {
 		errs = append(errs, fmt.Errorf("--max-held-requests %d must be positive", cfg.MaxHeldRequests))
 	}
+	errs = append(errs, checkJoin(cfg.Join)...)
 	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes),
 		cfg.checkSessions())
 	return errors.Join(append(errs, cfg.checkConns()...)...)
