@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mcpmesh/mcpmesh/internal/wait"
@@ -52,5 +53,46 @@ func TestReadyAfterJoining(t *testing.T) {
 	}, "waiting for ready-b's /ready to say 200 once it joined")
 	if !slices.Contains(ringAlive(t, b), a.name) {
 		t.Fatalf("ready-b is ready but does not see %s alive: %v", a.name, ringAlive(t, b))
+	}
+}
+
+// TestMetricsToken: with --metrics-token, GET /metrics needs that bearer
+// token (401 with a Bearer challenge otherwise); /health and /ready stay
+// open.
+func TestMetricsToken(t *testing.T) {
+	n := startNode(t, nodeOptions{name: "metrics-token", extra: []string{"--metrics-token", "scrape-me"}})
+	cases := []struct {
+		name, auth string
+		want       int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"wrong token", "Bearer scrape-you", http.StatusUnauthorized},
+		{"an admin JWT", "Bearer " + n.token, http.StatusUnauthorized},
+		{"not bearer", "Basic scrape-me", http.StatusUnauthorized},
+		{"the token", "Bearer scrape-me", http.StatusOK},
+		{"the token, lower-case scheme", "bearer scrape-me", http.StatusOK},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := map[string]string{}
+			if tc.auth != "" {
+				h["Authorization"] = tc.auth
+			}
+			r := n.do(t, http.MethodGet, "/metrics", nil, h)
+			if r.status != tc.want {
+				t.Fatalf("GET /metrics = %d %s, want %d", r.status, r.body, tc.want)
+			}
+			if tc.want == http.StatusOK && !strings.Contains(string(r.body), "mcpmesh_") {
+				t.Fatalf("GET /metrics with the token: no mcpmesh_ metrics in %.200s", r.body)
+			}
+			if tc.want == http.StatusUnauthorized && !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer ") {
+				t.Fatalf("401 without a Bearer challenge: %v", r.header)
+			}
+		})
+	}
+	for _, path := range []string{"/health", "/ready"} {
+		if r := n.do(t, http.MethodGet, path, nil, nil); r.status != http.StatusOK {
+			t.Fatalf("GET %s without a token = %d, want 200", path, r.status)
+		}
 	}
 }

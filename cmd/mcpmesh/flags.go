@@ -68,6 +68,8 @@ type serveConfig struct {
 	// DrainTimeout bounds how long calls in flight may run after SIGTERM
 	// before they are cut (docs/limits.md#draining).
 	DrainTimeout time.Duration
+	// MetricsToken, when set, is the bearer token GET /metrics needs.
+	MetricsToken string
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -96,6 +98,7 @@ type serveFlags struct {
 	readTimeout, writeTimeout, idleTimeout, sseKeepAlive    time.Duration
 	upstreamTimeout, inputTimeout, drainTimeout             time.Duration
 	maxUnauthConns, maxHeld                                 int
+	metricsToken                                            string
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -124,6 +127,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	f.maxCatalog, f.maxResult = mcp.DefaultMaxCatalogBytes, mcp.DefaultMaxResultBytes
 	fs.Var(&f.maxCatalog, "max-catalog-bytes", "bound of one upstream's or peer's listing (its entries as JSON, and each page); entries past it are left out")
 	fs.Var(&f.maxResult, "max-result-bytes", "bound of one answer from an upstream or a peer; a larger one is not read and is reported as result_too_large")
+	fs.StringVar(&f.metricsToken, "metrics-token", "", "bearer token GET /metrics needs (default: /metrics is open)")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
 	fs.IntVar(&f.maxSessions, "max-sessions", mcp.DefaultMaxSessions, "MCP sessions of clients on this node (other nodes' links have a budget of their own)")
 	fs.IntVar(&f.maxSessionsPerPrincipal, "max-sessions-per-principal", mcp.DefaultMaxSessionsPerPrincipal, "MCP sessions of one token subject on this node")
@@ -212,7 +216,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		GossipKey: f.gossipKey, Redis: f.redis, PeerTimeout: f.peerTimeout, ReconnectTimeout: f.reconnectTimeout, AutoTrust: f.trust,
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
 		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult), UpstreamTimeout: f.upstreamTimeout,
-		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld, DrainTimeout: f.drainTimeout,
+		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld, DrainTimeout: f.drainTimeout, MetricsToken: f.metricsToken,
 		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
 			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}

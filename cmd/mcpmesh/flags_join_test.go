@@ -67,3 +67,26 @@ func TestServeRefusesBadJoin(t *testing.T) {
 		})
 	}
 }
+
+// TestParseServeMetricsToken: --metrics-token, or MCPMESH_METRICS_TOKEN.
+func TestParseServeMetricsToken(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"unset", []string{"--dev"}, nil, ""},
+		{"flag", []string{"--dev", "--metrics-token", "m1"}, nil, "m1"},
+		{"env", []string{"--dev"}, map[string]string{"MCPMESH_METRICS_TOKEN": "m2"}, "m2"},
+		{"flag wins", []string{"--dev", "--metrics-token", "m1"}, map[string]string{"MCPMESH_METRICS_TOKEN": "m2"}, "m1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
+			if err != nil || cfg.MetricsToken != tc.want {
+				t.Fatalf("MetricsToken = %q, %v; want %q", cfg.MetricsToken, err, tc.want)
+			}
+		})
+	}
+}

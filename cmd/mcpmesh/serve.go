@@ -59,7 +59,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		MaxSessions: cfg.MaxSessions, MaxSessionsPerPrincipal: cfg.MaxSessionsPerPrincipal,
 		Bounds:          gateway.Bounds{MaxCatalogBytes: cfg.MaxCatalogBytes, MaxResultBytes: cfg.MaxResultBytes},
 		UpstreamTimeout: cfg.UpstreamTimeout, Conns: cfg.Conns,
-		InputTimeout: cfg.InputTimeout, MaxHeldRequests: cfg.MaxHeldRequests,
+		InputTimeout: cfg.InputTimeout, MaxHeldRequests: cfg.MaxHeldRequests, MetricsToken: cfg.MetricsToken,
 	})
 	if err != nil {
 		_ = ln.Close()
