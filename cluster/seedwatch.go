@@ -75,9 +75,10 @@ func (n *Node) gossipPort() int {
 }
 
 // JoinSeeds joins the seeds' gossip addresses, each at once, and notes
-// whether one answered (this node's own address counts: it is the first
-// of its ring) or refused this node's gossip key. It returns how many
-// answered and, when none did, the last error.
+// whether one answered or refused this node's gossip key. This node's own
+// address is not joined but noted: the node may be the first of its ring
+// (see SeedStatus.Self). It returns how many other seeds answered and,
+// when none did, the last error.
 func (n *Node) JoinSeeds(addrs []string) (int, error) {
 	if n.isShutdown() {
 		return 0, ErrShutdown
@@ -89,15 +90,8 @@ func (n *Node) JoinSeeds(addrs []string) (int, error) {
 			others = append(others, a)
 		}
 	}
-	selfSeed := len(others) < len(addrs)
 	reached, err := n.joinEach(others)
-	n.seeds.update(func(s *SeedStatus) { s.note(selfSeed, reached, err) })
-	if selfSeed {
-		reached++
-	}
-	if reached > 0 {
-		err = nil
-	}
+	n.seeds.update(func(s *SeedStatus) { s.note(len(others) < len(addrs), reached, err) })
 	return reached, err
 }
 

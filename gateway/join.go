@@ -73,12 +73,18 @@ func (g *Gateway) tryJoin(ctx context.Context, urls []string, seeds []cluster.Se
 		return false
 	}
 	n, err := g.node.JoinSeeds(addrs)
-	if n == 0 {
-		g.logJoinFailed(addrs, err)
+	switch {
+	case n > 0:
+		g.log.Info("joined the ring", "contacted", n, "members", g.node.NumMembers())
+		return true
+	case g.node.NumMembers() > 1: // another node joined this one meanwhile
+		return true
+	case err == nil: // only this node's own address: the first of its ring, until another answers
+		g.log.Debug("join: only this node answered; will retry", "seeds", strings.Join(addrs, ","))
 		return false
 	}
-	g.log.Info("joined the ring", "contacted", n, "members", g.node.NumMembers())
-	return true
+	g.logJoinFailed(addrs, err)
+	return false
 }
 
 // logJoinFailed says why no seed answered, with a hint for a wrong key.

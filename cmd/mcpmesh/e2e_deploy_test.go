@@ -96,3 +96,19 @@ func TestMetricsToken(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinListIncludingItself: nodes given the same --join list, each
+// itself included (docs/deploy.md), start in any order: the first is ready
+// alone (the first of its ring) and keeps trying the others, so it joins
+// a second node that was given no --join at all.
+func TestJoinListIncludingItself(t *testing.T) {
+	ga, gb := freeAddr(t), freeAddr(t)
+	a := startNode(t, nodeOptions{name: "self-a", demo: true, extra: []string{"--gossip", ga, "--join", ga + "," + gb}})
+	if code, st := readyStatus(t, a); code != http.StatusOK {
+		t.Fatalf("self-a alone, itself among its seeds: /ready = %d %q, want 200", code, st)
+	}
+	b := startNode(t, nodeOptions{name: "self-b", demo: true, extra: []string{"--gossip", gb}})
+	wait.For(t, ringTimeout, func() bool {
+		return slices.Contains(ringAlive(t, a), b.name) && slices.Contains(ringAlive(t, b), a.name)
+	}, "waiting for self-a to join self-b")
+}
