@@ -57,3 +57,31 @@ func TestVagrantfileMatchesDeployDoc(t *testing.T) {
 		}
 	}
 }
+
+// TestKubernetesArgsParse: the StatefulSet's container arguments, with
+// the pod's variables filled in as the kubelet does, are accepted by
+// `mcpmesh serve` (deploy/kubernetes/check checks the manifests' types and
+// cross-references; this checks the flags' values).
+func TestKubernetesArgsParse(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "deploy", "kubernetes", "statefulset.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := strings.NewReplacer("$(POD_NAME)", "mcpmesh-0", "$(POD_NAMESPACE)", "default", "$(POD_IP)", "10.1.2.3")
+	var args []string
+	for _, m := range regexp.MustCompile(`(?m)^\s*- (--[a-z-]+=\S+)\s*$`).FindAllStringSubmatch(string(b), -1) {
+		args = append(args, pod.Replace(m[1]))
+	}
+	if len(args) < 5 {
+		t.Fatalf("found %d --flag=value arguments in statefulset.yaml: %q", len(args), args)
+	}
+	env := mapEnv(map[string]string{"MCPMESH_JWT_SECRET": secretA})
+	cfg, err := parseServe(args, env, fixedHost("host"), io.Discard)
+	if err != nil {
+		t.Fatalf("mcpmesh serve %q: %v", args, err)
+	}
+	if cfg.Name != "mcpmesh-0" || cfg.AdvertiseURL != "http://mcpmesh-0.mcpmesh-gossip.default.svc.cluster.local:8000" ||
+		!slices.Equal(cfg.Join, []string{"dns:mcpmesh-gossip.default.svc.cluster.local:9000"}) {
+		t.Fatalf("name %q, advertise URL %q, join %q", cfg.Name, cfg.AdvertiseURL, cfg.Join)
+	}
+}
