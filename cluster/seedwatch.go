@@ -21,7 +21,7 @@ type SeedStatus struct {
 	Self       bool      // a seed is this node: it may be the first of its ring
 	Answered   time.Time // the last time a seed answered; zero: never
 	Company    time.Time // the last time the node saw another member up
-	KeyRefused error     // the last seed join's refusal of this node's gossip key
+	KeyRefused error     // the last round of joins' refusal of this node's gossip key
 }
 
 // seedState is the node's SeedStatus and the DNS seeds looked up again on
@@ -100,14 +100,20 @@ func (n *Node) JoinSeeds(addrs []string) (int, error) {
 // still refuse it), but it makes the node the first of its ring.
 func (s *SeedStatus) note(selfSeed bool, reached int, err error) {
 	s.Self = s.Self || selfSeed
+	s.noteKey(reached, err)
+	if selfSeed || reached > 0 {
+		s.Answered = time.Now()
+	}
+}
+
+// noteKey records whether a round of joins (of seeds, or of the members a
+// rejoin round retries) found this node's gossip key refused.
+func (s *SeedStatus) noteKey(reached int, err error) {
 	switch {
 	case reached > 0:
 		s.KeyRefused = nil
 	case errors.Is(err, errKeyRefused):
 		s.KeyRefused = err
-	}
-	if selfSeed || reached > 0 {
-		s.Answered = time.Now()
 	}
 }
 

@@ -29,6 +29,7 @@ func TestSeedProblem(t *testing.T) {
 		{"key refused, itself a seed", cluster.SeedStatus{Given: true, Self: true, Answered: recent, KeyRefused: refused}, 1, "gossip key refused"},
 		{"itself a seed: the first of its ring", cluster.SeedStatus{Given: true, Self: true, Answered: old}, 1, ""},
 		{"key refused once, now in a ring", cluster.SeedStatus{Given: true, KeyRefused: refused}, 3, ""},
+		{"no seeds, key refused by the members it retries", cluster.SeedStatus{KeyRefused: refused}, 1, "gossip key refused"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
@@ -111,4 +113,34 @@ func TestJoinListIncludingItself(t *testing.T) {
 	wait.For(t, ringTimeout, func() bool {
 		return slices.Contains(ringAlive(t, a), b.name) && slices.Contains(ringAlive(t, b), a.name)
 	}, "waiting for self-a to join self-b")
+}
+
+// TestReadyKeyRefusedOnRestart: a node restarted on its data dir with a
+// gossip key its ring does not hold, and no --join, is refused by the
+// members it retries: its /ready answers 503 saying so.
+func TestReadyKeyRefusedOnRestart(t *testing.T) {
+	a := startMeshNode(t, "key-a")
+	b := startMeshNode(t, "key-b", "--join", ringInfo(t, a).GossipAddress)
+	wait.For(t, ringTimeout, func() bool { return slices.Contains(ringAlive(t, a), b.name) }, "waiting for key-a to see key-b")
+	b.proc.stopClean(t)
+	o := nodeOptions{name: b.name, demo: true, dataDir: b.dataDir,
+		extra: []string{"--gossip", "127.0.0.1:0", "--gossip-key", cluster.EncodeKey(bytes.Repeat([]byte{7}, 32))}}
+	addr := freeAddr(t)
+	restarted := &node{name: b.name, url: "http://" + addr, dataDir: b.dataDir,
+		proc: startProc(t, "mcpmesh node key-b (another key)", buildBinaries(t).mcpmesh, append(serveArgs(t, o), "--http", addr)...)}
+	wait.For(t, ringTimeout, func() bool {
+		if restarted.proc.exited() {
+			return true
+		}
+		resp, err := httpClient.Get(restarted.url + "/ready")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		code, st := readyStatus(t, restarted)
+		return code == http.StatusServiceUnavailable && st == "gossip key refused"
+	}, "waiting for the restarted key-b's /ready to say its gossip key is refused")
+	if restarted.proc.exited() {
+		t.Fatalf("the restarted node exited: %s", restarted.proc.exitText())
+	}
 }
