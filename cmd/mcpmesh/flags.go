@@ -118,7 +118,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.gossip, "gossip", "", "gossip bind address (default 127.0.0.1:<PORT+1000>)")
 	fs.StringVar(&f.gossipAdvertise, "gossip-advertise", "", "gossip address advertised to other nodes")
-	fs.StringVar(&f.join, "join", "", "comma list of nodes to join (env JOIN)")
+	fs.StringVar(&f.join, "join", "", "comma list of nodes to join: gossip host:port, node URLs, or dns:NAME[:PORT] for every address of NAME (env JOIN)")
 	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring (default derived from the JWT secret; a stored keyring wins)")
 	fs.BoolVar(&f.resetKeyring, "reset-keyring", false, "forget the keyring stored by `mcpmesh keyring` and start from --gossip-key (for a node that missed a rotation)")
 	fs.StringVar(&f.redis, "redis", "", "Redis URL where nodes announce and find each other's gossip addresses (env REDIS_URL)")
