@@ -104,7 +104,7 @@ func TestDNSSeedLookedUpEveryRound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.SetSeeds([]cluster.Seed{seed})
+	b.SetSeeds(1, []cluster.Seed{seed})
 	if st := b.SeedStatus(); !st.Given || !st.Answered.IsZero() {
 		t.Fatalf("before any answer, SeedStatus = %+v", st)
 	}

@@ -44,9 +44,10 @@ func (s *seedState) update(f func(*SeedStatus)) {
 	f(&s.st)
 }
 
-// SetSeeds records that the node was given seeds, and keeps the DNS ones
-// to look up again, and join, on every rejoin round.
-func (n *Node) SetSeeds(seeds []Seed) {
+// SetSeeds records how many seeds the node was given in all (node URLs
+// too, which the caller resolves), and keeps the DNS ones of seeds to look
+// up again, and join, on every rejoin round.
+func (n *Node) SetSeeds(given int, seeds []Seed) {
 	var dns []Seed
 	for _, s := range seeds {
 		if s.DNS {
@@ -55,7 +56,7 @@ func (n *Node) SetSeeds(seeds []Seed) {
 	}
 	n.seeds.mu.Lock()
 	defer n.seeds.mu.Unlock()
-	n.seeds.st.Given = n.seeds.st.Given || len(seeds) > 0
+	n.seeds.st.Given = n.seeds.st.Given || given > 0
 	n.seeds.dns = dns
 }
 

@@ -26,7 +26,7 @@ func (g *Gateway) JoinRing(seeds []string) {
 		return
 	}
 	urls, gossip := splitSeeds(seeds)
-	g.node.SetSeeds(gossip)
+	g.node.SetSeeds(len(seeds), gossip)
 	g.bg.Add(1)
 	go func() {
 		defer g.bg.Done()

@@ -39,11 +39,12 @@ func TestJoinDNS(t *testing.T) {
 	}, "waiting for dns-a and dns-b to see each other alive")
 }
 
-// TestReadyAfterJoining: a node whose seed is not up answers /ready with
-// 503 saying it has not joined; once the seed comes up and it joins, 200.
+// TestReadyAfterJoining: a node whose seeds are not up — a gossip address
+// and a node URL — answers /ready with 503 saying it has not joined; once
+// a seed comes up and it joins, 200.
 func TestReadyAfterJoining(t *testing.T) {
 	seedAddr := freeAddr(t)
-	b := startUnready(t, "ready-b", "--join", seedAddr)
+	b := startUnready(t, "ready-b", "--join", seedAddr+",http://"+freeAddr(t))
 	wait.For(t, readyTimeout, func() bool {
 		code, st := readyStatus(t, b)
 		return code == http.StatusServiceUnavailable && st == "joining"
@@ -113,6 +114,16 @@ func TestJoinListIncludingItself(t *testing.T) {
 	wait.For(t, ringTimeout, func() bool {
 		return slices.Contains(ringAlive(t, a), b.name) && slices.Contains(ringAlive(t, b), a.name)
 	}, "waiting for self-a to join self-b")
+}
+
+// TestReadyJoiningByURL: a node given only a node URL that does not
+// answer has not joined either.
+func TestReadyJoiningByURL(t *testing.T) {
+	b := startUnready(t, "ready-url", "--join", "http://"+freeAddr(t))
+	wait.For(t, readyTimeout, func() bool {
+		code, st := readyStatus(t, b)
+		return code == http.StatusServiceUnavailable && st == "joining"
+	}, "waiting for ready-url's /ready to say 503 joining")
 }
 
 // TestReadyKeyRefusedOnRestart: a node restarted on its data dir with a
