@@ -14,7 +14,7 @@ BENCH_KILL_OPS ?= 8x
 BENCH_LISTCHANGED_OPS ?= 5x
 
 .DEFAULT_GOAL := help
-.PHONY: help build dev test conformance bench chaos partition lint clean
+.PHONY: help build dev test deploy-check conformance bench chaos partition lint clean
 
 help: ## list the targets
 	@echo "mcpmesh — a cluster of MCP gateways"
@@ -45,6 +45,12 @@ dev: ## build, then run one node with --dev --demo (PORT, NAME, JWT_SECRET, JOIN
 test: scripts/node_modules ## run every test with -race (unit, e2e, TypeScript client, conformance)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list $(PKGS) | grep -v '/cmd/mcpmesh$$')
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(E2E)
+	$(MAKE) deploy-check
+
+# A module of its own (deploy/kubernetes/check/go.mod), so that k8s.io/api is
+# not a dependency of the product.
+deploy-check: ## decode deploy/kubernetes strictly with the Kubernetes API types and check their cross-references
+	cd deploy/kubernetes/check && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 conformance: scripts/node_modules ## run both MCP conformance suites (0.1.16 sessions, 0.2.0-alpha.12 at 2026-07-28) through a node and through /mcp/peers/{peer} of a second node, its upstream the everything-server over stdio and over HTTP, verbosely
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) -run '^TestConformance(Hop)?(2026)?(HTTP)?$$' -v $(E2E)

@@ -59,6 +59,8 @@ type Config struct {
 	Meta NodeMeta
 	// Timings tunes gossip and background loops; zero fields take defaults.
 	Timings Timings
+	// Resolver looks up DNS seeds (see SetSeeds); nil: net.DefaultResolver.
+	Resolver Resolver
 	// EventBuffer is the capacity of Events (default DefaultEventBuffer).
 	EventBuffer int
 }
@@ -95,6 +97,9 @@ func (c Config) prepare() (Config, error) {
 	case 0, 16, 24, 32:
 	default:
 		return c, fmt.Errorf("secret key is %d bytes; an AES key is 16, 24 or 32 bytes", len(c.SecretKey))
+	}
+	if c.Resolver == nil {
+		c.Resolver = net.DefaultResolver
 	}
 	if c.Label == "" {
 		c.Label = DefaultLabel

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -66,6 +64,7 @@ func (n *Node) maintenanceLoop(ctx context.Context) {
 		case <-t.C:
 		}
 		tm := n.cfg.Timings
+		n.noteCompany()
 		n.emit(n.members.expireSuspects(tm.suspectWindow(n.NumMembers())))
 		n.emit(n.members.reap(tm.ReconnectTimeout, tm.LeftTimeout))
 		if n.members.conflictReady(tm.DeadNodeReclaimTime) {
@@ -99,6 +98,7 @@ func (n *Node) rejoinLoop(ctx context.Context) {
 }
 
 func (n *Node) rejoin() {
+	n.seedRound()
 	ml := n.ml.Load()
 	up := map[string]bool{}
 	for _, m := range ml.Members() {
@@ -108,20 +108,13 @@ func (n *Node) rejoin() {
 	if len(addrs) == 0 {
 		return
 	}
-	// One join per address, at once: an unreachable address costs a TCP
-	// timeout, which must not delay the others (a healed partition).
+	// One join per address, at once (joinEach): an unreachable address
+	// costs a TCP timeout, which must not delay the others (a healed
+	// partition).
 	rand.Shuffle(len(addrs), func(i, j int) { addrs[i], addrs[j] = addrs[j], addrs[i] })
-	var reached atomic.Int32
-	var wg sync.WaitGroup
-	for _, addr := range addrs[:min(len(addrs), maxRejoinsAtOnce)] {
-		wg.Go(func() {
-			if k, _ := ml.Join([]string{addr}); k > 0 {
-				reached.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	n.log.Debug("rejoin attempt", "addrs", addrs, "reached", reached.Load())
+	reached, err := n.joinEach(addrs)
+	n.seeds.update(func(s *SeedStatus) { s.noteKey(reached, err) })
+	n.log.Debug("rejoin attempt", "addrs", addrs, "reached", reached)
 }
 
 // maxRejoinsAtOnce bounds one rejoin round; beyond it, a random choice of

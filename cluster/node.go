@@ -30,6 +30,7 @@ type Node struct {
 	wire    *countingTransport // gossip transport and its counters (stats.go)
 	keys    *keyring           // nil: unencrypted gossip
 	ident   *identity          // the node id and refusals (identity.go)
+	seeds   seedState          // --join seeds, for rejoin rounds and readiness (seedwatch.go)
 
 	rtts    rttTable // the last gossip round-trip time to each member (ping_delegate.go)
 	metaMu  sync.Mutex

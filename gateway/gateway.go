@@ -103,6 +103,9 @@ type Config struct {
 	// for it (default DefaultAuditBuffer); nil: no audit log.
 	Audit       io.WriteCloser
 	AuditBuffer int
+	// MetricsToken (--metrics-token), when set, is the bearer token GET
+	// /metrics needs; empty: /metrics is open.
+	MetricsToken string
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -145,6 +148,7 @@ type Gateway struct {
 	sessionProxy       *sessionProxy  // other nodes' sessions (sessionproxy.go)
 	bg                 sync.WaitGroup // background work owned by the gateway
 	node               *cluster.Node
+	metricsToken       []byte // --metrics-token; nil: /metrics is open
 
 	runCtx    context.Context // lives until Close: upstreams run under it
 	runCancel context.CancelFunc
@@ -239,7 +243,7 @@ func newGateway(cfg Config) *Gateway {
 		origins: cfg.AllowedOrigins, hosts: cfg.AllowedHosts, maxBody: cfg.MaxBodyBytes, readyTimeout: cfg.ReadyTimeout,
 		configServers: cfg.Servers, reg: cfg.Registry, servers: newServerSet(),
 		maxSessions: [2]int{cfg.MaxSessions, cfg.MaxSessionsPerPrincipal}, sessions: mcp.NewSessionPool(),
-		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns,
+		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns, metricsToken: metricsToken(cfg.MetricsToken),
 		holds: mcp.NewHolds(cfg.MaxHeldRequests, cfg.InputTimeout), inputTimeout: cfg.InputTimeout,
 	}
 	if g.inputTimeout == 0 {

@@ -37,8 +37,8 @@ func TestImpostorNodeIsNotReady(t *testing.T) {
 	var ready response
 	wait.For(t, 10*time.Second, func() bool {
 		ready = impostor.do(t, http.MethodGet, "/ready", "", "")
-		return ready.code == http.StatusServiceUnavailable
-	}, "the impostor's /ready to say it is refused")
+		return ready.code == http.StatusServiceUnavailable && strings.Contains(string(ready.body), "node id")
+	}, "the impostor's /ready to say it is refused (before that, it says it has not joined)")
 	if msg := ready.errorText(t); !strings.Contains(msg, "gw-b") || !strings.Contains(msg, "node id") {
 		t.Errorf("/ready of the impostor: %q; want why (the name gw-b held for another node id)", msg)
 	}

@@ -28,7 +28,7 @@ func (g *Gateway) router() http.Handler {
 
 	r.GET("/health", g.health)
 	r.GET("/ready", g.readiness)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg})))
+	r.GET("/metrics", g.checkMetricsToken, gin.WrapH(promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg})))
 
 	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, g.proxySession, g.markForwarded, g.markLimitExempt, gin.WrapH(g.mcp.Handler())}
 	for _, p := range MCPPaths {

@@ -98,13 +98,17 @@ func checkRestartKeepsKey(t *testing.T, a, b *node) {
 }
 
 // checkStaleRefused starts a node with only the old key (derived from the
-// shared secret, no stored keyring): it cannot join, and says why.
+// shared secret, no stored keyring): it cannot join, says why, and its
+// /ready answers 503 saying its gossip key is refused.
 func checkStaleRefused(t *testing.T, a, c *node) {
 	t.Helper()
-	stale := startMeshNode(t, "kr-stale", "--join", ringInfo(t, a).GossipAddress)
+	stale := startUnready(t, "kr-stale", "--join", ringInfo(t, a).GossipAddress)
 	wait.For(t, ringTimeout, func() bool {
 		return strings.Count(stale.proc.out.String(), "mcpmesh keyring list") >= 2
 	}, "waiting for the stale node to log its refused join")
+	if code, st := readyStatus(t, stale); code != http.StatusServiceUnavailable || st != "gossip key refused" {
+		t.Fatalf("the stale node's /ready = %d %q, want 503 \"gossip key refused\"", code, st)
+	}
 	for _, n := range []*node{a, c} {
 		var members []api.Member
 		ringGet(t, n, "/api/federation/members", &members)

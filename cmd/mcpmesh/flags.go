@@ -70,6 +70,8 @@ type serveConfig struct {
 	DrainTimeout time.Duration
 	// Audit is the audit log and the rate limiters' bound (flags_audit.go).
 	Audit auditConfig
+	// MetricsToken, when set, is the bearer token GET /metrics needs.
+	MetricsToken string
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -99,6 +101,7 @@ type serveFlags struct {
 	upstreamTimeout, inputTimeout, drainTimeout             time.Duration
 	maxUnauthConns, maxHeld                                 int
 	audit                                                   auditConfig
+	metricsToken                                            string
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -118,7 +121,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.gossip, "gossip", "", "gossip bind address (default 127.0.0.1:<PORT+1000>)")
 	fs.StringVar(&f.gossipAdvertise, "gossip-advertise", "", "gossip address advertised to other nodes")
-	fs.StringVar(&f.join, "join", "", "comma list of nodes to join (env JOIN)")
+	fs.StringVar(&f.join, "join", "", "comma list of nodes to join: gossip host:port, node URLs, or dns:NAME[:PORT] for every address of NAME (env JOIN)")
 	fs.StringVar(&f.gossipKey, "gossip-key", "", "base64 AES key of the ring (default derived from the JWT secret; a stored keyring wins)")
 	fs.BoolVar(&f.resetKeyring, "reset-keyring", false, "forget the keyring stored by `mcpmesh keyring` and start from --gossip-key (for a node that missed a rotation)")
 	fs.StringVar(&f.redis, "redis", "", "Redis URL where nodes announce and find each other's gossip addresses (env REDIS_URL)")
@@ -127,6 +130,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	f.maxCatalog, f.maxResult = mcp.DefaultMaxCatalogBytes, mcp.DefaultMaxResultBytes
 	fs.Var(&f.maxCatalog, "max-catalog-bytes", "bound of one upstream's or peer's listing (its entries as JSON, and each page); entries past it are left out")
 	fs.Var(&f.maxResult, "max-result-bytes", "bound of one answer from an upstream or a peer; a larger one is not read and is reported as result_too_large")
+	fs.StringVar(&f.metricsToken, "metrics-token", "", "bearer token GET /metrics needs (default: /metrics is open)")
 	fs.StringVar(&f.trust, "auto-trust", "", "trust every ring member at this level: full, discover or none")
 	fs.IntVar(&f.maxSessions, "max-sessions", mcp.DefaultMaxSessions, "MCP sessions of clients on this node (other nodes' links have a budget of their own)")
 	fs.IntVar(&f.maxSessionsPerPrincipal, "max-sessions-per-principal", mcp.DefaultMaxSessionsPerPrincipal, "MCP sessions of one token subject on this node")
@@ -217,6 +221,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
 		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult), UpstreamTimeout: f.upstreamTimeout,
 		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld, DrainTimeout: f.drainTimeout, Audit: f.audit,
+		MetricsToken: f.metricsToken,
 		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
 			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}
@@ -335,6 +340,7 @@ func (cfg *serveConfig) check() error {
 	if cfg.MaxHeldRequests <= 0 {
 		errs = append(errs, fmt.Errorf("--max-held-requests %d must be positive", cfg.MaxHeldRequests))
 	}
+	errs = append(errs, checkJoin(cfg.Join)...)
 	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes),
 		cfg.checkSessions(), cfg.Audit.check())
 	return errors.Join(append(errs, cfg.checkConns()...)...)

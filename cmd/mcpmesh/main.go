@@ -85,6 +85,9 @@ func exitStatus(cmd string, err error, stderr io.Writer) int {
 		return 0
 	}
 	fmt.Fprintf(stderr, "mcpmesh %s: %v\n", cmd, err)
+	if ue := (usageError{}); errors.As(err, &ue) {
+		return 2
+	}
 	return 1
 }
 
