@@ -51,7 +51,9 @@ type attempt struct {
 }
 
 // answered is an attempt that ran: its answer goes to the caller.
-func answered(res json.RawMessage, err error) attempt { return attempt{res: res, err: err, out: tryDone} }
+func answered(res json.RawMessage, err error) attempt {
+	return attempt{res: res, err: err, out: tryDone}
+}
 
 // notSent is an attempt where nothing ran, and why.
 func notSent(why string) attempt { return attempt{out: tryNotSent, why: why} }
