@@ -244,7 +244,7 @@ func TestViolations(t *testing.T) {
 		{"gateway imports federation", pkg("gateway", m+"/federation", m+"/cluster"), ""},
 		{"federation imports its allowed layers", pkg("federation", m+"/cluster", m+"/mcp", m+"/store", "github.com/golang-jwt/jwt/v5"), ""},
 		{"federation test helpers import federation", pkg("federation/federationtest", m+"/federation"), ""},
-		{"federation imports gateway", pkg("federation", m+"/gateway"), "federation may import only [api cluster mcp store]"},
+		{"federation imports gateway", pkg("federation", m+"/gateway"), "federation may import only [api cluster mcp policy store]"},
 		{"federation imports gin", pkg("federation", ginPath), "(layer federation) depends on github.com/gin-gonic/gin"},
 		{"federation depends on gin transitively", listedPackage{ImportPath: m + "/federation", Deps: []string{"github.com/gin-gonic/gin"}}, "only gateway and cmd may use Gin"},
 		{"federation imports cmd", pkg("federation", m+"/cmd/mcpmesh"), "(layer cmd)"},
