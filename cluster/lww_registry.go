@@ -23,7 +23,8 @@ type lwwSpec[R any] struct {
 }
 
 // lwwHooks are a registry's own rules around the shared machinery. They
-// run with the registry's mu held (noteDropped aside) and must not block.
+// run with the registry's mu held (or before it is shared, in load) and
+// must not block.
 type lwwHooks[R any] interface {
 	noteLocalLocked(name string, base HLC, applied bool) // a local write of name replaced base
 	noteRemoteLocked(rec, cur R, had, applied bool)      // rec from the ring met cur
