@@ -33,23 +33,44 @@ import (
 // nothing resurrects; tombstones older than the TombstoneTTL are collected.
 
 // record is what a last-writer-wins registry holds: a record type R whose
-// name, version, writer and tombstone flag lwwRegistry reads (head) and
-// sets (stamped, tombstone).
+// name, version, writer, tombstone flag and times lwwRegistry reads (head)
+// and sets (withHead).
 type record[R any] interface {
 	head() lwwHead
-	stamped(name, writer string, at time.Time, v HLC) R // a local write's fields set
-	tombstone() R                                       // Deleted set
-	normalize() R                                       // equal records, equal bytes
-	check() error                                       // valid as a registry keeps it
-	canonical() []byte                                  // JSON: store, wire, digest
+	withHead(lwwHead) R
+	check() error      // valid as a registry keeps it
+	canonical() []byte // JSON: store, wire, digest
 	same(R) bool
 }
 
-// lwwHead is the part of a record the merge reads.
+// lwwHead is the part of a record the shared machinery reads and writes.
 type lwwHead struct {
-	name, writer string
-	version      HLC
-	deleted      bool
+	name, writer         string
+	version              HLC
+	deleted              bool
+	createdAt, updatedAt time.Time
+}
+
+// lwwNormalize makes equal records encode to equal bytes on every node:
+// times in UTC at millisecond precision.
+func lwwNormalize[R record[R]](r R) R {
+	h := r.head()
+	h.createdAt, h.updatedAt = lwwTime(h.createdAt), lwwTime(h.updatedAt)
+	return r.withHead(h)
+}
+
+// lwwStamp sets what a local write of name by writer at a version v sets.
+func lwwStamp[R record[R]](r R, name, writer string, at time.Time, v HLC) R {
+	h := r.head()
+	h.name, h.writer, h.updatedAt, h.version = name, writer, at, v
+	return lwwNormalize(r.withHead(h))
+}
+
+// lwwTombstone returns r deleted.
+func lwwTombstone[R record[R]](r R) R {
+	h := r.head()
+	h.deleted = true
+	return r.withHead(h)
 }
 
 // lwwCompare totally orders records: by version, then writer, then name,
@@ -136,20 +157,20 @@ func lwwDecode[R record[R]](b []byte, invalid error) (R, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return r, fmt.Errorf("%w: %v", invalid, err)
 	}
-	r = r.normalize()
+	r = lwwNormalize(r)
 	return r, r.check()
 }
 
-// checkStamp validates what a write stamps on a record: its writer, its
+// checkHead validates what a write stamps on a record: its writer, its
 // version and its times. Errors wrap invalid.
-func checkStamp(invalid error, writer string, v HLC, times ...time.Time) error {
-	if err := checkName(writer); err != nil {
+func checkHead(invalid error, h lwwHead) error {
+	if err := checkName(h.writer); err != nil {
 		return fmt.Errorf("%w: writer: %v", invalid, err)
 	}
-	if v.Wall <= 0 || v.Wall > 1<<50 {
-		return fmt.Errorf("%w: version %s out of range", invalid, v)
+	if h.version.Wall <= 0 || h.version.Wall > 1<<50 {
+		return fmt.Errorf("%w: version %s out of range", invalid, h.version)
 	}
-	for _, t := range times {
+	for _, t := range []time.Time{h.createdAt, h.updatedAt} {
 		if t.Year() < 1970 || t.Year() > 9999 {
 			return fmt.Errorf("%w: timestamp %v out of range", invalid, t)
 		}

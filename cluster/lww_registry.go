@@ -118,7 +118,7 @@ func (r *lwwRegistry[R]) prepare(name string, build func(cur R, live bool) (R, e
 	if err != nil {
 		return rec, err
 	}
-	rec = rec.stamped(name, r.self, r.now(), r.clock.Now()).normalize()
+	rec = lwwStamp(rec, name, r.self, r.now(), r.clock.Now())
 	if err := rec.check(); err != nil {
 		return rec, err
 	}
@@ -138,7 +138,7 @@ func (r *lwwRegistry[R]) update(name string, notFound error, edit func(*R) error
 // remove replaces the live record name by a tombstone; notFound if none.
 func (r *lwwRegistry[R]) remove(name string, notFound error) error {
 	_, err := r.update(name, notFound, func(cur *R) error {
-		*cur = (*cur).tombstone()
+		*cur = lwwTombstone(*cur)
 		return nil
 	})
 	return err

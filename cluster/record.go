@@ -96,7 +96,7 @@ func (r PeerRecord) check() error {
 	if err := r.checkUser(); err != nil {
 		return err
 	}
-	return checkStamp(ErrInvalid, r.Writer, r.Version, r.CreatedAt, r.UpdatedAt)
+	return checkHead(ErrInvalid, r.head())
 }
 
 // checkPeerSize refuses a record whose broadcast (its n bytes of JSON
@@ -108,13 +108,6 @@ func checkPeerSize(name string, n int) error {
 	return nil
 }
 
-// normalize makes equal records encode to equal bytes on every node: times
-// in UTC at millisecond precision.
-func (r PeerRecord) normalize() PeerRecord {
-	r.CreatedAt, r.UpdatedAt = lwwTime(r.CreatedAt), lwwTime(r.UpdatedAt)
-	return r
-}
-
 // canonical is the record's JSON encoding, the basis of digests and of the
 // last tie-break of the merge order.
 func (r PeerRecord) canonical() []byte { return canonicalJSON(r) }
@@ -123,17 +116,14 @@ func (r PeerRecord) canonical() []byte { return canonicalJSON(r) }
 // greater version of a name; settle keeps the greatest record of a member.
 func compareRecords(a, b PeerRecord) int { return lwwCompare(a, b) }
 
+// head and withHead read and set the fields lwwRegistry handles.
 func (r PeerRecord) head() lwwHead {
-	return lwwHead{name: r.Name, writer: r.Writer, version: r.Version, deleted: r.Deleted}
+	return lwwHead{name: r.Name, writer: r.Writer, version: r.Version, deleted: r.Deleted, createdAt: r.CreatedAt, updatedAt: r.UpdatedAt}
 }
 
-func (r PeerRecord) stamped(name, writer string, at time.Time, v HLC) PeerRecord {
-	r.Name, r.Writer, r.UpdatedAt, r.Version = name, writer, at, v
-	return r
-}
-
-func (r PeerRecord) tombstone() PeerRecord {
-	r.Deleted = true
+func (r PeerRecord) withHead(h lwwHead) PeerRecord {
+	r.Name, r.Writer, r.Version, r.Deleted = h.name, h.writer, h.version, h.deleted
+	r.CreatedAt, r.UpdatedAt = h.createdAt, h.updatedAt
 	return r
 }
 

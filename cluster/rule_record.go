@@ -42,7 +42,7 @@ func (r RuleRecord) check() error {
 	if err := CheckPeerName(r.Name); err != nil {
 		return fmt.Errorf("%w: name %q must be 1-32 characters of a-z, 0-9 and '-'", ErrRuleInvalid, r.Name)
 	}
-	return checkStamp(ErrRuleInvalid, r.Writer, r.Version, r.CreatedAt, r.UpdatedAt)
+	return checkHead(ErrRuleInvalid, r.head())
 }
 
 // checkSize refuses a rule whose encoding is over maxRuleBytes.
@@ -61,12 +61,6 @@ func decodeRule(b []byte) (RuleRecord, error) {
 	return lwwDecode[RuleRecord](b, ErrRuleInvalid)
 }
 
-// normalize makes equal rules encode to equal bytes on every node.
-func (r RuleRecord) normalize() RuleRecord {
-	r.CreatedAt, r.UpdatedAt = lwwTime(r.CreatedAt), lwwTime(r.UpdatedAt)
-	return r
-}
-
 // canonical is the rule's JSON encoding (digests, the last tie-break).
 func (r RuleRecord) canonical() []byte { return canonicalJSON(r) }
 
@@ -74,17 +68,14 @@ func (r RuleRecord) canonical() []byte { return canonicalJSON(r) }
 // peers' (lwwCompare).
 func compareRules(a, b RuleRecord) int { return lwwCompare(a, b) }
 
+// head and withHead read and set the fields lwwRegistry handles.
 func (r RuleRecord) head() lwwHead {
-	return lwwHead{name: r.Name, writer: r.Writer, version: r.Version, deleted: r.Deleted}
+	return lwwHead{name: r.Name, writer: r.Writer, version: r.Version, deleted: r.Deleted, createdAt: r.CreatedAt, updatedAt: r.UpdatedAt}
 }
 
-func (r RuleRecord) stamped(name, writer string, at time.Time, v HLC) RuleRecord {
-	r.Name, r.Writer, r.UpdatedAt, r.Version = name, writer, at, v
-	return r
-}
-
-func (r RuleRecord) tombstone() RuleRecord {
-	r.Deleted = true
+func (r RuleRecord) withHead(h lwwHead) RuleRecord {
+	r.Name, r.Writer, r.Version, r.Deleted = h.name, h.writer, h.version, h.deleted
+	r.CreatedAt, r.UpdatedAt = h.createdAt, h.updatedAt
 	return r
 }
 
