@@ -1,8 +1,6 @@
 package cluster
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -98,66 +96,35 @@ func (r PeerRecord) check() error {
 	if err := r.checkUser(); err != nil {
 		return err
 	}
-	if err := checkName(r.Writer); err != nil {
-		return fmt.Errorf("%w: writer: %v", ErrInvalid, err)
-	}
-	if r.Version.Wall <= 0 || r.Version.Wall > 1<<50 {
-		return fmt.Errorf("%w: version %s out of range", ErrInvalid, r.Version)
-	}
-	for _, t := range []time.Time{r.CreatedAt, r.UpdatedAt} {
-		if t.Year() < 1970 || t.Year() > 9999 {
-			return fmt.Errorf("%w: timestamp %v out of range", ErrInvalid, t)
-		}
+	return checkHead(ErrInvalid, r.head())
+}
+
+// checkPeerSize refuses a record whose broadcast (its n bytes of JSON
+// after the message type byte) would not fit one gossip packet.
+func checkPeerSize(name string, n int) error {
+	if n == 0 || n+1 > maxRecordBytes {
+		return fmt.Errorf("%w: record %q encodes to %d bytes, more than %d", ErrInvalid, name, n+1, maxRecordBytes)
 	}
 	return nil
 }
 
-// normalize makes equal records encode to equal bytes on every node: times
-// in UTC at millisecond precision.
-func (r PeerRecord) normalize() PeerRecord {
-	r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond)
-	r.UpdatedAt = r.UpdatedAt.UTC().Truncate(time.Millisecond)
-	return r
-}
-
 // canonical is the record's JSON encoding, the basis of digests and of the
 // last tie-break of the merge order.
-func (r PeerRecord) canonical() []byte {
-	b, err := json.Marshal(r)
-	if err != nil { // only for times out of range, which check refuses
-		return nil
-	}
-	return b
+func (r PeerRecord) canonical() []byte { return canonicalJSON(r) }
+
+// compareRecords totally orders records (lwwCompare). The merge keeps the
+// greater version of a name; settle keeps the greatest record of a member.
+func compareRecords(a, b PeerRecord) int { return lwwCompare(a, b) }
+
+// head and withHead read and set the fields lwwRegistry handles.
+func (r PeerRecord) head() lwwHead {
+	return lwwHead{name: r.Name, writer: r.Writer, version: r.Version, deleted: r.Deleted, createdAt: r.CreatedAt, updatedAt: r.UpdatedAt}
 }
 
-// compareRecords totally orders records: by Version, then Writer, then
-// Name, then a tombstone above a live record (so the tombstone settle makes
-// of a losing record, which keeps that record's version and writer, beats
-// it everywhere, and only it), then the canonical bytes (two different
-// records with the same version, writer and name can otherwise only come
-// from a faulty or hostile node, and must still be ordered the same way
-// everywhere). The merge keeps the greater version of a name; settle keeps
-// the greatest record of a member.
-func compareRecords(a, b PeerRecord) int {
-	if c := a.Version.Compare(b.Version); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Writer, b.Writer); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Name, b.Name); c != 0 {
-		return c
-	}
-	if a.Deleted != b.Deleted {
-		if a.Deleted {
-			return 1
-		}
-		return -1
-	}
-	if a.same(b) { // the common case: the same record heard again
-		return 0
-	}
-	return bytes.Compare(a.canonical(), b.canonical())
+func (r PeerRecord) withHead(h lwwHead) PeerRecord {
+	r.Name, r.Writer, r.Version, r.Deleted = h.name, h.writer, h.version, h.deleted
+	r.CreatedAt, r.UpdatedAt = h.createdAt, h.updatedAt
+	return r
 }
 
 // same reports whether a and b are the same record.

@@ -3,7 +3,6 @@ package cluster
 import (
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/mcpmesh/mcpmesh/store"
@@ -12,9 +11,15 @@ import (
 // registryPrefix is the store key prefix of peer records.
 const registryPrefix = "registry/"
 
+// peerSpec is how the peer registry keeps, sends and checks its records.
+var peerSpec = lwwSpec[PeerRecord]{
+	noun: "peer", what: "peer record", prefix: registryPrefix, msgType: msgRecord, invalid: ErrInvalid,
+	checkSize: checkPeerSize, decode: decodeRecord,
+}
+
 // Registry is the replicated peer registry: a last-writer-wins map of
-// PeerRecords keyed by peer name, with at most one live record per member
-// (see peerState for the merge laws and the member rule). It is safe for
+// PeerRecords keyed by peer name (lwwRegistry), with at most one live
+// record per member (see peerState for the member rule). It is safe for
 // concurrent use.
 //
 // Local writes (Add, Put, SetTrust, Delete) are validated, given a fresh
@@ -23,29 +28,10 @@ const registryPrefix = "registry/"
 // merged in memory at once and persisted shortly after by the Node's
 // persister goroutine (never inside memberlist's callbacks).
 type Registry struct {
-	self    string
-	clock   *Clock
-	st      store.Store
-	log     *slog.Logger
-	drops   *rateLimited
-	now     func() time.Time
-	maxSkew time.Duration
-	tombTTL time.Duration
+	lwwRegistry[PeerRecord]
 
-	// Hooks set by the Node before gossip starts; each must not block.
-	broadcast func(name string, msg []byte) // send to the ring
-	changed   func(PeerRecord)              // report a change
-	dirty     func()                        // wake the persister
-
-	persistMu sync.Mutex // serialises writes to the store (taken before mu)
-
-	mu       sync.Mutex
-	state    peerState
-	digest   string               // cached Digest; "" when stale
-	unstored map[string]struct{}  // names merged but not yet persisted
-	own      map[string]*ownWrite // this node's latest writes, for Conflicts
-
-	counts registryCounters // see Stats
+	own    map[string]*ownWrite // this node's latest writes, for Conflicts (under mu)
+	counts registryCounters     // see Stats
 }
 
 // NewRegistry returns the registry of node self, loaded from st (which may
@@ -60,13 +46,8 @@ func NewRegistry(self string, st store.Store, logger *slog.Logger) (*Registry, e
 }
 
 func newRegistry(self string, st store.Store, logger *slog.Logger, skew, ttl time.Duration) (*Registry, error) {
-	r := &Registry{
-		self: self, clock: NewClock(nil), st: st, now: time.Now, maxSkew: skew, tombTTL: ttl,
-		log:   logger.With("component", "registry"),
-		state: peerState{}, unstored: map[string]struct{}{}, own: map[string]*ownWrite{},
-		broadcast: func(string, []byte) {}, changed: func(PeerRecord) {}, dirty: func() {},
-	}
-	r.drops = &rateLimited{log: r.log, period: 10 * time.Second}
+	r := &Registry{own: map[string]*ownWrite{}}
+	r.init(self, st, logger.With("component", "registry"), skew, ttl, peerSpec, r)
 	return r, r.load()
 }
 
@@ -97,26 +78,14 @@ func (r *Registry) Put(rec PeerRecord) (PeerRecord, error) {
 
 // SetTrust changes the trust level of the live record name.
 func (r *Registry) SetTrust(name, level string) (PeerRecord, error) {
-	return r.write(name, func(cur PeerRecord, live bool) (PeerRecord, error) {
-		if !live {
-			return PeerRecord{}, fmt.Errorf("%w: %q", ErrNotFound, name)
-		}
+	return r.update(name, ErrNotFound, func(cur *PeerRecord) error {
 		cur.TrustLevel = level
-		return cur, nil
+		return nil
 	})
 }
 
 // Delete replaces the live record name by a tombstone.
-func (r *Registry) Delete(name string) error {
-	_, err := r.write(name, func(cur PeerRecord, live bool) (PeerRecord, error) {
-		if !live {
-			return PeerRecord{}, fmt.Errorf("%w: %q", ErrNotFound, name)
-		}
-		cur.Deleted = true
-		return cur, nil
-	})
-	return err
-}
+func (r *Registry) Delete(name string) error { return r.remove(name, ErrNotFound) }
 
 // checkMemberLocked refuses rec when another live record has its member.
 func (r *Registry) checkMemberLocked(rec PeerRecord) error {
@@ -126,61 +95,6 @@ func (r *Registry) checkMemberLocked(rec PeerRecord) error {
 		}
 	}
 	return nil
-}
-
-// write is the path of every local write: build the new record from the
-// current one, validate, version, persist, apply, broadcast. Nothing
-// changes when it returns an error.
-func (r *Registry) write(name string, build func(cur PeerRecord, live bool) (PeerRecord, error)) (PeerRecord, error) {
-	r.persistMu.Lock()
-	defer r.persistMu.Unlock()
-	r.mu.Lock()
-	cur, ok := r.state[name]
-	rec, err := build(cur, ok && !cur.Deleted)
-	r.mu.Unlock()
-	if err != nil {
-		return PeerRecord{}, err
-	}
-	rec.Name, rec.Writer, rec.UpdatedAt = name, r.self, r.now()
-	rec.Version = r.clock.Now()
-	rec = rec.normalize()
-	if err := rec.check(); err != nil {
-		return PeerRecord{}, err
-	}
-	msg, err := encodeRecordMsg(rec)
-	if err != nil {
-		return PeerRecord{}, err
-	}
-	if err := r.store(rec); err != nil {
-		return PeerRecord{}, fmt.Errorf("persist peer %q: %w", name, err)
-	}
-	r.mu.Lock()
-	base := r.state[name].Version
-	changed := r.state.apply(rec)
-	r.noteLocalLocked(name, base, changed)
-	r.digest = ""
-	r.mu.Unlock()
-	if changed {
-		r.broadcast(name, msg)
-		r.changed(rec)
-	}
-	return rec, nil
-}
-
-// store writes rec to the store, if there is one.
-func (r *Registry) store(rec PeerRecord) error {
-	if r.st == nil {
-		return nil
-	}
-	return r.st.Put(registryPrefix+rec.Name, rec.canonical())
-}
-
-// Get returns the live record name.
-func (r *Registry) Get(name string) (PeerRecord, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	rec, ok := r.state[name]
-	return rec, ok && !rec.Deleted
 }
 
 // ByMember returns the live record that stands for member. There is at
@@ -198,33 +112,4 @@ func (r *Registry) ByMember(member string) (PeerRecord, bool) {
 		}
 	}
 	return best, found
-}
-
-// List returns the live records, sorted by name.
-func (r *Registry) List() []PeerRecord {
-	var out []PeerRecord
-	for _, rec := range r.All() {
-		if !rec.Deleted {
-			out = append(out, rec)
-		}
-	}
-	return out
-}
-
-// All returns every record, tombstones included, sorted by name.
-func (r *Registry) All() []PeerRecord {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.state.sorted()
-}
-
-// Digest is a hash of every record, tombstones included: equal on every
-// node once the registry has converged.
-func (r *Registry) Digest() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.digest == "" {
-		r.digest = r.state.digest()
-	}
-	return r.digest
 }

@@ -1,12 +1,9 @@
 package cluster
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -45,18 +42,7 @@ func (r RuleRecord) check() error {
 	if err := CheckPeerName(r.Name); err != nil {
 		return fmt.Errorf("%w: name %q must be 1-32 characters of a-z, 0-9 and '-'", ErrRuleInvalid, r.Name)
 	}
-	if err := checkName(r.Writer); err != nil {
-		return fmt.Errorf("%w: writer: %v", ErrRuleInvalid, err)
-	}
-	if r.Version.Wall <= 0 || r.Version.Wall > 1<<50 {
-		return fmt.Errorf("%w: version %s out of range", ErrRuleInvalid, r.Version)
-	}
-	for _, t := range []time.Time{r.CreatedAt, r.UpdatedAt} {
-		if t.Year() < 1970 || t.Year() > 9999 {
-			return fmt.Errorf("%w: timestamp %v out of range", ErrRuleInvalid, t)
-		}
-	}
-	return nil
+	return checkHead(ErrRuleInvalid, r.head())
 }
 
 // checkSize refuses a rule whose encoding is over maxRuleBytes.
@@ -67,45 +53,30 @@ func checkSize(name string, n int) error {
 	return nil
 }
 
-// normalize makes equal rules encode to equal bytes on every node.
-func (r RuleRecord) normalize() RuleRecord {
-	r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond)
-	r.UpdatedAt = r.UpdatedAt.UTC().Truncate(time.Millisecond)
-	return r
+// decodeRule parses and validates one rule record's JSON.
+func decodeRule(b []byte) (RuleRecord, error) {
+	if err := checkSize("", len(b)); err != nil {
+		return RuleRecord{}, err
+	}
+	return lwwDecode[RuleRecord](b, ErrRuleInvalid)
 }
 
 // canonical is the rule's JSON encoding (digests, the last tie-break).
-func (r RuleRecord) canonical() []byte {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return nil
-	}
-	return b
-}
+func (r RuleRecord) canonical() []byte { return canonicalJSON(r) }
 
 // compareRules totally orders a rule's versions as compareRecords does
-// peers': Version, Writer, Name, a tombstone above a live record, then the
-// canonical bytes.
-func compareRules(a, b RuleRecord) int {
-	if c := a.Version.Compare(b.Version); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Writer, b.Writer); c != 0 {
-		return c
-	}
-	if c := strings.Compare(a.Name, b.Name); c != 0 {
-		return c
-	}
-	if a.Deleted != b.Deleted {
-		if a.Deleted {
-			return 1
-		}
-		return -1
-	}
-	if a.same(b) { // the common case: the same rule heard again
-		return 0
-	}
-	return bytes.Compare(a.canonical(), b.canonical())
+// peers' (lwwCompare).
+func compareRules(a, b RuleRecord) int { return lwwCompare(a, b) }
+
+// head and withHead read and set the fields lwwRegistry handles.
+func (r RuleRecord) head() lwwHead {
+	return lwwHead{name: r.Name, writer: r.Writer, version: r.Version, deleted: r.Deleted, createdAt: r.CreatedAt, updatedAt: r.UpdatedAt}
+}
+
+func (r RuleRecord) withHead(h lwwHead) RuleRecord {
+	r.Name, r.Writer, r.Version, r.Deleted = h.name, h.writer, h.version, h.deleted
+	r.CreatedAt, r.UpdatedAt = h.createdAt, h.updatedAt
+	return r
 }
 
 // same reports whether r and o are the same rule record.
@@ -116,29 +87,19 @@ func (r RuleRecord) same(o RuleRecord) bool {
 }
 
 // ruleState is the rule registry's replicated value: a map from rule name
-// to the greatest version seen (live or tombstone). Merge is the pointwise
-// maximum under compareRules, a total order, so it is commutative,
-// associative and idempotent (property tests in rule_state_test.go), and
-// every node that has seen the same records holds the same state. Rules
-// have no settle step: unlike peers, nothing but the name is unique.
+// to the greatest version seen (live or tombstone), merged as lww.go says
+// (property tests in rule_state_test.go). Rules have no settle step:
+// unlike peers, nothing but the name is unique.
 type ruleState map[string]RuleRecord
 
 // apply merges one record and reports whether the state changed.
-func (s ruleState) apply(r RuleRecord) bool { return lwwApply(s, r.Name, r, compareRules) }
+func (s ruleState) apply(r RuleRecord) bool { return lwwApply(s, r) }
 
 // merge merges o into s and returns the records that changed s.
-func (s ruleState) merge(o ruleState) []RuleRecord {
-	var changed []RuleRecord
-	for _, r := range o {
-		if s.apply(r) {
-			changed = append(changed, r)
-		}
-	}
-	return changed
-}
+func (s ruleState) merge(o ruleState) []RuleRecord { return lwwMerge(s, o) }
 
 // sorted returns the records by name.
 func (s ruleState) sorted() []RuleRecord { return lwwSorted(s) }
 
 // digest hashes every record, tombstones included, in name order.
-func (s ruleState) digest() string { return lwwDigest(s, RuleRecord.canonical) }
+func (s ruleState) digest() string { return lwwDigest(s) }

@@ -8,20 +8,12 @@ import (
 // peerState is the registry's replicated value, a mergeable map from peer
 // name to the greatest version of its record seen (live or tombstone).
 //
-// Merge is the pointwise maximum under compareRecords, a total order on
-// versions of a record. Hence, for all states a, b, c:
-//
-//   - commutative: merge(a, b) = merge(b, a)
-//   - associative: merge(merge(a, b), c) = merge(a, merge(b, c))
-//   - idempotent:  merge(a, a) = a
-//
-// so every node that has seen the same set of records holds the same state,
-// whatever the order and repetition of deliveries (property tests in
-// state_test.go). Deletes are tombstones with a fresh version, so a stale
-// live record merged later loses to the tombstone and nothing resurrects.
-// Tombstones older than the registry's TombstoneTTL are collected; a node
-// that was away for longer than that may bring a deleted record back (the
-// usual bound of tombstone GC, as in Serf and dskit).
+// Merge is the pointwise maximum under compareRecords (lwwCompare, whose
+// doc in lww.go states the merge laws: commutative, associative,
+// idempotent; property tests in state_test.go). Tombstones older than the
+// registry's TombstoneTTL are collected; a node that was away for longer
+// than that may bring a deleted record back (the usual bound of tombstone
+// GC, as in Serf and dskit).
 //
 // One member, one record: after every merge a node settles the members the
 // merge touched (see settle). A live record that is not the greatest record
@@ -40,7 +32,7 @@ import (
 type peerState map[string]PeerRecord
 
 // apply merges one record and reports whether the state changed.
-func (s peerState) apply(r PeerRecord) bool { return lwwApply(s, r.Name, r, compareRecords) }
+func (s peerState) apply(r PeerRecord) bool { return lwwApply(s, r) }
 
 // settle keeps at most one live record for each member of members (every
 // member when members is nil): a live record that is not the greatest record
@@ -78,15 +70,7 @@ func (s peerState) winner(member string) (PeerRecord, bool) {
 }
 
 // merge merges every record of o into s and returns those that changed s.
-func (s peerState) merge(o peerState) []PeerRecord {
-	var changed []PeerRecord
-	for _, r := range o {
-		if s.apply(r) {
-			changed = append(changed, r)
-		}
-	}
-	return changed
-}
+func (s peerState) merge(o peerState) []PeerRecord { return lwwMerge(s, o) }
 
 // clone returns a copy of s.
 func (s peerState) clone() peerState {
@@ -102,4 +86,4 @@ func (s peerState) sorted() []PeerRecord { return lwwSorted(s) }
 
 // digest hashes every record, tombstones included, in name order: equal on
 // every node holding the same state.
-func (s peerState) digest() string { return lwwDigest(s, PeerRecord.canonical) }
+func (s peerState) digest() string { return lwwDigest(s) }

@@ -28,28 +28,8 @@ type wireState struct {
 	Records []json.RawMessage `json:"records"`
 }
 
-// encodeRecordMsg returns the broadcast of one record.
-func encodeRecordMsg(r PeerRecord) ([]byte, error) {
-	b := r.canonical()
-	if b == nil {
-		return nil, fmt.Errorf("%w: cannot encode record %q", ErrInvalid, r.Name)
-	}
-	msg := append([]byte{msgRecord}, b...)
-	if len(msg) > maxRecordBytes {
-		return nil, fmt.Errorf("%w: record %q encodes to %d bytes, more than %d", ErrInvalid, r.Name, len(msg), maxRecordBytes)
-	}
-	return msg, nil
-}
-
 // decodeRecord parses and validates one record's JSON.
-func decodeRecord(b []byte) (PeerRecord, error) {
-	var r PeerRecord
-	if err := json.Unmarshal(b, &r); err != nil {
-		return PeerRecord{}, fmt.Errorf("%w: %v", ErrInvalid, err)
-	}
-	r = r.normalize()
-	return r, r.check()
-}
+func decodeRecord(b []byte) (PeerRecord, error) { return lwwDecode[PeerRecord](b, ErrInvalid) }
 
 // decodeRecordMsg parses a broadcast.
 func decodeRecordMsg(msg []byte) (PeerRecord, error) {
