@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -29,15 +28,9 @@ func TestParseServeAuditFlags(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err %v, want one naming %q", err, tc.err)
-				}
+			cfg := parseCase(t, tc.args, tc.env, tc.err)
+			if cfg == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if cfg.Audit != tc.want {
 				t.Errorf("audit config %+v, want %+v", cfg.Audit, tc.want)

@@ -179,10 +179,7 @@ func TestParseServeSessionBounds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := parseCase(t, tc.args, tc.env, "")
 			if cfg.MaxSessions != tc.total || cfg.MaxSessionsPerPrincipal != tc.principals {
 				t.Errorf("max sessions %d, per principal %d; want %d, %d", cfg.MaxSessions, cfg.MaxSessionsPerPrincipal, tc.total, tc.principals)
 			}
@@ -239,10 +236,7 @@ func TestParseServeConnectionBounds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := parseCase(t, tc.args, tc.env, "")
 			if cfg.Conns != tc.conns || cfg.UpstreamTimeout != tc.upstream {
 				t.Errorf("conns %+v upstream %s, want %+v %s", cfg.Conns, cfg.UpstreamTimeout, tc.conns, tc.upstream)
 			}
@@ -266,15 +260,29 @@ func TestParseServeHeldBounds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := parseCase(t, tc.args, tc.env, "")
 			if cfg.InputTimeout != tc.timeout || cfg.MaxHeldRequests != tc.max {
 				t.Errorf("input timeout %s, max held %d; want %s, %d", cfg.InputTimeout, cfg.MaxHeldRequests, tc.timeout, tc.max)
 			}
 		})
 	}
+}
+
+// parseCase parses a serve command line and environment. With wantErr it
+// checks that parsing fails naming it, and returns nil.
+func parseCase(t *testing.T, args []string, env map[string]string, wantErr string) *serveConfig {
+	t.Helper()
+	cfg, err := parseServe(args, mapEnv(env), fixedHost("host"), io.Discard)
+	if wantErr != "" {
+		if err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Fatalf("err %v, want one naming %q", err, wantErr)
+		}
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
 }
 
 func mapEnv(m map[string]string) func(string) string {
@@ -300,10 +308,7 @@ func TestParseServeByteBounds(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
-			if err != nil {
-				t.Fatal(err)
-			}
+			cfg := parseCase(t, tc.args, tc.env, "")
 			if cfg.MaxCatalogBytes != tc.catalog || cfg.MaxResultBytes != tc.result {
 				t.Errorf("bounds %d, %d; want %d, %d", cfg.MaxCatalogBytes, cfg.MaxResultBytes, tc.catalog, tc.result)
 			}
@@ -347,15 +352,9 @@ func TestParseServeDrainTimeout(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err %v, want one naming %q", err, tc.err)
-				}
+			cfg := parseCase(t, tc.args, tc.env, tc.err)
+			if cfg == nil {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if cfg.DrainTimeout != tc.want {
 				t.Errorf("drain timeout %s, want %s", cfg.DrainTimeout, tc.want)
