@@ -16,17 +16,7 @@ func BenchmarkRuleSpread(b *testing.B) {
 	nodes := clustertest.Ring(b, 5, clustertest.Options{Configure: func(_ int, c *cluster.Config) {
 		c.Timings = cluster.DefaultTimings()
 	}})
-	var total, worst time.Duration
-	runs := 0
-	for b.Loop() {
-		d := spreadRuleOnce(b, nodes, runs)
-		total += d
-		worst = max(worst, d)
-		runs++
-	}
-	b.ReportMetric(float64(total.Microseconds())/1000/float64(runs), "ms/write")
-	b.ReportMetric(float64(worst.Microseconds())/1000, "ms-worst")
-	b.ReportMetric(0, "ns/op")
+	reportSpread(b, func(i int) time.Duration { return spreadRuleOnce(b, nodes, i) })
 }
 
 func spreadRuleOnce(b *testing.B, nodes []*cluster.Node, i int) time.Duration {
