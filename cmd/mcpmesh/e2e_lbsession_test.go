@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -165,18 +162,8 @@ type tsSessionSummary struct {
 
 func runTSSession(t *testing.T, url, token string) tsSessionSummary {
 	t.Helper()
-	a := requireNodeAssets(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := a.command(ctx, filepath.Join(a.nodeBin, "node"), "ts-session-client.mjs", url, token)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	var s tsSessionSummary
-	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &s); jerr != nil || err != nil || s.Fatal != "" {
-		t.Fatalf("ts-session-client: %v; fatal %s\nstdout:\n%s\nstderr:\n%s", err, s.Fatal, stdout.String(), stderr.String())
-	}
+	runNodeScript(t, requireNodeAssets(t), "ts-session-client.mjs", url, token, &s)
 	return s
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,18 +85,29 @@ type tsSummary struct {
 
 func runTSClient(t *testing.T, a nodeAssets, n *node) tsSummary {
 	t.Helper()
+	var s tsSummary
+	runNodeScript(t, a, "ts-client.mjs", n.mcpURL(), n.token, &s)
+	return s
+}
+
+// runNodeScript runs a client script of scripts/ with Node against url and
+// token, and decodes the JSON summary it prints last into summary; a script
+// that fails, prints no summary or reports "fatal" fails the test.
+func runNodeScript(t *testing.T, a nodeAssets, script, url, token string, summary any) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := a.command(ctx, filepath.Join(a.nodeBin, "node"), "ts-client.mjs", n.mcpURL(), n.token)
+	cmd := a.command(ctx, filepath.Join(a.nodeBin, "node"), script, url, token)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
-	var s tsSummary
-	if jerr := json.Unmarshal([]byte(lines[len(lines)-1]), &s); jerr != nil || err != nil || s.Fatal != "" {
-		t.Fatalf("ts-client: %v; fatal %s\nstdout:\n%s\nstderr:\n%s", err, s.Fatal, stdout.String(), stderr.String())
+	last := []byte(lines[len(lines)-1])
+	var fatal struct{ Fatal string }
+	jerr := errors.Join(json.Unmarshal(last, summary), json.Unmarshal(last, &fatal))
+	if jerr != nil || err != nil || fatal.Fatal != "" {
+		t.Fatalf("%s: %v; fatal %s\nstdout:\n%s\nstderr:\n%s", script, errors.Join(err, jerr), fatal.Fatal, stdout.String(), stderr.String())
 	}
-	return s
 }
 
 func TestTypeScriptClient(t *testing.T) {
