@@ -42,15 +42,13 @@ func TestServiceNames(t *testing.T) {
 	}
 }
 
-// TestServiceListedAndRouted: upstreams of service "svc" on gw-a and gw-b
-// are listed once on gw-c, as svc__greet with source svc and both
-// providers, and GET /api/services shows both; a call names the node that
-// ran it; gw-a runs its own calls; with gw-b's port refusing, gw-c's calls
-// go to gw-a, and with both refusing they are service_unavailable; calls
-// are counted by service and provider.
-func TestServiceListedAndRouted(t *testing.T) {
+// startServiceRing starts gw-a and gw-b, each with an upstream of service
+// "svc" (tool greet), and gw-c with both as full peers (pa, pb), and waits
+// until gw-c shows both providers online and gw-a holds pb.
+func startServiceRing(t *testing.T) (a, b, c *fedNode) {
+	t.Helper()
 	ups := []string{startUpstream(t, "greet"), startUpstream(t, "greet")}
-	a, b, c := startFedNode(t, "gw-a"), startFedNode(t, "gw-b"), startFedNode(t, "gw-c")
+	a, b, c = startFedNode(t, "gw-a"), startFedNode(t, "gw-b"), startFedNode(t, "gw-c")
 	registerOn(t, a, `{"name":"up","url":"`+ups[0]+`","service":"svc"}`)
 	registerOn(t, b, `{"name":"up","url":"`+ups[1]+`","service":"svc"}`)
 	addFedPeer(t, c, a, "pa", cluster.TrustFull)
@@ -62,6 +60,17 @@ func TestServiceListedAndRouted(t *testing.T) {
 	}, "gw-a to hold peer pb")
 	wait.For(t, 10*time.Second, func() bool { return providersOf(t, c, "svc") == "gw-a:online gw-b:online" },
 		"gw-c to show svc with both providers online: %v", wait.Later(func() any { return providersOf(t, c, "svc") }))
+	return a, b, c
+}
+
+// TestServiceListedAndRouted: upstreams of service "svc" on gw-a and gw-b
+// are listed once on gw-c, as svc__greet with source svc and both
+// providers, and GET /api/services shows both; a call names the node that
+// ran it; gw-a runs its own calls; with gw-b's port refusing, gw-c's calls
+// go to gw-a, and with both refusing they are service_unavailable; calls
+// are counted by service and provider.
+func TestServiceListedAndRouted(t *testing.T) {
+	a, b, c := startServiceRing(t)
 	l := c.list(t)
 	if n, src := countTool(l, "svc__greet"); n != 1 || src[0] != "svc" || l.has("pa__svc__greet") || l.has("pb__svc__greet") {
 		t.Fatalf("gw-c lists svc__greet %d times from %v (pa__svc__greet %v); want once, from svc, not per node", n, src, l.has("pa__svc__greet"))
@@ -180,14 +189,7 @@ func TestServiceInputRequiredPinned(t *testing.T) {
 // draining) was sent nothing: the call goes to the next provider, and no
 // call fails.
 func TestServiceSkipsDrainingProvider(t *testing.T) {
-	ups := []string{startUpstream(t, "greet"), startUpstream(t, "greet")}
-	a, b, c := startFedNode(t, "gw-a"), startFedNode(t, "gw-b"), startFedNode(t, "gw-c")
-	registerOn(t, a, `{"name":"up","url":"`+ups[0]+`","service":"svc"}`)
-	registerOn(t, b, `{"name":"up","url":"`+ups[1]+`","service":"svc"}`)
-	addFedPeer(t, c, a, "pa", cluster.TrustFull)
-	addFedPeer(t, c, b, "pb", cluster.TrustFull)
-	wait.For(t, 10*time.Second, func() bool { return providersOf(t, c, "svc") == "gw-a:online gw-b:online" },
-		"gw-c to show svc with both providers online: %v", wait.Later(func() any { return providersOf(t, c, "svc") }))
+	a, b, c := startServiceRing(t)
 	// drain the provider gw-c chooses (ties go to the gossip RTT, then the name)
 	drained, other := a, b
 	if res := c.call(t, "svc__greet"); res.Meta[federation.MetaProvider] == "gw-b" {
