@@ -207,5 +207,5 @@ func unreachable(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return err
 	}
-	return fmt.Errorf("%w: %w", mcp.ErrUnreachable, err)
+	return fmt.Errorf("%w: %w", mcp.ErrUnreachable, tlsHint(err))
 }
