@@ -88,9 +88,9 @@ type Engine struct {
 	tokens *nodeTokens
 	base   *http.Transport // shared by every client to peers
 	client *http.Client    // mcp-scoped node tokens: links, info
-	// hopClient sends forwarded requests (hop.go) to https peers and
-	// through proxies, inline to the others; both carry their own node
-	// token, one per caller.
+	// hopClient sends forwarded requests (hop.go) through proxies, inline
+	// (inlinepost.go, over TLS to https peers) to the others; both carry
+	// their own node token, one per caller.
 	hopClient *http.Client
 	inline    *inlinePoster
 	// adminClient carries an admin node token, for the keyring fan-out only.
@@ -149,7 +149,7 @@ func New(cfg Config) *Engine {
 	admin.where = f.gossipedURL
 	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: f.base}}
 	f.hopClient = &http.Client{Transport: f.base}
-	f.inline = newInlinePoster(peerIdleConns)
+	f.inline = newInlinePoster(peerIdleConns, peerTLS(cfg.RootCAs))
 	cfg.Local.OnChange(f.changed)
 	cfg.Local.SetReserved(f.peerNamed) // shadow.go
 	return f
