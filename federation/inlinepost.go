@@ -210,7 +210,7 @@ func (p *inlinePoster) conn(ctx context.Context, u *url.URL, check bool) (*inlin
 // against the poster's roots and u's host name (a session resumed when
 // the peer's ticket is cached).
 func (p *inlinePoster) dial(ctx context.Context, u *url.URL) (net.Conn, error) {
-	nc, err := p.dialer.DialContext(ctx, "tcp", u.Host)
+	nc, err := p.dialer.DialContext(ctx, "tcp", dialAddr(u))
 	if err != nil || u.Scheme != "https" {
 		return nc, err
 	}
@@ -262,4 +262,15 @@ func (p *inlinePoster) close() {
 		}
 	}
 	clear(p.idle)
+}
+
+// dialAddr is u's host:port, the scheme's port when u names none.
+func dialAddr(u *url.URL) string {
+	if port := u.Port(); port != "" {
+		return u.Host
+	}
+	if u.Scheme == "https" {
+		return net.JoinHostPort(u.Hostname(), "443")
+	}
+	return net.JoinHostPort(u.Hostname(), "80")
 }

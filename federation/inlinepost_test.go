@@ -334,3 +334,12 @@ func TestInlinePostTLS(t *testing.T) {
 		t.Fatalf("a post to a peer signed by an unknown CA: %v, want the certificate refused with a --tls-ca hint", err)
 	}
 }
+
+func TestDialAddr(t *testing.T) {
+	for in, want := range map[string]string{"http://10.0.0.1:8000/mcp": "10.0.0.1:8000", "https://mm1.example.com/mcp": "mm1.example.com:443",
+		"http://mm1/mcp": "mm1:80", "https://[::1]/mcp": "[::1]:443", "https://[::1]:8443/mcp": "[::1]:8443"} {
+		if got := dialAddr(mustURL(t, in)); got != want {
+			t.Errorf("dialAddr(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -27,7 +27,7 @@ const tlsTimeout = 30 * time.Second
 func TestTLSRing(t *testing.T) {
 	ca := newTestCA(t, "mcpmesh test CA")
 	bTLS := ca.node(t, 100)
-	a := startNode(t, nodeOptions{name: "tls-a", tls: ca.node(t, 10), extra: []string{"--gossip", "127.0.0.1:0"}})
+	a := startNode(t, nodeOptions{name: "tls-a", tls: ca.node(t, 10), extra: []string{"--gossip", "127.0.0.1:0", "--max-unauthenticated-conns", "3"}})
 	b := startNode(t, nodeOptions{name: "tls-b", demo: true, tls: bTLS, extra: []string{"--gossip", "127.0.0.1:0"}})
 	if info := ringInfo(t, a); !strings.HasPrefix(info.URL, "https://") {
 		t.Fatalf("a advertises %q, want an https:// URL", info.URL)
@@ -38,6 +38,7 @@ func TestTLSRing(t *testing.T) {
 		waitWhoami(t, a, "b__whoami", "tls-b")
 	})
 	t.Run("keyring fan-out", func(t *testing.T) { checkTLSKeyring(t, a, ca) })
+	t.Run("authenticated TLS connections leave the unauthenticated cap", func(t *testing.T) { checkTLSCap(t, a, ca, 3) })
 	t.Run("certificate reloaded on SIGHUP", func(t *testing.T) {
 		checkReload(t, b, bTLS, ca)
 		waitWhoami(t, a, "b__whoami", "tls-b") // a's calls reach b's new certificate
@@ -54,6 +55,47 @@ func TestTLSRing(t *testing.T) {
 			t.Fatalf("the refused peer was written: %+v", peers)
 		}
 	})
+}
+
+// checkTLSCap holds more TLS connections than the cap of unauthenticated
+// ones, each having carried a request with a token: a new connection is
+// still served.
+func checkTLSCap(t *testing.T, n *node, ca *testCA, limit int) {
+	t.Helper()
+	host := strings.TrimPrefix(n.url, "https://")
+	for i := range limit + 2 {
+		c := dialTLS(t, host, ca)
+		defer c.Close()
+		r := bufio.NewReader(c)
+		if status := get(t, c, r, "/api/federation/info", n.token); status != http.StatusOK {
+			t.Fatalf("authenticated request on connection %d: status %d, want 200", i+1, status)
+		}
+	}
+	c := dialTLS(t, host, ca)
+	defer c.Close()
+	if status := get(t, c, bufio.NewReader(c), "/health", ""); status != http.StatusOK {
+		t.Fatalf("a new connection after %d authenticated ones: status %d, want 200", limit+2, status)
+	}
+}
+
+// get sends GET path (with a bearer token unless "") on c, kept alive, and
+// returns the answer's status.
+func get(t *testing.T, c *tls.Conn, r *bufio.Reader, path, token string) int {
+	t.Helper()
+	auth := ""
+	if token != "" {
+		auth = "Authorization: Bearer " + token + "\r\n"
+	}
+	if _, err := io.WriteString(c, "GET "+path+" HTTP/1.1\r\nHost: 127.0.0.1\r\n"+auth+"\r\n"); err != nil {
+		t.Fatalf("write GET %s: %v", path, err)
+	}
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatalf("read the answer to GET %s: %v", path, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // checkPlainRefused sends plain HTTP to an HTTPS node's port: 400.
@@ -156,16 +198,8 @@ func serialOf(t *testing.T, host string, ca *testCA) int64 {
 // and the certificate c was made with.
 func checkHealth(t *testing.T, c *tls.Conn, r *bufio.Reader, serial int64) {
 	t.Helper()
-	if _, err := io.WriteString(c, "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); err != nil {
-		t.Fatalf("write on the open connection: %v", err)
-	}
-	resp, err := http.ReadResponse(r, nil)
-	if err != nil {
-		t.Fatalf("read on the open connection: %v", err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if got := c.ConnectionState().PeerCertificates[0].SerialNumber.Int64(); resp.StatusCode != http.StatusOK || got != serial {
-		t.Fatalf("GET /health on the open connection: status %d, serial %d; want 200, %d", resp.StatusCode, got, serial)
+	status := get(t, c, r, "/health", "")
+	if got := c.ConnectionState().PeerCertificates[0].SerialNumber.Int64(); status != http.StatusOK || got != serial {
+		t.Fatalf("GET /health on the open connection: status %d, serial %d; want 200, %d", status, got, serial)
 	}
 }
