@@ -324,12 +324,19 @@ func TestInlinePostTLS(t *testing.T) {
 			t.Fatalf("post %d: status %d, answer %q, err %v", i, status, answer, err)
 		}
 	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/mcp", nil)
+	resp, err := inlineTransport{p}.RoundTrip(req) // a proxied session request, on the same pool
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("a GET through inlineTransport: %v, %v", resp, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 	if n := conns.Load(); n != 1 {
-		t.Fatalf("3 posts took %d connections, want 1", n)
+		t.Fatalf("3 posts and a GET took %d connections, want 1", n)
 	}
 	other := newInlinePoster(2, peerTLS(x509.NewCertPool()))
 	t.Cleanup(other.close)
-	_, _, err := postAll(t, other, t.Context(), u, []byte(`{}`), 1<<20)
+	_, _, err = postAll(t, other, t.Context(), u, []byte(`{}`), 1<<20)
 	if err == nil || !strings.Contains(tlsHint(err).Error(), "certificate signed by unknown authority") || !strings.Contains(tlsHint(err).Error(), "--tls-ca") {
 		t.Fatalf("a post to a peer signed by an unknown CA: %v, want the certificate refused with a --tls-ca hint", err)
 	}
