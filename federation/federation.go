@@ -8,6 +8,7 @@ package federation
 
 import (
 	"context"
+	"crypto/x509"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -70,6 +71,10 @@ type Config struct {
 	// Store keeps each linked peer's catalog (keys "catalogs/"), so a
 	// restarted node lists its peers at once; nil keeps them in memory only.
 	Store store.Store
+	// RootCAs verifies the certificates of https peers on every
+	// node-to-node request (--tls-ca); nil: the system roots. Verification
+	// is never skipped.
+	RootCAs *x509.CertPool
 }
 
 // Engine is the node's mcp.Backend: its local catalog plus the local
@@ -83,9 +88,9 @@ type Engine struct {
 	tokens *nodeTokens
 	base   *http.Transport // shared by every client to peers
 	client *http.Client    // mcp-scoped node tokens: links, info
-	// hopClient sends forwarded requests (hop.go) to https peers and
-	// through proxies, inline to the others; both carry their own node
-	// token, one per caller.
+	// hopClient sends forwarded requests (hop.go) through proxies, inline
+	// (inlinepost.go, over TLS to https peers) to the others; both carry
+	// their own node token, one per caller.
 	hopClient *http.Client
 	inline    *inlinePoster
 	// adminClient carries an admin node token, for the keyring fan-out only.
@@ -138,13 +143,13 @@ func New(cfg Config) *Engine {
 		ctx: ctx, cancel: cancel}
 	f.tokens = newNodeTokens(cfg.Secret, f.self, scopeMCP)
 	f.tokens.where = f.gossipedURL
-	f.base = peerTransport()
+	f.base = peerTransport(cfg.RootCAs)
 	f.client = &http.Client{Transport: &tokenTransport{tokens: f.tokens, from: f.self, base: f.base}}
 	admin := newNodeTokens(cfg.Secret, f.self, scopeAdmin)
 	admin.where = f.gossipedURL
 	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: f.base}}
 	f.hopClient = &http.Client{Transport: f.base}
-	f.inline = newInlinePoster(peerIdleConns)
+	f.inline = newInlinePoster(peerIdleConns, peerTLS(cfg.RootCAs))
 	cfg.Local.OnChange(f.changed)
 	cfg.Local.SetReserved(f.peerNamed) // shadow.go
 	return f
@@ -158,12 +163,15 @@ const peerIdleConns = 64
 // peerTransport is the HTTP transport of node-to-node requests: the
 // default one (HTTP/1.1 keep-alive to plain-http peers) with enough idle
 // connections per peer for concurrent calls, and no gzip (a node's
-// answers are not compressed; asking only adds a header).
-func peerTransport() *http.Transport {
+// answers are not compressed; asking only adds a header). https peers are
+// verified against roots (peerTLS), over HTTP/1.1 as nodes serve it.
+func peerTransport(roots *x509.CertPool) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 4 * peerIdleConns
 	t.MaxIdleConnsPerHost = peerIdleConns
 	t.DisableCompression = true
+	t.TLSClientConfig = peerTLS(roots)
+	t.ForceAttemptHTTP2 = false
 	return t
 }
 

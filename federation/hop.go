@@ -81,8 +81,8 @@ func (f *Engine) roundTrip(ctx context.Context, l *peerLink, req *mcp.Request) (
 	return nil, unreachable(ctx, err)
 }
 
-// postHTTP POSTs body with the headers h to u with net/http (https peers,
-// proxies) and hands the answer to read.
+// postHTTP POSTs body with the headers h to u with net/http (peers
+// reached through a proxy) and hands the answer to read.
 func (f *Engine) postHTTP(ctx context.Context, u *url.URL, h http.Header, body []byte, read func(*http.Response) error) error {
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body))
 	if err != nil {
@@ -207,5 +207,5 @@ func unreachable(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return err
 	}
-	return fmt.Errorf("%w: %w", mcp.ErrUnreachable, err)
+	return fmt.Errorf("%w: %w", mcp.ErrUnreachable, tlsHint(err))
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"io"
 	"net"
@@ -20,7 +21,7 @@ import (
 
 func testPoster(t *testing.T) *inlinePoster {
 	t.Helper()
-	p := newInlinePoster(2)
+	p := newInlinePoster(2, nil)
 	t.Cleanup(p.close)
 	return p
 }
@@ -290,6 +291,62 @@ func serveOnce(c net.Conn, first, closeIdle bool, served *atomic.Int32, idleClos
 			c.Close()
 			close(idleClosed)
 			return
+		}
+	}
+}
+
+// TestInlinePostTLS: an https peer is posted to inline over TLS, verified
+// against the poster's roots, on one connection reused (no handshake per
+// call); a poster trusting other roots refuses the peer's certificate,
+// and one without a TLS configuration leaves https to net/http.
+func TestInlinePostTLS(t *testing.T) {
+	var conns atomic.Int32
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(srv.Certificate())
+	p := newInlinePoster(2, peerTLS(roots))
+	t.Cleanup(p.close)
+	u := mustURL(t, srv.URL+"/mcp")
+	if !p.usable(u) || testPoster(t).usable(u) {
+		t.Fatalf("usable(%s): %v with a TLS configuration, %v without; want true, false", u, p.usable(u), testPoster(t).usable(u))
+	}
+	for i := range 3 {
+		if status, answer, err := postAll(t, p, t.Context(), u, []byte(`{}`), 1<<20); err != nil || status != http.StatusOK || string(answer) != `{"ok":true}` {
+			t.Fatalf("post %d: status %d, answer %q, err %v", i, status, answer, err)
+		}
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/mcp", nil)
+	resp, err := inlineTransport{p}.RoundTrip(req) // a proxied session request, on the same pool
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("a GET through inlineTransport: %v, %v", resp, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("3 posts and a GET took %d connections, want 1", n)
+	}
+	other := newInlinePoster(2, peerTLS(x509.NewCertPool()))
+	t.Cleanup(other.close)
+	_, _, err = postAll(t, other, t.Context(), u, []byte(`{}`), 1<<20)
+	if err == nil || !strings.Contains(tlsHint(err).Error(), "certificate signed by unknown authority") || !strings.Contains(tlsHint(err).Error(), "--tls-ca") {
+		t.Fatalf("a post to a peer signed by an unknown CA: %v, want the certificate refused with a --tls-ca hint", err)
+	}
+}
+
+func TestDialAddr(t *testing.T) {
+	for in, want := range map[string]string{"http://10.0.0.1:8000/mcp": "10.0.0.1:8000", "https://mm1.example.com/mcp": "mm1.example.com:443",
+		"http://mm1/mcp": "mm1:80", "https://[::1]/mcp": "[::1]:443", "https://[::1]:8443/mcp": "[::1]:8443"} {
+		if got := dialAddr(mustURL(t, in)); got != want {
+			t.Errorf("dialAddr(%s) = %s, want %s", in, got, want)
 		}
 	}
 }

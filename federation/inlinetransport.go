@@ -29,7 +29,7 @@ func (t inlineTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	head := requestHead(r, body)
 	for {
-		c, reused, err := t.p.conn(r.Context(), r.URL.Host, true) // checked: a stale one is rarely written to
+		c, reused, err := t.p.conn(r.Context(), r.URL, true) // checked: a stale one is rarely written to
 		if err != nil {
 			return nil, err
 		}

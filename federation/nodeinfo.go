@@ -31,7 +31,7 @@ func (f *Engine) FetchInfo(ctx context.Context, base string) (api.Info, error) {
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
-		return api.Info{}, err
+		return api.Info{}, tlsHint(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

@@ -62,8 +62,8 @@ func (f *Engine) SessionOwnerURL(member string) (*url.URL, error) {
 var errSelfOwner = errors.New("served here")
 
 // SessionTransport is the transport of proxied session requests: pooled
-// keep-alive connections (inline ones to plain-http members, see
-// inlinetransport.go; net/http's to https members and through proxies),
+// keep-alive connections (inline ones, over TLS to https members, see
+// inlinetransport.go; net/http's through proxies),
 // adding to each request a node token
 // for the member its context names (ToNode; sent only to the address that
 // member gossips) that names the principal its context carries

@@ -119,7 +119,7 @@ func proxiedRequest(ctx context.Context, t *testing.T, tr http.RoundTripper, bas
 func TestSessionTransport(t *testing.T) {
 	o := startSSEOwner(t)
 	tokens := newNodeTokens([]byte(testSecret), "entry", scopeMCP)
-	inline := newInlinePoster(4)
+	inline := newInlinePoster(4, nil)
 	t.Cleanup(inline.close)
 	tr := &sessionTransport{tokens: tokens, from: "entry", base: http.DefaultTransport, inline: inline}
 	if u, _ := url.Parse(o.srv.URL); !inline.usable(u) {
@@ -178,7 +178,7 @@ func testSessionTransportCancel(t *testing.T, tr http.RoundTripper, o *sseOwner)
 // no owner is refused, never sent with a bare node token.
 func TestSessionTransportNoCaller(t *testing.T) {
 	o := startSSEOwner(t)
-	tr := &sessionTransport{tokens: newNodeTokens([]byte(testSecret), "entry", scopeMCP), from: "entry", base: http.DefaultTransport, inline: newInlinePoster(1)}
+	tr := &sessionTransport{tokens: newNodeTokens([]byte(testSecret), "entry", scopeMCP), from: "entry", base: http.DefaultTransport, inline: newInlinePoster(1, nil)}
 	for name, ctx := range map[string]context.Context{
 		"no caller": ToNode(context.Background(), "owner"),
 		"no owner":  mcp.WithPrincipal(context.Background(), mcp.Principal{Subject: "alice@example.com"}),

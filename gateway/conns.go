@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -194,8 +195,11 @@ func (c *capConn) Close() error {
 type capConnKey struct{}
 
 // capConnContext is the http.Server's ConnContext: it lets authenticate
-// find the connection a request came on.
+// find the connection a request came on (under TLS, the one beneath it).
 func capConnContext(ctx context.Context, nc net.Conn) context.Context {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
 	if c, ok := nc.(*capConn); ok {
 		return context.WithValue(ctx, capConnKey{}, c)
 	}

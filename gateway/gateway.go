@@ -8,6 +8,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -93,6 +94,9 @@ type Config struct {
 	// Conns bound the HTTP connections; they apply when the gateway is
 	// served by HTTPServer on Listener.
 	Conns ConnLimits
+	// TLSRootCAs verifies other nodes' certificates on node-to-node
+	// requests to https peers (--tls-ca); nil: the system roots.
+	TLSRootCAs *x509.CertPool
 	// Rates gives the rate limit of a principal's calls of an entry (the
 	// access rules'; also SetRates); nil limits nothing. MaxRateLimiters
 	// bounds the limiters kept (default federation.DefaultMaxLimiters).
@@ -263,7 +267,7 @@ func newGateway(cfg Config) *Gateway {
 		g.fed = federation.New(federation.Config{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
 			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged, OnRulesChanged: g.rulesChanged,
 			AutoTrust: cfg.AutoTrust, Metrics: fedMetrics{newForwardMetrics(g.reg), g.bounded, newServiceMetrics(g.reg)}, Store: cfg.Store,
-			MaxCatalogBytes: g.bounds.MaxCatalogBytes, MaxResultBytes: g.bounds.MaxResultBytes})
+			MaxCatalogBytes: g.bounds.MaxCatalogBytes, MaxResultBytes: g.bounds.MaxResultBytes, RootCAs: cfg.TLSRootCAs})
 		g.backend = g.fed.Guard(g.fed, "") // the access rules, in front of the engine
 	}
 	if g.backend == nil {

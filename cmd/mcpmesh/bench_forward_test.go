@@ -92,7 +92,7 @@ func benchPair(b *testing.B, tool benchTool, kind string, c int, direct, forward
 // reports (and returns) the CPU time its nodes used per call, where it can
 // be read (0 otherwise).
 func benchCalls(b *testing.B, target benchTarget, args map[string]any, kind string, c int) (benchStats, float64) {
-	hc := benchHTTPClient()
+	hc := benchClientFor(target.n)
 	b.Cleanup(hc.CloseIdleConnections)
 	callers := make([]func() error, c)
 	for i := range callers {

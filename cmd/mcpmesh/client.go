@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -54,7 +55,7 @@ type client struct {
 
 // clientFlags holds the common flags before they are resolved.
 type clientFlags struct {
-	gateway, token, output string
+	gateway, token, output, tlsCA string
 }
 
 // newVerbFlags returns a flag set carrying the common flags; its output
@@ -66,6 +67,7 @@ func newVerbFlags(spec verbSpec, buf *bytes.Buffer) (*flag.FlagSet, *clientFlags
 	fs.StringVar(&cf.gateway, "gateway", "", "node URL (default $MCPMESH_GATEWAY, else "+defaultGateway+")")
 	fs.StringVar(&cf.token, "token", "", "bearer JWT (default $MCPMESH_TOKEN, else one minted from $JWT_SECRET)")
 	fs.StringVar(&cf.output, "o", "table", "output: table or json")
+	fs.StringVar(&cf.tlsCA, "tls-ca", "", "PEM CA certificate(s) that verify an https node (default $MCPMESH_TLS_CA, else the system roots)")
 	fs.Usage = func() {
 		fmt.Fprintf(buf, "Usage: mcpmesh %s [flags] %s\n\n%s\n\nExample:\n  %s\n\nFlags:\n",
 			spec.name, spec.args, spec.summary, spec.example)
@@ -97,7 +99,7 @@ func parseVerb(fs *flag.FlagSet, args []string) ([]string, error) {
 func (cf *clientFlags) resolve(env verbEnv) (*client, error) {
 	getenv := env.getenv
 	c := &client{gateway: first(cf.gateway, getenv("MCPMESH_GATEWAY"), defaultGateway), output: cf.output,
-		stdout: env.stdout, stderr: env.stderr, http: &http.Client{Timeout: clientTimeout}}
+		stdout: env.stdout, stderr: env.stderr}
 	if c.output != "table" && c.output != "json" {
 		return nil, usagef("-o %q must be table or json", c.output)
 	}
@@ -106,8 +108,26 @@ func (cf *clientFlags) resolve(env verbEnv) (*client, error) {
 		return nil, usagef("--gateway %q must be an http:// or https:// URL such as %s", c.gateway, defaultGateway)
 	}
 	c.gateway = strings.TrimRight(c.gateway, "/")
+	if c.http, err = clientHTTP(first(cf.tlsCA, getenv("MCPMESH_TLS_CA"))); err != nil {
+		return nil, err
+	}
 	c.token, err = clientToken(cf.token, getenv)
 	return c, err
+}
+
+// clientHTTP is the verbs' HTTP client: https nodes verified against the
+// CA file ca, or ("") the system roots.
+func clientHTTP(ca string) (*http.Client, error) {
+	if ca == "" {
+		return &http.Client{Timeout: clientTimeout}, nil
+	}
+	roots, err := loadCA(ca)
+	if err != nil {
+		return nil, usageError{err.Error()}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	return &http.Client{Timeout: clientTimeout, Transport: t}, nil
 }
 
 // clientToken is --token, else MCPMESH_TOKEN, else a short-lived admin

@@ -38,6 +38,7 @@ type nodeOptions struct {
 	dataDir string                 // default a fresh t.TempDir()
 	extra   []string               // more serve flags
 	bin     string                 // the mcpmesh binary; default this tree's
+	tls     *nodeTLS               // serve HTTPS with these files (e2e_tls_test.go)
 }
 
 // node is one running `mcpmesh serve`.
@@ -47,6 +48,16 @@ type node struct {
 	token   string // admin token made with `mcpmesh token`
 	dataDir string
 	proc    *proc
+	client  *http.Client // nil: httpClient (plain HTTP)
+}
+
+// http is the client that reaches n: one trusting its test CA when it
+// serves HTTPS.
+func (n *node) http() *http.Client {
+	if n.client != nil {
+		return n.client
+	}
+	return httpClient
 }
 
 // mcpURL is the node's MCP endpoint.
@@ -71,6 +82,9 @@ func startNode(t testing.TB, o nodeOptions) *node {
 		addr := freeAddr(t)
 		p := startProc(t, "mcpmesh node "+o.name, bin, append(args, "--http", addr)...)
 		n := &node{name: o.name, url: "http://" + addr, dataDir: o.dataDir, proc: p}
+		if o.tls != nil {
+			n.url, n.client = "https://"+addr, o.tls.client
+		}
 		if waitReady(t, n) {
 			n.token = makeToken(t, "--username", "admin@example.com", "--secret", testSecret)
 			return n
@@ -89,6 +103,9 @@ func serveArgs(t testing.TB, o nodeOptions) []string {
 	}
 	if len(o.servers) > 0 {
 		args = append(args, "--config", writeConfig(t, o.servers))
+	}
+	if o.tls != nil {
+		args = append(args, o.tls.flags()...)
 	}
 	return append(args, o.extra...)
 }
@@ -110,7 +127,7 @@ func writeConfig(t testing.TB, servers map[string]serverEntry) string {
 // reports whether it is ready (false: it exited, e.g. its port was taken).
 func waitReady(t testing.TB, n *node) bool {
 	t.Helper()
-	c := &http.Client{Timeout: 2 * time.Second}
+	c := &http.Client{Timeout: 2 * time.Second, Transport: n.http().Transport}
 	wait.For(t, readyTimeout, func() bool {
 		if n.proc.exited() {
 			return true
@@ -188,7 +205,7 @@ func (n *node) do(t testing.TB, method, path string, body []byte, header map[str
 			req.Header.Set(k, v)
 		}
 	}
-	resp, err := httpClient.Do(req)
+	resp, err := n.http().Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}

@@ -72,6 +72,8 @@ type serveConfig struct {
 	Audit auditConfig
 	// MetricsToken, when set, is the bearer token GET /metrics needs.
 	MetricsToken string
+	// TLS is the node's certificate and the CA of other nodes (flags_tls.go).
+	TLS tlsConfig
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -102,6 +104,7 @@ type serveFlags struct {
 	maxUnauthConns, maxHeld                                 int
 	audit                                                   auditConfig
 	metricsToken                                            string
+	tls                                                     tlsConfig
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -109,7 +112,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.SetOutput(out)
 	fs.StringVar(&f.name, "name", "", "node name, [a-z0-9-] (default: the host name, lowered)")
 	fs.StringVar(&f.http, "http", "", "HTTP listen address (default 127.0.0.1:$PORT, PORT default 8000)")
-	fs.StringVar(&f.advertise, "advertise-url", "", "URL other nodes and clients reach this node at (default http://<--http>)")
+	fs.StringVar(&f.advertise, "advertise-url", "", "URL other nodes and clients reach this node at (default http://<--http>, https:// with --tls-cert)")
 	fs.StringVar(&f.dataDir, "data-dir", "", "directory of the node's Badger store (default ./data/<name>)")
 	fs.StringVar(&f.secret, "jwt-secret", "", "HS256 secret for bearer tokens, at least 32 bytes (env JWT_SECRET)")
 	fs.StringVar(&f.config, "config", "", "file of upstream MCP servers in the mcpServers JSON format")
@@ -136,6 +139,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&f.maxSessionsPerPrincipal, "max-sessions-per-principal", mcp.DefaultMaxSessionsPerPrincipal, "MCP sessions of one token subject on this node")
 	connFlags(fs, f)
 	auditFlags(fs, &f.audit)
+	tlsFlags(fs, &f.tls)
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
 		fs.PrintDefaults()
@@ -221,7 +225,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
 		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult), UpstreamTimeout: f.upstreamTimeout,
 		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld, DrainTimeout: f.drainTimeout, Audit: f.audit,
-		MetricsToken: f.metricsToken,
+		MetricsToken: f.metricsToken, TLS: f.tls,
 		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
 			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}
@@ -263,7 +267,11 @@ func (cfg *serveConfig) defaultAddrs(getenv func(string) string) error {
 		return fmt.Errorf("--http %q: %w", cfg.HTTP, err)
 	}
 	if cfg.AdvertiseURL == "" {
-		cfg.AdvertiseURL = "http://" + net.JoinHostPort(advertiseHost(host), portText)
+		scheme := "http://"
+		if cfg.TLS.enabled() {
+			scheme = "https://"
+		}
+		cfg.AdvertiseURL = scheme + net.JoinHostPort(advertiseHost(host), portText)
 	}
 	if cfg.Gossip == "" && port != 0 && port+1000 <= 65535 {
 		cfg.Gossip = net.JoinHostPort("127.0.0.1", strconv.Itoa(port+1000))
@@ -342,7 +350,7 @@ func (cfg *serveConfig) check() error {
 	}
 	errs = append(errs, checkJoin(cfg.Join)...)
 	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes),
-		cfg.checkSessions(), cfg.Audit.check())
+		cfg.checkSessions(), cfg.Audit.check(), cfg.TLS.check())
 	return errors.Join(append(errs, cfg.checkConns()...)...)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -358,6 +359,83 @@ func TestParseServeDrainTimeout(t *testing.T) {
 			}
 			if cfg.DrainTimeout != tc.want {
 				t.Errorf("drain timeout %s, want %s", cfg.DrainTimeout, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseServeTLS(t *testing.T) {
+	ca := newTestCA(t, "flags CA")
+	files := ca.node(t, 7)
+	bad := filepath.Join(t.TempDir(), "bad.pem")
+	if err := os.WriteFile(bad, []byte("not PEM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	other := ca.node(t, 8) // a key that does not match files.cert
+	missing := filepath.Join(t.TempDir(), "missing.pem")
+	cases := []struct {
+		name      string
+		args      []string
+		env       map[string]string
+		advertise string
+		err       string
+	}{
+		{"no TLS: http", []string{"--dev"}, nil, "http://127.0.0.1:8000", ""},
+		{"flags: https", []string{"--dev", "--tls-cert", files.cert, "--tls-key", files.key, "--tls-ca", ca.file}, nil, "https://127.0.0.1:8000", ""},
+		{"environment: https", []string{"--dev"}, map[string]string{"MCPMESH_TLS_CERT": files.cert, "MCPMESH_TLS_KEY": files.key, "MCPMESH_TLS_CA": ca.file},
+			"https://127.0.0.1:8000", ""},
+		{"--advertise-url wins", []string{"--dev", "--tls-cert", files.cert, "--tls-key", files.key, "--advertise-url", "https://a.example.com"}, nil,
+			"https://a.example.com", ""},
+		{"--tls-ca alone", []string{"--dev", "--tls-ca", ca.file}, nil, "http://127.0.0.1:8000", ""},
+		{"cert without key", []string{"--dev", "--tls-cert", files.cert}, nil, "", "without --tls-key"},
+		{"key without cert", []string{"--dev"}, map[string]string{"MCPMESH_TLS_KEY": files.key}, "", "without --tls-cert"},
+		{"unreadable cert", []string{"--dev", "--tls-cert", missing, "--tls-key", files.key}, nil, "", "--tls-cert: open " + missing},
+		{"unreadable key", []string{"--dev", "--tls-cert", files.cert, "--tls-key", missing}, nil, "", "--tls-key: open " + missing},
+		{"mismatched pair", []string{"--dev", "--tls-cert", files.cert, "--tls-key", other.key}, nil, "",
+			"--tls-cert " + files.cert + " with --tls-key " + other.key},
+		{"cert not PEM", []string{"--dev", "--tls-cert", bad, "--tls-key", files.key}, nil, "", "--tls-cert " + bad},
+		{"unreadable CA", []string{"--dev", "--tls-ca", missing}, nil, "", "--tls-ca: open " + missing},
+		{"CA not PEM", []string{"--dev", "--tls-ca", bad}, nil, "", "--tls-ca " + bad + ": no PEM certificate"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
+			if tc.err != "" {
+				var ue usageError
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.As(err, &ue) {
+					t.Fatalf("err %v, want a usage error (exit 2) naming %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.AdvertiseURL != tc.advertise || (cfg.TLS.pair != nil) != cfg.TLS.enabled() || (cfg.TLS.roots != nil) != (cfg.TLS.CA != "") {
+				t.Errorf("advertise %q, pair loaded %v, roots %v; want %q", cfg.AdvertiseURL, cfg.TLS.pair != nil, cfg.TLS.roots != nil, tc.advertise)
+			}
+		})
+	}
+}
+
+func TestTLSExitStatus(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"serve: cert without key", []string{"serve", "--dev", "--tls-cert", "/nonexistent/cert.pem"}, nil,
+			"--tls-cert /nonexistent/cert.pem is given without --tls-key"},
+		{"client verb: unreadable --tls-ca", []string{"members", "--token", "x", "--tls-ca", "/nonexistent/ca.pem"}, nil,
+			"--tls-ca: open /nonexistent/ca.pem"},
+		{"client verb: unreadable MCPMESH_TLS_CA", []string{"members", "--token", "x"}, map[string]string{"MCPMESH_TLS_CA": "/nonexistent/ca.pem"},
+			"--tls-ca: open /nonexistent/ca.pem"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr strings.Builder
+			if code := run(tc.args, mapEnv(tc.env), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+				t.Fatalf("exit %d, stderr %q; want 2 naming %q", code, stderr.String(), tc.want)
 			}
 		})
 	}

@@ -66,7 +66,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		UpstreamTimeout: cfg.UpstreamTimeout, Conns: cfg.Conns,
 		InputTimeout: cfg.InputTimeout, MaxHeldRequests: cfg.MaxHeldRequests,
 		Audit: audit, MaxRateLimiters: cfg.Audit.MaxRateLimiters,
-		MetricsToken: cfg.MetricsToken,
+		MetricsToken: cfg.MetricsToken, TLSRootCAs: cfg.TLS.roots,
 	})
 	if err != nil {
 		if audit != nil {
@@ -76,7 +76,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		return err
 	}
 	gw.JoinRing(cfg.Join)
-	return serveHTTP(ctx, gw, ln, drain{rg, cfg.DrainTimeout}, log)
+	return serveHTTP(ctx, gw, httpsListener(ctx, cfg, gw.Listener(ln), log), drain{rg, cfg.DrainTimeout}, log)
 }
 
 // drain is what shutdown needs besides the gateway: the ring to leave and
@@ -86,12 +86,13 @@ type drain struct {
 	timeout time.Duration
 }
 
-// serveHTTP serves HTTP on ln, starts the gateway's upstreams, waits for
-// ctx to end and shuts down.
+// serveHTTP serves HTTP on ln (gw.Listener's, which caps unauthenticated
+// connections; under TLS with --tls-cert), starts the gateway's upstreams,
+// waits for ctx to end and shuts down.
 func serveHTTP(ctx context.Context, gw *gateway.Gateway, ln net.Listener, d drain, log *slog.Logger) error {
-	srv := gw.HTTPServer() // with the connection deadlines; Listener caps unauthenticated connections
+	srv := gw.HTTPServer() // with the connection deadlines
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(gw.Listener(ln)) }()
+	go func() { served <- srv.Serve(ln) }()
 	log.Info("mcpmesh listening", "addr", ln.Addr().String(), "version", version)
 	err := gw.Start(ctx)
 	if err == nil {
