@@ -16,6 +16,11 @@ require (
 require github.com/gobwas/glob v0.2.3
 
 require (
+	github.com/MicahParks/jwkset v0.11.4 // indirect
+	github.com/MicahParks/keyfunc/v3 v3.9.2 // indirect
+)
+
+require (
 	github.com/kylelemons/godebug v1.1.0 // indirect
 	gopkg.in/natefinch/lumberjack.v2 v2.2.1
 )

@@ -72,6 +72,8 @@ type serveConfig struct {
 	Audit auditConfig
 	// MetricsToken, when set, is the bearer token GET /metrics needs.
 	MetricsToken string
+	// OAuth (--oauth-*, flags_oauth.go): nil without --oauth-issuer.
+	OAuth *gateway.OAuthConfig
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -102,6 +104,7 @@ type serveFlags struct {
 	maxUnauthConns, maxHeld                                 int
 	audit                                                   auditConfig
 	metricsToken                                            string
+	oauth                                                   oauthFlags
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -136,6 +139,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&f.maxSessionsPerPrincipal, "max-sessions-per-principal", mcp.DefaultMaxSessionsPerPrincipal, "MCP sessions of one token subject on this node")
 	connFlags(fs, f)
 	auditFlags(fs, &f.audit)
+	addOAuthFlags(fs, &f.oauth)
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
 		fs.PrintDefaults()
@@ -237,6 +241,10 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = filepath.Join(".", "data", cfg.Name)
+	}
+	var err error
+	if cfg.OAuth, err = f.oauth.config(); err != nil {
+		return nil, err
 	}
 	return cfg, cfg.resolveSecret(f.secret)
 }
