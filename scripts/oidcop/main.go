@@ -12,7 +12,8 @@
 //
 //	oidcop -addr 127.0.0.1:0 [-issuer URL]
 //
-// prints "issuer <URL>" on stdout once it serves. -issuer lets a second
+// prints "listening http://<addr>" and "issuer <URL>" on stdout once it
+// serves. -issuer lets a second
 // provider claim the first one's issuer with keys of its own.
 package main
 
@@ -44,7 +45,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Fprintf(os.Stdout, "issuer %s\n", *issuer)
+	fmt.Fprintf(os.Stdout, "listening http://%s\nissuer %s\n", ln.Addr(), *issuer)
 	log.Fatal(http.Serve(ln, provider))
 }
 
