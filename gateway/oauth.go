@@ -24,6 +24,7 @@ const (
 	oauthUnknownKIDEvery     = 10 * time.Second // at most one JWKS refetch for an unknown kid this often
 	oauthIntrospectCacheTime = time.Minute      // an introspected token is remembered at most this long
 	maxOAuthDocBytes         = 1 << 20          // a discovery, JWKS or introspection answer
+	maxOpaqueTokenBytes      = 8 << 10          // a longer opaque token is refused without asking the issuer
 )
 
 // OAuthConfig makes the gateway an OAuth 2.1 resource server (--oauth-*):

@@ -22,6 +22,9 @@ func (o *oauth) introspect(ctx context.Context, token string) (*Claims, error) {
 	if o.cfg.ClientID == "" {
 		return nil, errors.New("token is not a JWT, and opaque tokens cannot be checked: the node has no --oauth-client-id for introspection")
 	}
+	if len(token) > maxOpaqueTokenBytes {
+		return nil, fmt.Errorf("token is not a JWT and is %d bytes: opaque tokens over %d bytes are not introspected", len(token), maxOpaqueTokenBytes)
+	}
 	meta, err := o.disc.get(ctx)
 	if err != nil {
 		return nil, err

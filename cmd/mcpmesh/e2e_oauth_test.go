@@ -11,13 +11,20 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/mcpmesh/mcpmesh/api"
+	"github.com/mcpmesh/mcpmesh/internal/wait"
 )
 
-// oauthNode starts a demo node taking the tokens of the provider at op,
+// oauthArgs make a node take the tokens of the provider at op,
 // introspecting opaque ones as client "mcpmesh".
+func oauthArgs(op string) []string {
+	return []string{"--oauth-issuer", op, "--oauth-client-id", "mcpmesh", "--oauth-client-secret", "mcpmesh-secret"}
+}
+
+// oauthNode starts a demo node with oauthArgs.
 func oauthNode(t *testing.T, op string) *node {
-	return startNode(t, nodeOptions{name: "oauth", demo: true, extra: []string{"--oauth-issuer", op,
-		"--oauth-client-id", "mcpmesh", "--oauth-client-secret", "mcpmesh-secret"}})
+	return startNode(t, nodeOptions{name: "oauth", demo: true, extra: oauthArgs(op)})
 }
 
 // TestOAuthTokens: a node started with --oauth-issuer takes the access
@@ -181,4 +188,32 @@ func TestOAuthInspector(t *testing.T) {
 		t.Fatalf("inspector with a bad token: %v, want it to ask for an OAuth login (auth_required):\n%s", err, bad)
 	}
 	t.Logf("inspector listed %d tools; with a bad token: %.300s", len(names), bad)
+}
+
+// TestOAuthGroupsAcrossRing: an OAuth caller's groups travel with a
+// forwarded call (the node token's caller claim), so the owning node, which
+// judges the call again, lets through what an allow rule gives the group;
+// a caller without the group sees nothing of the peer.
+func TestOAuthGroupsAcrossRing(t *testing.T) {
+	op := startOP(t, "")
+	b := startMeshNode(t, "ob", oauthArgs(op)...)
+	a := startMeshNode(t, "oa", oauthArgs(op)...)
+	ringAddPeer(t, a, b.url, "b", "full")
+	wait.For(t, ringTimeout, func() bool { return ringList(t, a).has("b__whoami") }, "waiting for oa to list b__whoami")
+	cliOK(t, a, "rules", "add", "team-b", "--effect", "allow", "--principal", "group:team", "--tool", "b__*")
+	wait.For(t, ringTimeout, func() bool {
+		var rules []api.Rule
+		cliJSON(t, b, &rules, "rules", "list")
+		return len(rules) == 1
+	}, "the rule to reach ob")
+	for _, client := range []string{"jwt-client", "opaque-client"} {
+		member := asToken(a, opToken(t, op, client, "mcpmesh:mcp", "aud:"+a.url, "group:team"))
+		if res := ringCall(t, member, "b__whoami", map[string]any{}); res.IsError || !strings.Contains(res.text(), "ob") {
+			t.Errorf("%s token of group team: b__whoami through oa = %+v, want ob's answer", client, res)
+		}
+		stranger := asToken(a, opToken(t, op, client, "mcpmesh:mcp", "aud:"+a.url, "group:others"))
+		if rep := stranger.rpc(t, "tools/call", map[string]any{"name": "b__whoami", "arguments": map[string]any{}}); rep.Error == nil || rep.Error.Code != -32602 {
+			t.Errorf("%s token of group others: b__whoami = %+v, want -32602", client, rep.Error)
+		}
+	}
 }
