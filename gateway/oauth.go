@@ -106,6 +106,9 @@ type oauth struct {
 }
 
 func newOAuth(ctx context.Context, cfg OAuthConfig, log *slog.Logger) *oauth {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &oauth{cfg: cfg, log: log, ctx: ctx, disc: newDiscovery(cfg.Issuer, cfg.HTTPClient)}
 }
 
