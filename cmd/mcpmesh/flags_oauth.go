@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"flag"
-	"fmt"
 	"net/url"
 
 	"github.com/mcpmesh/mcpmesh/gateway"
@@ -26,26 +25,27 @@ func addOAuthFlags(fs *flag.FlagSet, o *oauthFlags) {
 }
 
 // config is the gateway's OAuth configuration, nil without --oauth-issuer;
-// every other --oauth-* flag then is an error (it would do nothing).
+// every other --oauth-* flag then is an error (it would do nothing). Its
+// errors are usage errors: serve exits 2 naming the flag.
 func (o oauthFlags) config() (*gateway.OAuthConfig, error) {
 	if o.issuer == "" {
 		if o.audience != "" || o.clientID != "" || o.clientSecret != "" {
-			return nil, errors.New("--oauth-audience, --oauth-client-id and --oauth-client-secret need --oauth-issuer")
+			return nil, usagef("--oauth-audience, --oauth-client-id and --oauth-client-secret need --oauth-issuer")
 		}
 		return nil, nil
 	}
 	var errs []error
 	if u, err := url.Parse(o.issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("--oauth-issuer %q must be an absolute http or https URL", o.issuer))
+		errs = append(errs, usagef("--oauth-issuer %q must be an absolute http or https URL", o.issuer))
 	}
 	if (o.clientID == "") != (o.clientSecret == "") {
-		errs = append(errs, errors.New("--oauth-client-id and --oauth-client-secret must be given together"))
+		errs = append(errs, usagef("--oauth-client-id and --oauth-client-secret must be given together"))
 	}
 	if o.adminScope == "" || o.mcpScope == "" || o.adminScope == o.mcpScope {
-		errs = append(errs, fmt.Errorf("--oauth-admin-scope %q and --oauth-mcp-scope %q must be given and differ", o.adminScope, o.mcpScope))
+		errs = append(errs, usagef("--oauth-admin-scope %q and --oauth-mcp-scope %q must be given and differ", o.adminScope, o.mcpScope))
 	}
 	if o.groupsClaim == "" {
-		errs = append(errs, errors.New("--oauth-groups-claim must not be empty"))
+		errs = append(errs, usagef("--oauth-groups-claim must not be empty"))
 	}
 	return &gateway.OAuthConfig{Issuer: o.issuer, Audiences: splitList(o.audience), AdminScope: o.adminScope,
 		MCPScope: o.mcpScope, GroupsClaim: o.groupsClaim, ClientID: o.clientID, ClientSecret: o.clientSecret}, errors.Join(errs...)

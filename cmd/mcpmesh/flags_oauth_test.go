@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"io"
 	"slices"
 	"testing"
 
@@ -8,7 +10,8 @@ import (
 )
 
 // TestParseServeOAuth: the --oauth-* flags, their MCPMESH_OAUTH_* names,
-// their defaults, and a clear error for each bad combination.
+// their defaults, and a clear usage error (exit status 2) for each bad
+// combination.
 func TestParseServeOAuth(t *testing.T) {
 	const iss = "https://login.example.com"
 	cases := []struct {
@@ -42,6 +45,10 @@ func TestParseServeOAuth(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := parseCase(t, tc.args, tc.env, tc.wantErr)
 			if tc.wantErr != "" {
+				_, err := parseServe(tc.args, mapEnv(tc.env), fixedHost("host"), io.Discard)
+				if ue := (usageError{}); !errors.As(err, &ue) {
+					t.Fatalf("err %v is not a usage error (exit status 2)", err)
+				}
 				return
 			}
 			if !sameOAuth(cfg.OAuth, tc.want) {
