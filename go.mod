@@ -13,7 +13,12 @@ require (
 	pgregory.net/rapid v1.3.0
 )
 
-require github.com/gobwas/glob v0.2.3
+require (
+	github.com/MicahParks/keyfunc/v3 v3.9.2
+	github.com/gobwas/glob v0.2.3
+)
+
+require github.com/MicahParks/jwkset v0.11.4 // indirect
 
 require (
 	github.com/kylelemons/godebug v1.1.0 // indirect

@@ -37,6 +37,10 @@ type Claims struct {
 	// request is made for: the request is served as that principal.
 	Caller *federation.Caller `json:"mcpmesh_caller,omitempty"`
 	jwt.RegisteredClaims
+	// fromOAuth marks a token of the OAuth issuer; oauthScope is its own
+	// scope claim (Scope holds the roles it maps to).
+	fromOAuth  bool
+	oauthScope string
 }
 
 const claimsKey = "mcpmesh.claims"
@@ -159,14 +163,13 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 			err = checkCaller(claims)
 		}
 		if err != nil {
-			unauthorized(c, err)
+			g.unauthorized(c, err, need)
 			return
 		}
 		markAuthenticated(c.Request.Context()) // its connection leaves the unauthenticated cap
 		c.Set(claimsKey, claims)               // also for the audit line of a refused write
 		if !claims.Allows(need) {
-			c.Header("WWW-Authenticate", fmt.Sprintf(`Bearer realm="mcpmesh", error="insufficient_scope", scope=%q`, need))
-			abortJSON(c, http.StatusForbidden, fmt.Errorf("token scope %q does not allow this route: it needs scope %q", claims.Scope, need))
+			g.forbidden(c, claims, need)
 			return
 		}
 		ctx := mcp.WithPrincipal(c.Request.Context(), principalOf(claims))
@@ -243,14 +246,5 @@ func (g *Gateway) bearer(r *http.Request) (*Claims, error) {
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		return nil, errors.New("authorization header must be of the form: Bearer <token>")
 	}
-	return g.tokens.parse(strings.TrimSpace(tok))
-}
-
-func unauthorized(c *gin.Context, err error) {
-	challenge := `Bearer realm="mcpmesh"`
-	if !errors.Is(err, errNoToken) {
-		challenge += fmt.Sprintf(`, error="invalid_token", error_description=%q`, err.Error())
-	}
-	c.Header("WWW-Authenticate", challenge)
-	abortJSON(c, http.StatusUnauthorized, err)
+	return g.tokens.parse(r.Context(), strings.TrimSpace(tok))
 }

@@ -110,6 +110,10 @@ type Config struct {
 	// MetricsToken (--metrics-token), when set, is the bearer token GET
 	// /metrics needs; empty: /metrics is open.
 	MetricsToken string
+	// OAuth (--oauth-*), when set, makes the node an OAuth 2.1 resource
+	// server: its issuer's access tokens are accepted beside the HS256
+	// ones (oauth.go).
+	OAuth *OAuthConfig
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -213,6 +217,9 @@ func (cfg *Config) check() error {
 		errs = append(errs, fmt.Errorf("max body bytes %d must not be negative", cfg.MaxBodyBytes))
 	}
 	errs = append(errs, checkConfigServers(cfg.Servers))
+	if cfg.OAuth != nil {
+		errs = append(errs, cfg.OAuth.withDefaults(cfg.URL).check())
+	}
 	for _, h := range cfg.AllowedHosts {
 		if err := mcp.CheckAllowedHost(h); err != nil {
 			errs = append(errs, fmt.Errorf("allowed host: %w", err))
@@ -257,7 +264,6 @@ func newGateway(cfg Config) *Gateway {
 	if g.upstreamTimeout == 0 {
 		g.upstreamTimeout = DefaultUpstreamTimeout
 	}
-	g.tokens = newTokenCache(g.secret)
 	if g.reg == nil {
 		g.reg = prometheus.NewRegistry()
 	}
@@ -283,6 +289,11 @@ func newGateway(cfg Config) *Gateway {
 		g.readyTimeout = DefaultReadyTimeout
 	}
 	g.runCtx, g.runCancel = context.WithCancel(context.Background())
+	var o *oauth
+	if cfg.OAuth != nil {
+		o = newOAuth(g.runCtx, cfg.OAuth.withDefaults(cfg.URL), g.log)
+	}
+	g.tokens = newTokenCache(g.secret, o)
 	return g
 }
 

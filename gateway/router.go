@@ -29,6 +29,7 @@ func (g *Gateway) router() http.Handler {
 	r.GET("/health", g.health)
 	r.GET("/ready", g.readiness)
 	r.GET("/metrics", g.checkMetricsToken, gin.WrapH(promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg})))
+	g.routeProtectedResource(r) // oauth_metadata.go
 
 	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, g.proxySession, g.markForwarded, g.markLimitExempt, gin.WrapH(g.mcp.Handler())}
 	for _, p := range MCPPaths {

@@ -35,6 +35,7 @@ func requireNodeAssets(t testing.TB) nodeAssets {
 		filepath.Join(a.nodeBin, "node"),
 		filepath.Join(scripts, "node_modules", "@modelcontextprotocol", "sdk", "package.json"),
 		filepath.Join(scripts, "node_modules", ".bin", "conformance"),
+		filepath.Join(scripts, "node_modules", ".bin", "mcp-inspector"),
 	} {
 		if _, err := os.Stat(p); err != nil {
 			t.Fatalf("%s is missing: run `make scripts/node_modules` (npm ci --prefix scripts) first", p)

@@ -74,6 +74,8 @@ type serveConfig struct {
 	MetricsToken string
 	// TLS is the node's certificate and the CA of other nodes (flags_tls.go).
 	TLS tlsConfig
+	// OAuth (--oauth-*, flags_oauth.go): nil without --oauth-issuer.
+	OAuth *gateway.OAuthConfig
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -105,6 +107,7 @@ type serveFlags struct {
 	audit                                                   auditConfig
 	metricsToken                                            string
 	tls                                                     tlsConfig
+	oauth                                                   oauthFlags
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -140,6 +143,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	connFlags(fs, f)
 	auditFlags(fs, &f.audit)
 	tlsFlags(fs, &f.tls)
+	addOAuthFlags(fs, &f.oauth)
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
 		fs.PrintDefaults()
@@ -241,6 +245,10 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 	}
 	if cfg.DataDir == "" {
 		cfg.DataDir = filepath.Join(".", "data", cfg.Name)
+	}
+	var err error
+	if cfg.OAuth, err = f.oauth.config(); err != nil {
+		return nil, err
 	}
 	return cfg, cfg.resolveSecret(f.secret)
 }

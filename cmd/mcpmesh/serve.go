@@ -66,7 +66,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		UpstreamTimeout: cfg.UpstreamTimeout, Conns: cfg.Conns,
 		InputTimeout: cfg.InputTimeout, MaxHeldRequests: cfg.MaxHeldRequests,
 		Audit: audit, MaxRateLimiters: cfg.Audit.MaxRateLimiters,
-		MetricsToken: cfg.MetricsToken, TLSRootCAs: cfg.TLS.roots,
+		MetricsToken: cfg.MetricsToken, TLSRootCAs: cfg.TLS.roots, OAuth: cfg.OAuth,
 	})
 	if err != nil {
 		if audit != nil {
