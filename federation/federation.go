@@ -70,6 +70,9 @@ type Config struct {
 	// Store keeps each linked peer's catalog (keys "catalogs/"), so a
 	// restarted node lists its peers at once; nil keeps them in memory only.
 	Store store.Store
+	// Tracing, if set, makes a client span of each forwarded request and
+	// carries its trace context to the peer (hop.go); nil: none.
+	Tracing *mcp.Tracing
 }
 
 // Engine is the node's mcp.Backend: its local catalog plus the local

@@ -72,6 +72,8 @@ type serveConfig struct {
 	Audit auditConfig
 	// MetricsToken, when set, is the bearer token GET /metrics needs.
 	MetricsToken string
+	// Trace is where spans go (flags_trace.go).
+	Trace traceConfig
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -102,6 +104,7 @@ type serveFlags struct {
 	maxUnauthConns, maxHeld                                 int
 	audit                                                   auditConfig
 	metricsToken                                            string
+	trace                                                   traceConfig
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -136,6 +139,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&f.maxSessionsPerPrincipal, "max-sessions-per-principal", mcp.DefaultMaxSessionsPerPrincipal, "MCP sessions of one token subject on this node")
 	connFlags(fs, f)
 	auditFlags(fs, &f.audit)
+	traceFlags(fs, &f.trace)
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
 		fs.PrintDefaults()
@@ -221,7 +225,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
 		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult), UpstreamTimeout: f.upstreamTimeout,
 		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld, DrainTimeout: f.drainTimeout, Audit: f.audit,
-		MetricsToken: f.metricsToken,
+		MetricsToken: f.metricsToken, Trace: f.trace,
 		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
 			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}
@@ -342,7 +346,7 @@ func (cfg *serveConfig) check() error {
 	}
 	errs = append(errs, checkJoin(cfg.Join)...)
 	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes),
-		cfg.checkSessions(), cfg.Audit.check())
+		cfg.checkSessions(), cfg.Audit.check(), cfg.Trace.check())
 	return errors.Join(append(errs, cfg.checkConns()...)...)
 }
 
