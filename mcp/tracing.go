@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -39,7 +40,6 @@ const (
 	AttrToolName  = "gen_ai.tool.name"
 	AttrPrompt    = "gen_ai.prompt.name"
 	AttrURI       = "mcp.resource.uri"
-	AttrRequestID = "jsonrpc.request.id"
 	AttrErrorType = "error.type"
 	AttrOutcome   = "mcpmesh.outcome"
 	AttrSource    = "mcpmesh.source"
@@ -59,8 +59,7 @@ func (t *Tracing) startServer(ctx context.Context, h http.Header, m *Message) (c
 	if !trace.SpanContextFromContext(parent).IsValid() {
 		parent = t.prop.Extract(ctx, propagation.HeaderCarrier(h))
 	}
-	attrs := append(requestAttrs(m.Method, v), attribute.String(AttrRequestID, string(m.ID)))
-	return t.tracer.Start(parent, SpanName(m.Method, v), trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+	return t.tracer.Start(parent, SpanName(m.Method, v), trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(requestAttrs(m.Method, v)...))
 }
 
 // StartClient starts the span of a request the node sends on for
@@ -93,13 +92,22 @@ func errorType(err error) string {
 	return "error"
 }
 
-// finishServer notes how a served request ended on its span.
+// finishServer notes how a served request ended on its span: its outcome
+// when not "ok", the peer or service that served it, whether another node
+// sent it. (Each attribute is paid for on every span exported: only what
+// tells something is set.)
 func finishServer(ctx context.Context, ci *CallInfo) {
 	span := trace.SpanFromContext(ctx)
 	if !span.IsRecording() {
 		return
 	}
-	attrs := []attribute.KeyValue{attribute.String(AttrOutcome, ci.Outcome), attribute.Bool(AttrRelayed, ci.Relayed)}
+	attrs := make([]attribute.KeyValue, 0, 4)
+	if ci.Outcome != "ok" {
+		attrs = append(attrs, attribute.String(AttrOutcome, ci.Outcome))
+	}
+	if ci.Relayed {
+		attrs = append(attrs, attribute.Bool(AttrRelayed, true))
+	}
 	if ci.Source != "" {
 		attrs = append(attrs, attribute.String(AttrSource, ci.Source))
 	}
@@ -114,7 +122,9 @@ func finishServer(ctx context.Context, ci *CallInfo) {
 		span.SetStatus(codes.Error, "tool_error")
 		attrs = append(attrs, attribute.String(AttrErrorType, "tool_error"))
 	}
-	span.SetAttributes(attrs...)
+	if len(attrs) > 0 {
+		span.SetAttributes(attrs...)
+	}
 }
 
 // SpanName is a request's span name: its method and, when it has one, the
@@ -132,7 +142,7 @@ func requestAttrs(method string, v *ParamsView) []attribute.KeyValue {
 	attrs = append(attrs, attribute.String(AttrMethod, method))
 	switch {
 	case method == "tools/call" && v.Name != "":
-		attrs = append(attrs, attribute.String(AttrToolName, v.Name), attribute.String("gen_ai.operation.name", "execute_tool"))
+		attrs = append(attrs, attribute.String(AttrToolName, v.Name))
 	case method == "prompts/get" && v.Name != "":
 		attrs = append(attrs, attribute.String(AttrPrompt, v.Name))
 	case v.URI != "":
@@ -156,9 +166,8 @@ func (t *Tracing) InjectMeta(ctx context.Context, params json.RawMessage) json.R
 	if t == nil || !trace.SpanContextFromContext(ctx).IsValid() {
 		return params
 	}
-	c := propagation.MapCarrier{}
-	t.prop.Inject(ctx, c)
-	set := []jsonField{{key: "traceparent", val: jsonText(c["traceparent"])}, {key: "tracestate", val: jsonText(c["tracestate"])}}
+	sc := trace.SpanContextFromContext(ctx)
+	set := []jsonField{{key: "traceparent", val: traceparentJSON(sc)}, {key: "tracestate", val: jsonText(sc.TraceState().String())}}
 	meta, ok := withFields(field(params, "_meta"), set...)
 	if !ok {
 		return params
@@ -167,6 +176,21 @@ func (t *Tracing) InjectMeta(ctx context.Context, params json.RawMessage) json.R
 		return out
 	}
 	return params
+}
+
+// traceparentJSON is sc's W3C traceparent as a JSON string (what
+// propagation.TraceContext writes: version 00, the sampled flag only).
+func traceparentJSON(sc trace.SpanContext) json.RawMessage {
+	tid, sid := sc.TraceID(), sc.SpanID()
+	b := make([]byte, 0, 58)
+	b = append(b, `"00-`...)
+	b = hex.AppendEncode(b, tid[:])
+	b = append(b, '-')
+	b = hex.AppendEncode(b, sid[:])
+	if sc.IsSampled() {
+		return append(b, `-01"`...)
+	}
+	return append(b, `-00"`...)
 }
 
 // jsonText is s as a JSON string; nil (the key dropped) for "".

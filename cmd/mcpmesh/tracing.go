@@ -39,7 +39,7 @@ func (t traceConfig) tracerProvider(ctx context.Context, name string, log *slog.
 		return nil, nil, err
 	}
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { log.Warn("tracing: export failed", "err", err) }))
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res),
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(newSpanBatcher(exp, log)), sdktrace.WithResource(res),
 		sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.TraceIDRatioBased(t.SampleRatio))))
 	log.Info("tracing: spans go to the OTLP receiver", "endpoint", endpoint, "sample_ratio", t.SampleRatio)
 	return tp, func() { stopTracing(tp, log) }, nil
