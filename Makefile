@@ -63,7 +63,7 @@ conformance: scripts/node_modules ## run both MCP conformance suites (0.1.16 ses
 # processes, the ring-wide list changes (each op restarts a node twice) and
 # a service provider's failover (each op a fresh ring of three)
 # run a fixed number of ops; everything else BENCHTIME each.
-bench: ## run the benchmarks (forwarded vs direct calls, a legacy session through a non-owning node vs its own, HTTP upstream via a node vs direct, federated vs local lists, failure detection, ring-wide list changes, registry spread, services vs one peer and their failover, access rules: a list page and a forwarded call with 1,000 rules vs none, and a rule's spread)
+bench: ## run the benchmarks (forwarded vs direct calls, a legacy session through a non-owning node vs its own, HTTP upstream via a node vs direct, federated vs local lists, failure detection, ring-wide list changes, registry spread, services vs one peer and their failover, access rules: a list page and a forwarded call with 1,000 rules vs none, and a rule's spread, a forwarded call traced vs not)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCH_RING_OPS) -timeout 4m ./cluster/...
 	$(GO) test -run '^$$' -bench '^BenchmarkKillDetect$$' -benchtime $(BENCH_KILL_OPS) -timeout 3m $(E2E)
 	$(GO) test -run '^$$' -bench '^BenchmarkRingListChanged$$' -benchtime $(BENCH_LISTCHANGED_OPS) -timeout 3m $(E2E)
