@@ -86,8 +86,9 @@ lint: ## gofmt check and go vet
 jaeger: $(JAEGER) ## build Jaeger v1.76.0 into scripts/bin/jaeger for the trace e2e test (once; about 6 minutes)
 
 $(JAEGER): scripts/jaeger/go.mod scripts/jaeger/go.sum
-	cd scripts/jaeger && $(GO) build -o bin.tmp github.com/jaegertracing/jaeger/cmd/jaeger
-	mkdir -p $(dir $@) && mv -f scripts/jaeger/bin.tmp $@
+	mkdir -p $(dir $@)
+	cd scripts/jaeger && $(GO) build -o ../bin/jaeger.tmp github.com/jaegertracing/jaeger/cmd/jaeger
+	mv -f $@.tmp $@
 
 scripts/node_modules: scripts/package.json scripts/package-lock.json ## install the Node tooling (TS SDK, both conformance suites, Node 22)
 	$(NPM) ci --prefix scripts --no-audit --no-fund

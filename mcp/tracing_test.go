@@ -159,32 +159,30 @@ func TestUpstreamCallCarriesTraceContext(t *testing.T) {
 			t.Errorf("upstream saw %q, want the upstream call's span %s in _meta and header", text, want)
 		}
 	})
+	// A node serving the upstream's tool, traced: the request's span must
+	// reach the upstream call on every path a request takes.
+	tracing := mcp.NewTracing(tp)
+	cat := mcp.NewCatalog("n1", nil)
+	if err := cat.Add("web", "", upStart(t, srv.config(), mcp.UpstreamOptions{Tracing: tracing})); err != nil {
+		t.Fatal(err)
+	}
+	node := mcp.NewServer(cat, mcp.ServerOptions{Tracing: tracing})
+	hs := httptest.NewServer(node.Handler())
+	t.Cleanup(func() { hs.Close(); node.Close() })
 	t.Run("traced, a 2026-07-28 caller's held call", func(t *testing.T) {
-		tracing := mcp.NewTracing(tp)
-		cat := mcp.NewCatalog("n1", nil)
-		if err := cat.Add("web", "", upStart(t, srv.config(), mcp.UpstreamOptions{Tracing: tracing})); err != nil {
-			t.Fatal(err)
-		}
-		s := mcp.NewServer(cat, mcp.ServerOptions{Tracing: tracing})
-		hs := httptest.NewServer(s.Handler())
-		t.Cleanup(func() { hs.Close(); s.Close() })
 		before := len(sr.Ended())
 		q := req2026{method: "tools/call", params: map[string]any{"name": "trace", "arguments": map[string]any{}}, hdr: map[string]string{"traceparent": tpHeader}}
-		m := answer(t, q.send(t, hs.URL))
-		text, _ := upToolText(t, m.Result)
-		var up sdktrace.ReadOnlySpan
-		for _, s := range endedSpans(t, sr, before+2)[before:] {
-			if s.SpanKind() == trace.SpanKindClient {
-				up = s
-			}
+		text, _ := upToolText(t, answer(t, q.send(t, hs.URL)).Result)
+		checkUpstreamSaw(t, sr, before, tpHeader, text)
+	})
+	t.Run("traced, a session caller (SSE answer)", func(t *testing.T) {
+		before := len(sr.Ended())
+		cs := connectVersion(t, hs.URL, nil, "2025-11-25")
+		res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "trace", Arguments: map[string]any{}, Meta: sdk.Meta{"traceparent": tpMeta}})
+		if err != nil || len(res.Content) != 1 {
+			t.Fatalf("call: %v %+v", err, res)
 		}
-		if up == nil || up.SpanContext().TraceID().String() != tpHeader[3:35] {
-			t.Fatalf("upstream span %v, want one in the caller's trace", up)
-		}
-		want := "00-" + up.SpanContext().TraceID().String() + "-" + up.SpanContext().SpanID().String() + "-01"
-		if text != "meta="+want+" header="+want {
-			t.Errorf("upstream saw %q, want the upstream call's span %s in _meta and header", text, want)
-		}
+		checkUpstreamSaw(t, sr, before, tpMeta, res.Content[0].(*sdk.TextContent).Text)
 	})
 	t.Run("not traced", func(t *testing.T) {
 		u := upStart(t, srv.config(), mcp.UpstreamOptions{})
@@ -193,4 +191,27 @@ func TestUpstreamCallCarriesTraceContext(t *testing.T) {
 			t.Errorf("upstream saw %q (%v), want the caller's _meta.traceparent as sent and no header", text, err)
 		}
 	})
+}
+
+// checkUpstreamSaw finds the upstream call's span among the spans ended
+// after before, checks it is in the caller's trace (traceparent caller),
+// and that the upstream saw it (text) in _meta and in the header.
+func checkUpstreamSaw(t *testing.T, sr *tracetest.SpanRecorder, before int, caller, text string) {
+	t.Helper()
+	var up sdktrace.ReadOnlySpan
+	wait.For(t, 5*time.Second, func() bool {
+		for _, s := range sr.Ended()[before:] {
+			if s.SpanKind() == trace.SpanKindClient {
+				up = s
+			}
+		}
+		return up != nil
+	}, "the upstream call's span to end")
+	if up.SpanContext().TraceID().String() != caller[3:35] {
+		t.Fatalf("upstream span in trace %s, want the caller's %s", up.SpanContext().TraceID(), caller)
+	}
+	want := "00-" + up.SpanContext().TraceID().String() + "-" + up.SpanContext().SpanID().String() + "-01"
+	if text != "meta="+want+" header="+want {
+		t.Errorf("upstream saw %q, want the upstream call's span %s in _meta and header", text, want)
+	}
 }
