@@ -70,10 +70,10 @@ func TestServerSpanContinuesCaller(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			params := map[string]any{"name": "echo", "arguments": map[string]any{"text": "hi"}}
 			if tt.meta != "" {
-				params["_meta"] = map[string]any{"traceparent": tt.meta}
+				params["_meta"] = map[string]any{"traceparent": tt.meta, "tracestate": "mm=meta"}
 			}
 			postJSON(t, hs.URL, map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params},
-				map[string]string{"traceparent": tt.header})
+				map[string]string{"traceparent": tt.header, "tracestate": "mm=header"})
 			s := endedSpans(t, sr, i+1)[i]
 			if s.Name() != "tools/call echo" || s.SpanKind() != trace.SpanKindServer {
 				t.Errorf("span %q kind %v, want server span \"tools/call echo\"", s.Name(), s.SpanKind())
@@ -82,6 +82,9 @@ func TestServerSpanContinuesCaller(t *testing.T) {
 				t.Errorf("attributes %v, want method tools/call, tool echo and no outcome (ok)", s.Attributes())
 			}
 			parent := s.Parent()
+			if state := map[string]string{tpMeta: "mm=meta", tpHeader: "mm=header"}[tt.want]; s.SpanContext().TraceState().String() != state {
+				t.Errorf("tracestate %q, want %q (the caller's, from where its traceparent came)", s.SpanContext().TraceState(), state)
+			}
 			switch {
 			case tt.want == "" && parent.IsValid():
 				t.Errorf("parent %v, want a new trace", parent)
