@@ -17,8 +17,9 @@ import (
 // BenchmarkForwardTracedInProcess is BenchmarkForwardInProcess's forwarded
 // call with tracing off and on (every trace sampled, spans exported over
 // OTLP/HTTP to a receiver in this process that drops them), for profiling
-// what tracing costs (-cpuprofile); BenchmarkForwardTraced in cmd/mcpmesh
-// measures real processes.
+// what tracing costs (-cpuprofile). It batches with the SDK's
+// BatchSpanProcessor: the node's own batcher (cmd/mcpmesh/spanbatch.go) and
+// real processes are BenchmarkForwardTraced's, in cmd/mcpmesh.
 func BenchmarkForwardTracedInProcess(b *testing.B) {
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
