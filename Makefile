@@ -5,6 +5,9 @@ NPM       ?= npm
 BIN       := bin/mcpmesh
 PKGS      := ./...
 E2E       := ./cmd/mcpmesh
+# Jaeger, the trace receiver of the trace e2e test (TestTraceAcrossHop),
+# built once from its own module (scripts/jaeger/go.mod).
+JAEGER    := scripts/bin/jaeger
 # Generous per-package bound: the whole suite takes a few minutes on 2 cores.
 TEST_TIMEOUT ?= 15m
 BENCHTIME    ?= 2s
@@ -14,7 +17,7 @@ BENCH_KILL_OPS ?= 8x
 BENCH_LISTCHANGED_OPS ?= 5x
 
 .DEFAULT_GOAL := help
-.PHONY: help build dev test deploy-check conformance bench chaos partition lint clean
+.PHONY: help build dev test deploy-check conformance bench chaos partition lint clean jaeger
 
 help: ## list the targets
 	@echo "mcpmesh — a cluster of MCP gateways"
@@ -42,7 +45,7 @@ dev: ## build, then run one node with --dev --demo (PORT, NAME, JWT_SECRET, JOIN
 # node processes, the conformance suites and earlier releases' builds, run
 # after them: on 2 cores the two together starve the in-process rings into
 # false suspicions (TestNoFalseFailuresUnderLoad saw a member fail).
-test: scripts/node_modules ## run every test with -race (unit, e2e, TypeScript client, conformance)
+test: scripts/node_modules $(JAEGER) ## run every test with -race (unit, e2e, TypeScript client, conformance)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $$($(GO) list $(PKGS) | grep -v '/cmd/mcpmesh$$')
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(E2E)
 	$(MAKE) deploy-check
@@ -60,7 +63,7 @@ conformance: scripts/node_modules ## run both MCP conformance suites (0.1.16 ses
 # processes, the ring-wide list changes (each op restarts a node twice) and
 # a service provider's failover (each op a fresh ring of three)
 # run a fixed number of ops; everything else BENCHTIME each.
-bench: ## run the benchmarks (forwarded vs direct calls, a legacy session through a non-owning node vs its own, HTTP upstream via a node vs direct, federated vs local lists, failure detection, ring-wide list changes, registry spread, services vs one peer and their failover, access rules: a list page and a forwarded call with 1,000 rules vs none, and a rule's spread, a forwarded call over HTTPS vs plain HTTP)
+bench: ## run the benchmarks (forwarded vs direct calls, a legacy session through a non-owning node vs its own, HTTP upstream via a node vs direct, federated vs local lists, failure detection, ring-wide list changes, registry spread, services vs one peer and their failover, access rules: a list page and a forwarded call with 1,000 rules vs none, and a rule's spread, a forwarded call over HTTPS vs plain HTTP, a forwarded call traced vs not)
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCH_RING_OPS) -timeout 4m ./cluster/...
 	$(GO) test -run '^$$' -bench '^BenchmarkKillDetect$$' -benchtime $(BENCH_KILL_OPS) -timeout 3m $(E2E)
 	$(GO) test -run '^$$' -bench '^BenchmarkRingListChanged$$' -benchtime $(BENCH_LISTCHANGED_OPS) -timeout 3m $(E2E)
@@ -79,6 +82,13 @@ lint: ## gofmt check and go vet
 	@out="$$(find . -name '*.go' -not -path './scripts/node_modules/*' -not -path './data/*' -not -path './cmd/mcpmesh/tmp/*' | xargs gofmt -l)"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
+
+jaeger: $(JAEGER) ## build Jaeger v1.76.0 into scripts/bin/jaeger for the trace e2e test (once; about 6 minutes)
+
+$(JAEGER): scripts/jaeger/go.mod scripts/jaeger/go.sum
+	mkdir -p $(dir $@)
+	cd scripts/jaeger && $(GO) build -o ../bin/jaeger.tmp github.com/jaegertracing/jaeger/cmd/jaeger
+	mv -f $@.tmp $@
 
 scripts/node_modules: scripts/package.json scripts/package-lock.json ## install the Node tooling (TS SDK, both conformance suites, Node 22)
 	$(NPM) ci --prefix scripts --no-audit --no-fund

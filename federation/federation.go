@@ -75,6 +75,9 @@ type Config struct {
 	// node-to-node request (--tls-ca); nil: the system roots. Verification
 	// is never skipped.
 	RootCAs *x509.CertPool
+	// Tracing, if set, makes a client span of each forwarded request and
+	// carries its trace context to the peer (hop.go); nil: none.
+	Tracing *mcp.Tracing
 }
 
 // Engine is the node's mcp.Backend: its local catalog plus the local

@@ -11,6 +11,7 @@ import (
 	"net/url"
 
 	"github.com/mcpmesh/mcpmesh/mcp"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // send forwards req to the peer: one stateless 2026-07-28 POST (the hop),
@@ -55,6 +56,40 @@ func (f *Engine) hop(ctx context.Context, l *peerLink, req *mcp.Request) (json.R
 // answer (a result or a JSON-RPC error), relaying the notifications before
 // it; an error is mcp.ErrResultTooLarge or wraps mcp.ErrUnreachable.
 func (f *Engine) roundTrip(ctx context.Context, l *peerLink, req *mcp.Request) (*mcp.Message, error) {
+	t := f.cfg.Tracing
+	if t == nil {
+		return f.post(ctx, l, req)
+	}
+	ctx, span := t.StartClient(ctx, req.Method, req.View(), hopAttrs(l)...)
+	m, err := f.post(ctx, l, req)
+	var res json.RawMessage
+	if m != nil {
+		res = m.Result
+	}
+	mcp.EndClient(span, res, hopSpanError(m, err))
+	return m, err
+}
+
+// hopAttrs are the attributes of a hop's span: the peer and its address.
+func hopAttrs(l *peerLink) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{attribute.String(mcp.AttrPeer, l.record().Name)}
+	if l.endpoint != nil {
+		attrs = append(attrs, attribute.String("server.address", l.endpoint.Host))
+	}
+	return attrs
+}
+
+// hopSpanError is what failed on the hop, for its span: a transport error
+// or the peer's JSON-RPC error.
+func hopSpanError(m *mcp.Message, err error) error {
+	if err == nil && m != nil && m.Error != nil {
+		return m.Error
+	}
+	return err
+}
+
+// post is roundTrip without its span.
+func (f *Engine) post(ctx context.Context, l *peerLink, req *mcp.Request) (*mcp.Message, error) {
 	if l.endpointErr != nil {
 		return nil, fmt.Errorf("%w: %v", mcp.ErrUnreachable, l.endpointErr)
 	}
@@ -128,10 +163,6 @@ func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) 
 	if err != nil {
 		return nil, nil, err
 	}
-	body, err := json.Marshal(m)
-	if err != nil {
-		return nil, nil, err
-	}
 	tok, err := f.tokens.forNodeAs(l.record().Member, l.endpoint, callerFrom(ctx))
 	if err != nil {
 		return nil, nil, err
@@ -142,6 +173,14 @@ func (f *Engine) hopRequest(ctx context.Context, l *peerLink, req *mcp.Request) 
 	h.Set("Authorization", "Bearer "+tok)
 	h.Set(HeaderForwarded, f.self)
 	mcp.SetStatelessHeaders(h, m, l.inputSchema(req))
+	if t := f.cfg.Tracing; t != nil { // the hop's span, in both carriers
+		t.InjectHeader(ctx, h)
+		m.Params = t.InjectMeta(ctx, m.Params)
+	}
+	body, err := json.Marshal(m)
+	if err != nil {
+		return nil, nil, err
+	}
 	return h, body, nil
 }
 

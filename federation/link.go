@@ -99,6 +99,7 @@ func (f *Engine) newLink(rec cluster.PeerRecord) *peerLink {
 	opts.UnreachableErrors, opts.StaleOnListError, opts.Initial = true, true, cached
 	opts.NoCallerMeta = true     // the link carries requests only to peers the hop cannot serve (hopversion.go)
 	opts.OnListError = f.changed // stale or not: the view names it missing or not
+	opts.Tracing = f.cfg.Tracing // requests that go over the link are traced as upstream calls
 	l.up = mcp.NewUpstream(cfg, opts)
 	l.entries.Store(buildEntries(rec.Name, cached))
 	if l.noURL = rec.URL == ""; l.noURL {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mcpmesh/mcpmesh/cluster"
 	"github.com/mcpmesh/mcpmesh/federation"
@@ -114,6 +115,10 @@ type Config struct {
 	// server: its issuer's access tokens are accepted beside the HS256
 	// ones (oauth.go).
 	OAuth *OAuthConfig
+	// TracerProvider (--otlp-endpoint, docs/tracing.md), if set, gets the
+	// spans of the MCP requests the node serves, forwards and sends to its
+	// upstreams; nil: no tracing.
+	TracerProvider trace.TracerProvider
 }
 
 // Gateway is one node's HTTP surface. Build it with New, call Start once
@@ -165,6 +170,8 @@ type Gateway struct {
 	closing   atomic.Bool
 	closeOnce sync.Once
 	drainOnce sync.Once
+
+	tracing *mcp.Tracing // spans of MCP requests (docs/tracing.md); nil: none
 }
 
 // New checks cfg and builds a Gateway. Nothing is started yet.
@@ -257,6 +264,7 @@ func newGateway(cfg Config) *Gateway {
 		upstreamTimeout: cfg.UpstreamTimeout, conns: cfg.Conns, metricsToken: metricsToken(cfg.MetricsToken),
 		holds: mcp.NewHolds(cfg.MaxHeldRequests, cfg.InputTimeout), inputTimeout: cfg.InputTimeout,
 	}
+	g.tracing = mcp.NewTracing(cfg.TracerProvider)
 	if g.inputTimeout == 0 {
 		g.inputTimeout = mcp.DefaultInputTimeout
 	}
@@ -273,7 +281,8 @@ func newGateway(cfg Config) *Gateway {
 		g.fed = federation.New(federation.Config{Node: cfg.Node, Local: cfg.Catalog, Secret: g.secret,
 			PeerTimeout: cfg.PeerTimeout, Logger: cfg.Logger, OnChange: g.federationChanged, OnRulesChanged: g.rulesChanged,
 			AutoTrust: cfg.AutoTrust, Metrics: fedMetrics{newForwardMetrics(g.reg), g.bounded, newServiceMetrics(g.reg)}, Store: cfg.Store,
-			MaxCatalogBytes: g.bounds.MaxCatalogBytes, MaxResultBytes: g.bounds.MaxResultBytes, RootCAs: cfg.TLSRootCAs})
+			MaxCatalogBytes: g.bounds.MaxCatalogBytes, MaxResultBytes: g.bounds.MaxResultBytes, RootCAs: cfg.TLSRootCAs,
+			Tracing: g.tracing})
 		g.backend = g.fed.Guard(g.fed, "") // the access rules, in front of the engine
 	}
 	if g.backend == nil {
@@ -308,6 +317,7 @@ func (g *Gateway) serverOptions() mcp.ServerOptions {
 		StateTTL: g.inputTimeout,         // a retry is good as long as a held call waits for it
 		// every node of the ring tells which member minted a session id
 		SessionKey: mcp.SessionKey(g.secret),
+		Tracing:    g.tracing,
 	}
 	if u, err := url.Parse(g.url); err == nil && u.Host != "" {
 		opts.AllowedHosts = []string{u.Host}

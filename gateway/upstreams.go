@@ -33,7 +33,7 @@ type upstream interface {
 func (g *Gateway) newUpstream(cfg serverConfig) upstream {
 	opts := g.bounded.upstreamOptions(cfg.Name, g.bounds)
 	opts.Logger, opts.OnChange, opts.CallTimeout = g.log, g.catalog.Changed, g.upstreamTimeout
-	opts.Holds = g.holds
+	opts.Holds, opts.Tracing = g.holds, g.tracing
 	return mcp.NewUpstream(cfg, opts)
 }
 

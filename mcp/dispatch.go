@@ -33,7 +33,7 @@ func (s *Server) handleRequest(ctx context.Context, sess *session, peer Client, 
 
 // report tells OnCall about a finished request.
 func (s *Server) report(ctx context.Context, note *callNote, m *Message, res json.RawMessage, err error, d time.Duration) {
-	if s.opts.OnCall == nil {
+	if s.opts.OnCall == nil && s.opts.Tracing == nil {
 		return
 	}
 	ci := callInfo(m, res, err, d)
@@ -43,7 +43,12 @@ func (s *Server) report(ctx context.Context, note *callNote, m *Message, res jso
 	ci.Cancelled = ctx.Err() != nil
 	ci.ID, ci.Principal, ci.Relayed = m.ID, PrincipalFrom(ctx), relayed(ctx)
 	note.fill(&ci)
-	s.opts.OnCall(ci)
+	if s.opts.Tracing != nil {
+		finishServer(ctx, &ci)
+	}
+	if s.opts.OnCall != nil {
+		s.opts.OnCall(ci)
+	}
 }
 
 // OutcomeCancelled is CallInfo.Outcome of a request the client cancelled

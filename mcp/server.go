@@ -103,6 +103,9 @@ type ServerOptions struct {
 	// opens, which name NodeName (see SessionKey); every node of a ring
 	// must have the same. Empty: a random key of this Server's own.
 	SessionKey []byte
+	// Tracing, if set, makes a span of each request (continuing the
+	// caller's trace context: docs/tracing.md); nil: none.
+	Tracing *Tracing
 }
 
 // Server serves MCP over Streamable HTTP from one Backend: the protocol

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxBody bounds one POSTed message when no outer limit applies.
@@ -55,6 +57,11 @@ func (s *Server) servePOST(w http.ResponseWriter, r *http.Request) {
 	if jerr != nil {
 		writeMessage(w, http.StatusBadRequest, NewErrorResponse(idOf(m), jerr))
 		return
+	}
+	if s.opts.Tracing != nil && m.IsRequest() {
+		ctx, span := s.opts.Tracing.startServer(r.Context(), r.Header, m)
+		defer span.End()
+		r = r.WithContext(ctx)
 	}
 	sid := r.Header.Get(headerSession)
 	switch {
@@ -214,6 +221,9 @@ func (s *Server) serveJSONRequest(w http.ResponseWriter, r *http.Request, sess *
 func (s *Server) serveSSERequest(w http.ResponseWriter, r *http.Request, sess *session, m *Message) {
 	st := sess.newRequestStream()
 	ctx, cancel := context.WithCancel(sess.ctx)
+	if s.opts.Tracing != nil { // the request's span, from the POST that carried it
+		ctx = trace.ContextWithSpan(ctx, trace.SpanFromContext(r.Context()))
+	}
 	untrack := sess.track(m.ID, cancel)
 	s.wg.Add(1)
 	s.workers.run(func() {

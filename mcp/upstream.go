@@ -104,6 +104,10 @@ type UpstreamOptions struct {
 	// run): Snapshot serves them until the first listing replaces them,
 	// and OnChange runs then only if the listing differs.
 	Initial Definitions
+	// Tracing, if set, makes a client span of each call and sends its
+	// trace context in params._meta (and, over HTTP, in the traceparent
+	// header); nil: none.
+	Tracing *Tracing
 }
 
 // ErrUnreachable is wrapped by Call's error when the server could not be
@@ -233,7 +237,7 @@ func NewUpstream(cfg ServerConfig, opts UpstreamOptions) *Upstream {
 	if opts.HTTPClient == nil || opts.HTTPClient.Transport == nil {
 		u.own = newUpTransport()
 	}
-	u.http = upHTTPClient(opts.HTTPClient, u.own, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes))
+	u.http = upHTTPClient(opts.HTTPClient, u.own, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes), opts.Tracing)
 	u.client = u.newClient()
 	return u
 }

@@ -8,6 +8,7 @@ import (
 
 	sdkrpc "github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // Call implements Source: it serves tools/call, prompts/get,
@@ -23,6 +24,19 @@ import (
 // A call that runs over CallTimeout is cancelled and answered the same way,
 // with _meta["mcpmesh/error"] upstream_timeout (see timedOut).
 func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, error) {
+	t := u.opts.Tracing
+	if t == nil {
+		return u.call(ctx, req)
+	}
+	ctx, span := t.StartClient(ctx, req.Method, req.View(), attribute.String(AttrUpstream, u.cfg.Name),
+		attribute.String(AttrTransport, u.cfg.Transport()))
+	out, err := u.call(ctx, req)
+	EndClient(span, out, err)
+	return out, err
+}
+
+// call is Call without its span.
+func (u *Upstream) call(ctx context.Context, req *Request) (json.RawMessage, error) {
 	sess := u.session()
 	if sess == nil {
 		return u.notConnected(req.Method)
@@ -31,6 +45,7 @@ func (u *Upstream) Call(ctx context.Context, req *Request) (json.RawMessage, err
 	if err != nil {
 		return nil, err
 	}
+	params = u.opts.Tracing.InjectMeta(ctx, params)
 	peer := upPeer(req.Client)
 	if TakesInputRequired(peer) && takesInput(req.Method) {
 		return u.callHeld(ctx, sess, req, params, token)

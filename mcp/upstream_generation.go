@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // TakesInputRequired reports whether the caller takes server requests as
@@ -96,7 +97,7 @@ func (u *Upstream) callHeld(ctx context.Context, sess *sdk.ClientSession, req *R
 		u.calls.end(c, upTok)
 		return nil, Errorf(CodeInvalidParams, "invalid params: %v", err)
 	}
-	callCtx, cancel := upJoin(withUpLimit(context.WithValue(context.Background(), upCallKey{}, c), u.opts.MaxResultBytes), u.ctx)
+	callCtx, cancel := upJoin(withUpLimit(context.WithValue(u.heldBase(ctx), upCallKey{}, c), u.opts.MaxResultBytes), u.ctx)
 	hc.cancel = cancel
 	if !u.goHeld(func() {
 		defer cancel()
@@ -108,6 +109,15 @@ func (u *Upstream) callHeld(ctx context.Context, sess *sdk.ClientSession, req *R
 		return u.failure(req.Method, "upstream %q is shutting down", u.cfg.Name)
 	}
 	return hc.wait(ctx)
+}
+
+// heldBase is the context a held call starts from: none of the caller's,
+// but its span when traced, so that the call's trace context goes on.
+func (u *Upstream) heldBase(ctx context.Context) context.Context {
+	if u.opts.Tracing == nil {
+		return context.Background()
+	}
+	return trace.ContextWithSpan(context.Background(), trace.SpanFromContext(ctx))
 }
 
 // upMarkInputRequired gives resultType input_required to a result that

@@ -3,6 +3,8 @@ package mcp
 import (
 	"net/http"
 	"strings"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // upIdleConnsPerHost is how many idle connections an HTTP upstream's
@@ -21,22 +23,26 @@ func newUpTransport() *http.Transport {
 	return t
 }
 
-// upHTTPTransport adds the configured headers to every request, reads the
-// answers within their byte bound (the request's, else limit), taps the
-// SSE streams and ties each exchange to its call (see upExchange).
+// upHTTPTransport adds the configured headers to every request (and the
+// traceparent of the call's span), reads the answers within their byte
+// bound (the request's, else limit), taps the SSE streams and ties each
+// exchange to its call (see upExchange).
 type upHTTPTransport struct {
 	base    http.RoundTripper
 	headers map[string]string
 	seen    func()
 	limit   int64
+	tracing *Tracing
 }
 
 func (t *upHTTPTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if len(t.headers) > 0 {
+	traced := t.tracing != nil && trace.SpanContextFromContext(r.Context()).IsValid()
+	if len(t.headers) > 0 || traced {
 		r = r.Clone(r.Context())
 		for k, v := range t.headers {
 			r.Header.Set(k, v)
 		}
+		t.tracing.InjectHeader(r.Context(), r.Header)
 	}
 	ex := newUpExchange(r.Context())
 	r = r.WithContext(ex.ctx)
@@ -58,7 +64,7 @@ func (t *upHTTPTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // upHTTPClient is base with an upHTTPTransport; without a base, a client
 // on own (a transport of the upstream's, see newUpTransport).
-func upHTTPClient(base *http.Client, own http.RoundTripper, headers map[string]string, seen func(), limit int64) *http.Client {
+func upHTTPClient(base *http.Client, own http.RoundTripper, headers map[string]string, seen func(), limit int64, tracing *Tracing) *http.Client {
 	if base == nil {
 		base = &http.Client{}
 	}
@@ -67,6 +73,6 @@ func upHTTPClient(base *http.Client, own http.RoundTripper, headers map[string]s
 	if rt == nil {
 		rt = own
 	}
-	c.Transport = &upHTTPTransport{base: rt, headers: headers, seen: seen, limit: limit}
+	c.Transport = &upHTTPTransport{base: rt, headers: headers, seen: seen, limit: limit, tracing: tracing}
 	return &c
 }

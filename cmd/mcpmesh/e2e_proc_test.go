@@ -80,9 +80,16 @@ type proc struct {
 // variables leak in from the developer's shell).
 func startProc(t testing.TB, name, bin string, args ...string) *proc {
 	t.Helper()
+	return startProcEnv(t, name, nil, bin, args...)
+}
+
+// startProcEnv is startProc with env (KEY=value) added to the clean
+// environment.
+func startProcEnv(t testing.TB, name string, env []string, bin string, args ...string) *proc {
+	t.Helper()
 	p := &proc{name: name, out: &testlog.Buffer{Max: maxLogBytes}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = cleanEnv()
+	p.cmd.Env = append(cleanEnv(), env...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)

@@ -76,6 +76,8 @@ type serveConfig struct {
 	TLS tlsConfig
 	// OAuth (--oauth-*, flags_oauth.go): nil without --oauth-issuer.
 	OAuth *gateway.OAuthConfig
+	// Trace is where spans go (flags_trace.go).
+	Trace traceConfig
 }
 
 // envAliases are the plain environment names some flags also read, after
@@ -108,6 +110,7 @@ type serveFlags struct {
 	metricsToken                                            string
 	tls                                                     tlsConfig
 	oauth                                                   oauthFlags
+	trace                                                   traceConfig
 }
 
 func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
@@ -144,6 +147,7 @@ func newServeFlagSet(f *serveFlags, out io.Writer) *flag.FlagSet {
 	auditFlags(fs, &f.audit)
 	tlsFlags(fs, &f.tls)
 	addOAuthFlags(fs, &f.oauth)
+	traceFlags(fs, &f.trace)
 	fs.Usage = func() {
 		fmt.Fprint(out, serveUsage)
 		fs.PrintDefaults()
@@ -229,7 +233,7 @@ func (f *serveFlags) resolve(getenv func(string) string, hostname func() (string
 		ResetKeyring: f.resetKeyring, MaxSessions: f.maxSessions, MaxSessionsPerPrincipal: f.maxSessionsPerPrincipal,
 		MaxCatalogBytes: int64(f.maxCatalog), MaxResultBytes: int64(f.maxResult), UpstreamTimeout: f.upstreamTimeout,
 		InputTimeout: f.inputTimeout, MaxHeldRequests: f.maxHeld, DrainTimeout: f.drainTimeout, Audit: f.audit,
-		MetricsToken: f.metricsToken, TLS: f.tls,
+		MetricsToken: f.metricsToken, TLS: f.tls, Trace: f.trace,
 		Conns: gateway.ConnLimits{ReadTimeout: f.readTimeout, WriteTimeout: f.writeTimeout, IdleTimeout: f.idleTimeout,
 			SSEKeepAlive: f.sseKeepAlive, MaxUnauthenticated: f.maxUnauthConns},
 	}
@@ -358,7 +362,7 @@ func (cfg *serveConfig) check() error {
 	}
 	errs = append(errs, checkJoin(cfg.Join)...)
 	errs = append(errs, checkBound("--max-catalog-bytes", cfg.MaxCatalogBytes), checkBound("--max-result-bytes", cfg.MaxResultBytes),
-		cfg.checkSessions(), cfg.Audit.check(), cfg.TLS.check())
+		cfg.checkSessions(), cfg.Audit.check(), cfg.TLS.check(), cfg.Trace.check())
 	return errors.Join(append(errs, cfg.checkConns()...)...)
 }
 

@@ -52,6 +52,12 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		return err
 	}
 	defer rg.leave(log)
+	tp, stopTracing, err := cfg.Trace.tracerProvider(ctx, cfg.Name, log)
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("--otlp-endpoint: %w", err)
+	}
+	defer stopTracing() // after the drain: the last requests' spans are flushed
 	audit, err := cfg.Audit.open()
 	if err != nil {
 		_ = ln.Close()
@@ -67,6 +73,7 @@ func serve(ctx context.Context, cfg *serveConfig, stderr io.Writer) error {
 		InputTimeout: cfg.InputTimeout, MaxHeldRequests: cfg.MaxHeldRequests,
 		Audit: audit, MaxRateLimiters: cfg.Audit.MaxRateLimiters,
 		MetricsToken: cfg.MetricsToken, TLSRootCAs: cfg.TLS.roots, OAuth: cfg.OAuth,
+		TracerProvider: tp,
 	})
 	if err != nil {
 		if audit != nil {
