@@ -13,7 +13,13 @@ require (
 	pgregory.net/rapid v1.3.0
 )
 
-require github.com/gobwas/glob v0.2.3
+require (
+	github.com/chromedp/cdproto v0.159.0
+	github.com/chromedp/chromedp v0.23.0
+	github.com/gobwas/glob v0.2.3
+)
+
+require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
 
 require (
 	github.com/kylelemons/godebug v1.1.0 // indirect

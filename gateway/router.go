@@ -28,6 +28,7 @@ func (g *Gateway) router() http.Handler {
 
 	r.GET("/health", g.health)
 	r.GET("/ready", g.readiness)
+	g.uiRoutes(r) // ui.go: GET / and /ui/
 	r.GET("/metrics", g.checkMetricsToken, gin.WrapH(promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg})))
 
 	mcpChain := []gin.HandlerFunc{g.cors, g.track, g.authenticate(ScopeMCP), g.limitBody, g.proxySession, g.markForwarded, g.markLimitExempt, gin.WrapH(g.mcp.Handler())}
@@ -45,6 +46,7 @@ func (g *Gateway) router() http.Handler {
 
 	api := r.Group("/api", g.track, g.auditWrites) // every write under /api is audited
 	api.GET("/tools", g.authenticate(ScopeMCP), g.listTools)
+	api.GET("/events", g.authenticate(ScopeAdmin), g.serveEvents) // events_handler.go
 	admin := api.Group("", g.authenticate(ScopeAdmin), g.limitBody)
 	admin.GET("/servers", g.listServers)
 	admin.POST("/servers", g.addServer)
@@ -135,6 +137,9 @@ func (g *Gateway) track(c *gin.Context) {
 // the client or the node ends it: an MCP GET, or a subscriptions/listen
 // POST (its Mcp-Method header is required and checked against the body).
 func opensStream(c *gin.Context) bool {
+	if c.FullPath() == "/api/events" {
+		return true
+	}
 	if !strings.HasPrefix(c.FullPath(), "/mcp") {
 		return false
 	}

@@ -1,0 +1,96 @@
+// The Peers view: each peer's status, trust and tools; add one by URL,
+// change its trust, remove it. The server's errors are shown as it gave them.
+
+import { $, h, fill } from "../dom.js";
+import { call, ApiError } from "../api.js";
+
+const TRUST = ["full", "discover", "none"];
+let armed = ""; // the peer whose Remove button asks for confirmation
+let onAuthError = () => {};
+
+function showError(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    onAuthError(err.message);
+    return;
+  }
+  $("#peer-error").textContent = err instanceof ApiError ? `${err.status}: ${err.message}` : String(err.message || err);
+}
+
+async function act(fn) {
+  $("#peer-error").textContent = "";
+  try {
+    await fn();
+  } catch (err) {
+    showError(err);
+  }
+}
+
+function addPeer(e) {
+  e.preventDefault();
+  const body = { url: $("#peer-url").value.trim(), trust_level: $("#peer-trust").value };
+  const name = $("#peer-name").value.trim();
+  if (name) body.name = name;
+  const btn = e.submitter || $("#peer-form button");
+  btn.disabled = true;
+  act(async () => {
+    await call("POST", "/api/federation/peers", body);
+    $("#peer-url").value = "";
+    $("#peer-name").value = "";
+  }).finally(() => { btn.disabled = false; });
+}
+
+function setTrust(name, level) {
+  act(() => call("PATCH", "/api/federation/peers/" + encodeURIComponent(name), { trust_level: level }));
+}
+
+function remove(name, render) {
+  if (armed !== name) {
+    armed = name;
+    render();
+    return;
+  }
+  armed = "";
+  act(() => call("DELETE", "/api/federation/peers/" + encodeURIComponent(name)));
+}
+
+let redraw = () => {};
+
+export function initPeers(state, authError, schedule) {
+  onAuthError = authError;
+  redraw = schedule;
+  $("#peer-form").addEventListener("submit", addPeer);
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && armed) { armed = ""; redraw(); }
+  });
+}
+
+function trustSelect(p) {
+  return h("select", { class: "trust", "aria-label": "Trust of " + p.name, onchange: (e) => setTrust(p.name, e.target.value) },
+    TRUST.map((t) => h("option", { value: t, selected: t === p.trust_level }, t)));
+}
+
+function row(state, p) {
+  const confirm = armed === p.name;
+  return h("tr", { "data-peer": p.name, "data-status": p.status, "data-trust": p.trust_level },
+    h("td", {}, h("strong", {}, p.name), p.member && p.member !== p.name ? h("div", { class: "muted small" }, p.member) : null),
+    h("td", {}, h("span", { class: "pill " + p.status, title: p.error || "" }, p.status)),
+    h("td", {}, trustSelect(p)),
+    h("td", { class: "num" }, String(p.tools)),
+    h("td", { class: "wide url mono", title: p.url }, p.url),
+    h("td", {}, h("div", { class: "peers-actions" },
+      h("button", { type: "button", class: "danger" + (confirm ? " confirm" : ""), "data-action": "remove",
+        onclick: () => remove(p.name, redraw) }, confirm ? "Confirm" : "Remove"))));
+}
+
+export function renderPeers(state) {
+  const peers = [...state.peers].sort((a, b) => a.name.localeCompare(b.name));
+  const rows = [];
+  for (const p of peers) {
+    rows.push(row(state, p));
+    if (p.error) rows.push(h("tr", { class: "peer-error-row" }, h("td", { class: "err", colspan: 6 }, p.error)));
+  }
+  fill($("#peers-table tbody"), rows.length ? rows
+    : h("tr", { class: "empty" }, h("td", { colspan: 6 }, "No peers yet: add a node by its URL above.")));
+  const online = peers.filter((p) => p.status === "online").length;
+  $("#peers-summary").textContent = peers.length ? `${online} of ${peers.length} online` : "";
+}
