@@ -38,7 +38,7 @@ type eventSub struct {
 type eventHub struct {
 	read  func() *uiState // the node's state now
 	calls *callRecorder
-	kinds func(*uiState, string) string // a call source's kind
+	kinds func(string) string // a call source's kind
 
 	mu       sync.Mutex
 	last     *uiState
@@ -48,13 +48,13 @@ type eventHub struct {
 	closed   bool
 }
 
-func newEventHub(read func() *uiState, kinds func(*uiState, string) string) *eventHub {
+func newEventHub(read func() *uiState, kinds func(string) string) *eventHub {
 	return &eventHub{read: read, calls: newCallRecorder(), kinds: kinds, subs: map[*eventSub]struct{}{}}
 }
 
 // snapshot is the first event of a stream: the state and the calls kept.
 type snapshot struct {
-	*uiState
+	uiState
 	Calls []callSample `json:"calls"`
 }
 
@@ -68,7 +68,7 @@ func (h *eventHub) subscribe() (*eventSub, bool) {
 	}
 	h.stepLocked()
 	s := &eventSub{ch: make(chan sseEvent, subscriberQueue)}
-	s.ch <- newEvent("snapshot", snapshot{h.last, h.calls.samples()})
+	s.ch <- newEvent("snapshot", snapshot{*h.last, h.calls.samples()})
 	h.subs[s] = struct{}{}
 	return s, true
 }
@@ -134,13 +134,7 @@ func (h *eventHub) stepLocked() {
 
 // rollCalls closes a second of calls and sends it.
 func (h *eventHub) rollCalls(now time.Time) {
-	h.mu.Lock()
-	last := h.last
-	h.mu.Unlock()
-	if last == nil {
-		last = &uiState{}
-	}
-	s := h.calls.roll(now, func(name string) string { return h.kinds(last, name) })
+	s := h.calls.roll(now, h.kinds)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.sendLocked(newEvent("calls", s))
@@ -177,15 +171,19 @@ func newEvent(name string, v any) sseEvent {
 }
 
 // callKind names what a call source is: this node (local), one of its
-// services or peers, or other.
-func callKind(s *uiState, name string) string {
-	switch {
-	case name == s.Node:
+// peers or services, or other.
+func (g *Gateway) callKind(name string) string {
+	if name == g.name {
 		return "local"
-	case slices.ContainsFunc(s.Services, func(v api.Service) bool { return v.Name == name }):
-		return "service"
-	case slices.ContainsFunc(s.Peers, func(p api.Peer) bool { return p.Name == name }):
+	}
+	if g.fed == nil {
+		return "other"
+	}
+	if _, ok := g.fed.Peer(name); ok {
 		return "peer"
+	}
+	if slices.ContainsFunc(g.fed.Services(context.Background()), func(v api.Service) bool { return v.Name == name }) {
+		return "service"
 	}
 	return "other"
 }

@@ -176,7 +176,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.mcp = mcp.NewServer(limitedBackend{g.backend, g.limits, ""}, g.serverOptions())
 	}
 	g.lists.init(g)
-	g.events = newEventHub(g.uiState, callKind)
+	g.events = newEventHub(g.uiState, g.callKind)
 	g.catalog.OnChange(g.catalogChanged)
 	g.handler = g.router()
 	return g, nil

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -43,17 +44,31 @@ func member(name, state string) string {
 	return fmt.Sprintf(`#ring-svg .member[data-name=%q][data-state=%q]`, name, state)
 }
 
+// uiLink runs `mcpmesh ui` for n and returns the URL it printed.
+func uiLink(t *testing.T, n *node) string {
+	t.Helper()
+	cmd := exec.Command(buildBinaries(t).mcpmesh, "ui", "--gateway", n.url, "--secret", testSecret, "--exp", "10m")
+	cmd.Env = cleanEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("mcpmesh ui: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 func uiFragmentLogin(t *testing.T, br *browser, a *node) {
-	br.do(chromedp.Navigate(a.url + "/ui/#token=" + a.token))
+	link := uiLink(t, a)
+	token := link[strings.Index(link, "#token=")+len("#token="):]
+	br.do(chromedp.Navigate(link))
 	br.waitFor(member("ra", "alive"), "this node alive on the ring")
 	br.waitFor(member("rb", "alive"), "the other member alive on the ring")
 	var href, kept string
 	br.eval("location.href", &href)
 	br.eval(`sessionStorage.getItem("mcpmesh.token")`, &kept)
-	if strings.Contains(href, "token") || strings.Contains(href, a.token) {
+	if strings.Contains(href, "token") || strings.Contains(href, token) {
 		t.Errorf("the address bar still shows the token: %s", href)
 	}
-	if kept != a.token {
+	if kept != token {
 		t.Errorf("sessionStorage holds %q, want the token from the fragment", kept)
 	}
 	br.waitFor(`#ring-svg .member[data-name="rb"] .trust-badge.full`, "rb marked as a full-trust peer")
@@ -67,7 +82,7 @@ func uiFragmentLogin(t *testing.T, br *browser, a *node) {
 func showView(br *browser, view, selector, what string) {
 	br.t.Helper()
 	br.do(chromedp.Click(chromedp.CSS(fmt.Sprintf(`#tabs a[data-view=%q]`, view))))
-	br.waitFor(selector, what)
+	br.waitFor(fmt.Sprintf("#view-%s:not([hidden]) %s", view, selector), what)
 }
 
 func uiViews(t *testing.T, br *browser) {
@@ -103,10 +118,11 @@ func uiPhone(t *testing.T, br *browser) {
 		{"calls", `#calls-table tr[data-source="b"]`},
 	} {
 		showView(br, v.view, v.selector, v.view+" on a phone")
-		var overflow bool
-		br.eval(`document.documentElement.scrollWidth > window.innerWidth`, &overflow)
-		if overflow {
-			t.Errorf("the %s view is wider than a 390 px phone screen", v.view)
+		var overflow []string
+		br.eval(`[document.documentElement, ...document.querySelectorAll(".view:not([hidden]) .scroll")]
+			.filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => e.id + e.className + ": " + e.scrollWidth + " > " + e.clientWidth)`, &overflow)
+		if len(overflow) > 0 {
+			t.Errorf("the %s view is wider than a 390 px phone screen: %v", v.view, overflow)
 		}
 		br.screenshot(v.view + "-phone-light")
 	}

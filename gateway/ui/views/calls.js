@@ -4,7 +4,8 @@
 
 import { $, h, s, fill } from "../dom.js";
 
-const W = 600, H = 160, SPAN = 300; // the drawing, and the seconds it spans
+const W = 600, H = 160; // the drawing
+let SPAN = 60; // the seconds it spans: the history kept, from one to five minutes
 const COLORS = ["#3b6fe0", "#1f9d55", "#d99a06", "#8b5cf6", "#d64545", "#0ea5a5"];
 
 function label(series, state) {
@@ -63,7 +64,7 @@ function drawCharts(state, top) {
 function drawTable(state, recent) {
   const rows = [...recent.values()].sort((a, b) => b.calls - a.calls || a.name.localeCompare(b.name)).map((t) =>
     h("tr", { "data-source": t.name },
-      h("td", {}, label(t, state)), h("td", {}, t.kind),
+      h("td", {}, label(t, state)), h("td", { class: "wide" }, t.kind),
       h("td", { class: "num" }, (t.calls / 10).toFixed(1)),
       h("td", { class: "num" }, t.p50.toFixed(1)), h("td", { class: "num" }, t.p99.toFixed(1)),
       h("td", { class: "num wide" }, String(t.errors))));
@@ -71,6 +72,9 @@ function drawTable(state, recent) {
 }
 
 export function renderCalls(state) {
+  const kept = state.calls.length ? (state.calls[state.calls.length - 1].t - state.calls[0].t) / 1000 : 0;
+  SPAN = Math.min(300, Math.max(60, Math.ceil(kept / 60) * 60));
+  $("#calls-span").textContent = `last ${SPAN / 60} minute${SPAN > 60 ? "s" : ""}`;
   const top = [...totals(state.calls).values()].sort((a, b) => b.calls - a.calls).slice(0, COLORS.length);
   drawCharts(state, top);
   drawTable(state, totals(state.calls.slice(-10)));

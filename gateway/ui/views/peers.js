@@ -72,8 +72,9 @@ function trustSelect(p) {
 function row(state, p) {
   const confirm = armed === p.name;
   return h("tr", { "data-peer": p.name, "data-status": p.status, "data-trust": p.trust_level },
-    h("td", {}, h("strong", {}, p.name), p.member && p.member !== p.name ? h("div", { class: "muted small" }, p.member) : null),
-    h("td", {}, h("span", { class: "pill " + p.status, title: p.error || "" }, p.status)),
+    h("td", {}, h("strong", {}, p.name), p.member && p.member !== p.name ? h("div", { class: "muted small" }, p.member) : null,
+      h("div", { class: "narrow-only" }, h("span", { class: "pill " + p.status }, p.status))),
+    h("td", { class: "wide" }, h("span", { class: "pill " + p.status, title: p.error || "" }, p.status)),
     h("td", {}, trustSelect(p)),
     h("td", { class: "num" }, String(p.tools)),
     h("td", { class: "wide url mono", title: p.url }, p.url),

@@ -36,7 +36,25 @@ function labelAnchor(a) {
   return c > 0.35 ? "start" : c < -0.35 ? "end" : "middle";
 }
 
-function drawMember(state, m, pos) {
+// curve is the trust edge from a to b: a quadratic curve bent away from
+// the centre (where the count is written), and the point on it where b's
+// trust badge goes.
+function curve(a, b) {
+  const mx = (a.x + b.x) / 2, my = (a.y + b.y) / 2;
+  let nx = -(b.y - a.y), ny = b.x - a.x;
+  const len = Math.hypot(nx, ny) || 1;
+  nx /= len; ny /= len;
+  if ((mx - C) * nx + (my - C) * ny < 0) { nx = -nx; ny = -ny; } // bend outwards
+  const k = R * Math.max(0.25, 1.2 - Math.hypot(mx - C, my - C) / R); // a chord near the centre bends most
+  const c = { x: mx + nx * k, y: my + ny * k };
+  const at = (t) => ({
+    x: (1 - t) ** 2 * a.x + 2 * (1 - t) * t * c.x + t ** 2 * b.x,
+    y: (1 - t) ** 2 * a.y + 2 * (1 - t) * t * c.y + t ** 2 * b.y,
+  });
+  return { d: `M${a.x.toFixed(1)} ${a.y.toFixed(1)} Q${c.x.toFixed(1)} ${c.y.toFixed(1)} ${b.x.toFixed(1)} ${b.y.toFixed(1)}`, badge: at(0.72) };
+}
+
+function drawMember(state, m, pos, badgeAt) {
   const g = memberGroup(m.name);
   g.setAttribute("transform", `translate(${pos.x.toFixed(1)} ${pos.y.toFixed(1)})`);
   g.dataset.state = m.status;
@@ -53,7 +71,8 @@ function drawMember(state, m, pos) {
   const trust = trustOf(state, m);
   badge.style.display = trust ? "" : "none";
   badge.setAttribute("class", "trust-badge " + (trust || ""));
-  badge.setAttribute("transform", `translate(${(-62 * Math.cos(pos.a)).toFixed(1)} ${(-62 * Math.sin(pos.a)).toFixed(1)})`);
+  const bx = badgeAt ? badgeAt.x - pos.x : -62 * Math.cos(pos.a), by = badgeAt ? badgeAt.y - pos.y : -62 * Math.sin(pos.a);
+  badge.setAttribute("transform", `translate(${bx.toFixed(1)} ${by.toFixed(1)})`);
   badge.lastChild.textContent = trust || "";
   return g;
 }
@@ -63,12 +82,13 @@ function drawSVG(state) {
   const members = [...state.members].sort((a, b) => a.name.localeCompare(b.name));
   const pos = new Map(members.map((m, i) => [m.name, place(i, members.length)]));
   const self = members.find((m) => m.self);
-  const edges = [];
+  const edges = [], badges = new Map();
   for (const m of members) {
     const trust = trustOf(state, m);
     if (!self || !trust || m.self) continue;
-    const a = pos.get(self.name), b = pos.get(m.name);
-    edges.push(s("line", { class: "edge " + trust, x1: a.x, y1: a.y, x2: b.x, y2: b.y }));
+    const c = curve(pos.get(self.name), pos.get(m.name));
+    edges.push(s("path", { class: "edge " + trust, d: c.d }));
+    badges.set(m.name, c.badge);
   }
   for (const name of groups.keys()) if (!pos.has(name)) groups.delete(name);
   const alive = members.filter((m) => m.status === "alive").length;
@@ -77,7 +97,7 @@ function drawSVG(state) {
     s("g", {}, edges),
     s("text", { class: "center", x: C, y: C + 4 }, `${alive}/${members.length}`),
     s("text", { class: "center-sub", x: C, y: C + 28 }, members.length ? "members alive" : "no ring on this node"),
-    members.map((m) => drawMember(state, m, pos.get(m.name))));
+    members.map((m) => drawMember(state, m, pos.get(m.name), badges.get(m.name))));
   $("#ring-summary").textContent = state.node ? `seen from ${state.node}` : "";
 }
 
