@@ -26,14 +26,14 @@ function memberGroup(name) {
     s("circle", { class: "body", r: 26 }),
     s("text", { class: "name" }),
     s("text", { class: "sub" }),
-    s("g", { class: "trust-badge" }, s("rect", { x: -30, y: -10, width: 60, height: 20, rx: 10 }), s("text", { y: 4 })));
+    s("g", { class: "trust-badge" }, s("rect", { x: -30, y: -10, width: 60, height: 20, rx: 10 }), s("text", { y: 4, "text-anchor": "middle" })));
   groups.set(name, g);
   return g;
 }
 
-function labelAnchor(a) {
-  const c = Math.cos(a);
-  return c > 0.35 ? "start" : c < -0.35 ? "end" : "middle";
+// short keeps a label inside the drawing; the whole name is in the table.
+function short(name) {
+  return name.length > 18 ? name.slice(0, 17) + "…" : name;
 }
 
 // curve is the trust edge from a to b: a quadratic curve bent away from
@@ -60,13 +60,13 @@ function drawMember(state, m, pos, badgeAt) {
   g.dataset.state = m.status;
   const [self, , name, sub, badge] = g.children;
   self.style.display = m.self ? "" : "none";
-  const lx = 56 * Math.cos(pos.a), ly = 56 * Math.sin(pos.a);
-  for (const [t, dy] of [[name, 0], [sub, 18]]) {
-    t.setAttribute("x", lx.toFixed(1));
-    t.setAttribute("y", (ly + dy + (Math.sin(pos.a) < -0.5 ? -14 : 4)).toFixed(1));
-    t.setAttribute("text-anchor", labelAnchor(pos.a));
+  const above = Math.sin(pos.a) < -0.3; // labels above the upper members, below the others
+  for (const [t, dy] of [[name, above ? -62 : 50], [sub, above ? -44 : 68]]) {
+    t.setAttribute("x", "0");
+    t.setAttribute("y", String(dy));
+    t.setAttribute("text-anchor", "middle");
   }
-  name.textContent = m.name;
+  name.textContent = short(m.name);
   sub.textContent = m.self ? `${m.status} · this node` : m.status;
   const trust = trustOf(state, m);
   badge.style.display = trust ? "" : "none";
@@ -95,8 +95,8 @@ function drawSVG(state) {
   fill(svg,
     s("circle", { class: "orbit", cx: C, cy: C, r: R }),
     s("g", {}, edges),
-    s("text", { class: "center", x: C, y: C + 4 }, `${alive}/${members.length}`),
-    s("text", { class: "center-sub", x: C, y: C + 28 }, members.length ? "members alive" : "no ring on this node"),
+    s("text", { class: "center", x: C, y: C + 4, "text-anchor": "middle" }, `${alive}/${members.length}`),
+    s("text", { class: "center-sub", x: C, y: C + 28, "text-anchor": "middle" }, members.length ? "members alive" : "no ring on this node"),
     members.map((m) => drawMember(state, m, pos.get(m.name), badges.get(m.name))));
   $("#ring-summary").textContent = state.node ? `seen from ${state.node}` : "";
 }
@@ -105,7 +105,7 @@ function drawTable(state) {
   const rows = [...state.members].sort((a, b) => a.name.localeCompare(b.name)).map((m) => {
     const trust = trustOf(state, m);
     return h("tr", { "data-member": m.name, "data-state": m.status },
-      h("td", {}, h("strong", {}, m.name), m.self ? h("span", { class: "muted" }, " (this node)") : null),
+      h("td", {}, h("strong", {}, m.name), m.self ? h("span", { class: "self-tag", title: "this node" }, "this node") : null),
       h("td", {}, h("span", { class: "pill " + m.status }, m.status)),
       h("td", { class: "wide mono" }, m.address),
       h("td", {}, m.peer ? [m.peer, " ", h("span", { class: "trust-tag " + trust }, trust)] : h("span", { class: "muted" }, "—")),
@@ -114,7 +114,18 @@ function drawTable(state) {
   fill($("#members-table tbody"), rows.length ? rows : h("tr", { class: "empty" }, h("td", { colspan: 5 }, "This node runs without a ring.")));
 }
 
+function drawStats(state) {
+  const alive = state.members.filter((m) => m.status === "alive").length;
+  const online = state.peers.filter((p) => p.status === "online").length;
+  const last = state.calls[state.calls.length - 1];
+  $("#stat-members").textContent = state.members.length ? `${alive}/${state.members.length}` : "–";
+  $("#stat-peers").textContent = `${online}/${state.peers.length}`;
+  $("#stat-tools").textContent = String(state.tools.length);
+  $("#stat-calls").textContent = last ? String(last.series.reduce((n, x) => n + x.calls, 0)) : "0";
+}
+
 export function renderRing(state) {
   drawSVG(state);
+  drawStats(state);
   drawTable(state);
 }
