@@ -20,8 +20,8 @@ const (
 // serveEvents is GET /api/events (admin token): server-sent events of the
 // node's state, a "snapshot" first, then "member", "peers", "rules",
 // "tools", "services" when they change and "calls" every second. The
-// stream ends when the client leaves, falls too far behind, or the node
-// drains.
+// stream ends when the client leaves, falls too far behind, its token
+// expires, or the node drains.
 func (g *Gateway) serveEvents(c *gin.Context) {
 	sub, ok := g.events.subscribe()
 	if !ok {
@@ -40,14 +40,29 @@ func (g *Gateway) serveEvents(c *gin.Context) {
 	}
 }
 
-// streamEvents writes sub's events until one of the ends above.
+// tokenExpiry is when the request's token expires (a channel that never
+// fires when it does not say).
+func tokenExpiry(c *gin.Context) <-chan time.Time {
+	if v, ok := c.Get(claimsKey); ok {
+		if cl, ok := v.(*Claims); ok && cl.ExpiresAt != nil {
+			return time.After(time.Until(cl.ExpiresAt.Time))
+		}
+	}
+	return nil
+}
+
+// streamEvents writes sub's events until one of the ends above, or until
+// the token expires (the page then asks again and is refused).
 func streamEvents(c *gin.Context, rc *http.ResponseController, sub *eventSub) error {
 	keep := time.NewTicker(eventKeepAlive)
 	defer keep.Stop()
+	expired := tokenExpiry(c)
 	for {
 		select {
 		case <-c.Request.Context().Done():
 			return c.Request.Context().Err()
+		case <-expired:
+			return errors.New("the token expired")
 		case e, ok := <-sub.ch:
 			if !ok {
 				return errors.New("stream dropped: too slow, or the node is draining")

@@ -44,8 +44,9 @@ func (s *uiState) section(name string) any {
 // uiState reads the node's state as the dashboard shows it.
 func (g *Gateway) uiState() *uiState {
 	s := &uiState{Node: g.name, Version: g.version, Members: []api.Member{}, Peers: []api.Peer{},
-		Rules: []api.Rule{}, Tools: g.uiTools(), Services: g.localServices()}
+		Rules: []api.Rule{}, Tools: g.uiTools()}
 	if g.node == nil || g.fed == nil {
+		s.Services = g.localServices()
 		return s
 	}
 	s.Members = g.members()

@@ -157,6 +157,29 @@ func callsOf(d []byte, name, kind string) int {
 	return 0
 }
 
+// TestEventsTokenExpiryEndsStream: a stream ends when its token expires,
+// so that the page asks again and is sent back to its login box.
+func TestEventsTokenExpiryEndsStream(t *testing.T) {
+	n := startFedNode(t, "ev-exp")
+	tok, err := MintToken([]byte(testSecret), "tester@example.com", ScopeAdmin, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openEvents(t, n, tok)
+	s.next(t, "snapshot", any_)
+	wait.For(t, 10*time.Second, func() bool {
+		select {
+		case _, open := <-s.events:
+			return !open
+		default:
+			return false
+		}
+	}, "waiting for the stream to end when its token expired")
+	if r := n.do(t, http.MethodGet, "/api/events", tok, ""); r.code != http.StatusUnauthorized {
+		t.Fatalf("GET /api/events with the expired token: %d, want 401", r.code)
+	}
+}
+
 // TestEventsDrainEndsStreams: a drained node ends its event streams and
 // refuses new ones.
 func TestEventsDrainEndsStreams(t *testing.T) {
