@@ -32,8 +32,10 @@ func TestUIBrowser(t *testing.T) {
 	t.Run("views", func(t *testing.T) { uiViews(t, br.at(t)) })
 	t.Run("phone", func(t *testing.T) { uiPhone(t, br.at(t)) })
 	t.Run("login box", func(t *testing.T) { uiLoginBox(t, br.at(t), a) })
+	t.Run("peer errors", func(t *testing.T) { uiPeerErrors(t, br.at(t)) })
 	t.Run("trust", func(t *testing.T) { uiTrust(t, br.at(t), b) })
 	t.Run("kill", func(t *testing.T) { uiKill(t, br.at(t), a, b) })
+	t.Run("remove", func(t *testing.T) { uiRemove(t, br.at(t), a) })
 	if errs := br.consoleErrors(); len(errs) > 0 {
 		t.Errorf("the page wrote %d console errors:\n%s", len(errs), strings.Join(errs, "\n"))
 	}
@@ -134,12 +136,36 @@ func uiPhone(t *testing.T, br *browser) {
 func uiLoginBox(t *testing.T, br *browser, a *node) {
 	br.do(chromedp.Click(chromedp.ID("logout")))
 	br.waitFor(`#login:not([hidden])`, "the login box after signing out")
+	br.screenshot("login-desktop")
 	br.expectConsoleError("401") // the refused token below, on purpose
 	br.typeInto("login-token", "not-a-token\r")
 	wait.For(t, uiTimeout, func() bool { return strings.Contains(br.text("#login-error"), "malformed") },
 		"waiting for the box to show the server's refusal (%s)", wait.Later(func() any { return br.text("#login-error") }))
+	br.screenshot("login-refused-desktop")
 	br.typeInto("login-token", a.token+"\r")
 	br.waitFor(member("rb", "alive"), "the ring after signing in through the box")
+}
+
+// uiPeerErrors adds peers the node refuses from the page: the node's own
+// message is shown with its status, and nothing is added.
+func uiPeerErrors(t *testing.T, br *browser) {
+	showView(br, "peers", `#peers-table tr[data-peer="b"]`, "peer b")
+	br.expectConsoleError("400") // the refusals below, on purpose
+	br.expectConsoleError("502")
+	for _, tc := range []struct{ url, want string }{
+		{"not-a-url", `400: url "not-a-url" must be an absolute http or https URL`},
+		{"http://127.0.0.1:1", "502: cannot reach http://127.0.0.1:1"},
+	} {
+		br.typeInto("peer-url", tc.url+"\r")
+		wait.For(t, uiTimeout, func() bool { return strings.HasPrefix(br.text("#peer-error"), tc.want) },
+			"waiting for the page to show %q (%s)", tc.want, wait.Later(func() any { return br.text("#peer-error") }))
+	}
+	var rows int
+	br.eval(`document.querySelectorAll("#peers-table tr[data-peer]").length`, &rows)
+	if rows != 1 {
+		t.Errorf("the page lists %d peers after two refused adds, want 1", rows)
+	}
+	br.screenshot("peers-error-desktop")
 }
 
 func uiTrust(t *testing.T, br *browser, b *node) {
@@ -177,6 +203,22 @@ func uiKill(t *testing.T, br *browser, a, b *node) {
 	t.Logf("kill -9 rb → dead on the page after %v (suspect shown after %v; ra's REST said dead after %v: ring to screen %v)",
 		screen.Round(time.Millisecond), suspect.Round(time.Millisecond), ring.Round(time.Millisecond), (screen - ring).Round(time.Millisecond))
 	br.screenshot("ring-desktop-dead")
+}
+
+// uiRemove removes peer b from the page (Remove, then Confirm) and sees it
+// gone from the page and from the node (REST).
+func uiRemove(t *testing.T, br *browser, a *node) {
+	showView(br, "peers", `#peers-table tr[data-peer="b"] button[data-action="remove"]`, "peer b's Remove button")
+	br.do(chromedp.Click(chromedp.CSS(`#peers-table tr[data-peer="b"] button[data-action="remove"]`)))
+	br.waitFor(`#peers-table tr[data-peer="b"] button.confirm`, "the Confirm button")
+	if len(ringPeers(t, a)) != 1 {
+		t.Fatal("the first click removed the peer: it must ask for confirmation")
+	}
+	br.do(chromedp.Click(chromedp.CSS(`#peers-table tr[data-peer="b"] button.confirm`)))
+	br.waitFor(`#peers-table tr.empty`, "no peers left on the page")
+	if ps := ringPeers(t, a); len(ps) != 0 {
+		t.Fatalf("the node still has %d peers after Remove, Confirm", len(ps))
+	}
 }
 
 // watchMemberDead polls n's members (REST) from start on and sends how
