@@ -186,6 +186,9 @@ func uiTrust(t *testing.T, br *browser, b *node) {
 
 func uiKill(t *testing.T, br *browser, a, b *node) {
 	showView(br, "ring", member("rb", "alive"), "rb alive before the kill")
+	var ok bool
+	br.eval(`(() => { window.__shift = 0; new PerformanceObserver((l) => { for (const e of l.getEntries())
+		if (!e.hadRecentInput) window.__shift += e.value }).observe({ type: "layout-shift" }); return true })()`, &ok)
 	if err := b.proc.cmd.Process.Kill(); err != nil {
 		t.Fatalf("kill -9 rb: %v", err)
 	}
@@ -203,6 +206,12 @@ func uiKill(t *testing.T, br *browser, a, b *node) {
 	t.Logf("kill -9 rb → dead on the page after %v (suspect shown after %v; ra's REST said dead after %v: ring to screen %v)",
 		screen.Round(time.Millisecond), suspect.Round(time.Millisecond), ring.Round(time.Millisecond), (screen - ring).Round(time.Millisecond))
 	br.screenshot("ring-desktop-dead")
+	var shift float64
+	br.eval(`window.__shift`, &shift)
+	t.Logf("layout shift while rb went suspect then dead: %.4f", shift)
+	if shift > 0.001 {
+		t.Errorf("the page moved as events streamed in: cumulative layout shift %.4f, want none", shift)
+	}
 }
 
 // uiRemove removes peer b from the page (Remove, then Confirm) and sees it

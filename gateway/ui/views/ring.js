@@ -109,7 +109,7 @@ function drawTable(state) {
       h("td", {}, h("span", { class: "pill " + m.status }, m.status)),
       h("td", { class: "wide mono" }, m.address),
       h("td", {}, m.peer ? [m.peer, " ", h("span", { class: "trust-tag " + trust }, trust)] : h("span", { class: "muted" }, "—")),
-      h("td", { class: "wide muted" }, ago(m.since)));
+      h("td", { class: "wide muted age" }, ago(m.since)));
   });
   fill($("#members-table tbody"), rows.length ? rows : h("tr", { class: "empty" }, h("td", { colspan: 5 }, "This node runs without a ring.")));
 }
