@@ -29,7 +29,7 @@ func TestUIBrowser(t *testing.T) {
 	br := startBrowser(t)
 	br.viewport(1280, 800, "light")
 	t.Run("fragment login", func(t *testing.T) { uiFragmentLogin(t, br.at(t), a) })
-	t.Run("views", func(t *testing.T) { uiViews(t, br.at(t)) })
+	t.Run("views", func(t *testing.T) { uiViews(t, br.at(t), b) })
 	t.Run("phone", func(t *testing.T) { uiPhone(t, br.at(t)) })
 	t.Run("login box", func(t *testing.T) { uiLoginBox(t, br.at(t), a) })
 	t.Run("peer errors", func(t *testing.T) { uiPeerErrors(t, br.at(t)) })
@@ -87,8 +87,13 @@ func showView(br *browser, view, selector, what string) {
 	br.waitFor(fmt.Sprintf("#view-%s:not([hidden]) %s", view, selector), what)
 }
 
-func uiViews(t *testing.T, br *browser) {
+func uiViews(t *testing.T, br *browser, b *node) {
 	showView(br, "peers", `#peers-table tr[data-peer="b"][data-status="online"][data-trust="full"]`, "peer b online at full trust")
+	rule := `{"name":"everyone","effect":"allow","principals":["*"],"tools":["*"],"rate":"100/s"}`
+	if r := b.do(t, http.MethodPost, "/api/policy/rules", []byte(rule), nil); r.status != http.StatusCreated {
+		t.Fatalf("POST a rule on rb: %d %s", r.status, r.body)
+	}
+	br.waitFor(`#rules-table tr[data-rule="everyone"]`, "the rule written on the other node")
 	if got := br.text(`#peers-table tr[data-peer="b"] td.num`); got != "4" {
 		t.Errorf("peer b's tool count shows %q, want 4", got)
 	}
@@ -107,6 +112,10 @@ func uiViews(t *testing.T, br *browser) {
 	}
 	br.screenshot("tools-desktop")
 	showView(br, "calls", `#calls-table tr[data-source="b"]`, "calls to peer b")
+	br.waitFor(`#calls-chart polyline[points*=","]`, "a line of calls per second")
+	if txt := br.text("#calls-chart") + br.text("#latency-chart"); txt != "" {
+		t.Errorf("the charts hold text %q, want only drawing", txt)
+	}
 	br.screenshot("calls-desktop")
 }
 

@@ -12,7 +12,7 @@ const VIEWS = { ring: renderRing, peers: renderPeers, tools: renderTools, calls:
 // DEPS are the parts of the state each view draws: a view is drawn again
 // only when one of them changed (so a form being used is not redrawn
 // under the user's hands every second).
-const DEPS = { ring: ["members", "peers", "tools", "calls"], peers: ["peers"], tools: ["tools", "services", "peers"], calls: ["calls"] };
+const DEPS = { ring: ["members", "peers", "tools", "calls"], peers: ["peers", "rules"], tools: ["tools", "services", "peers"], calls: ["calls"] };
 const versions = { members: 0, peers: 0, rules: 0, tools: 0, services: 0, calls: 0 };
 const drawn = {}; // view -> the versions it was drawn at
 const MAX_SAMPLES = 300;

@@ -10,7 +10,7 @@ function build(el, attrs, children) {
     else if (k === "text") el.textContent = v;
     else el.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === undefined || c === null || c === false) continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -29,7 +29,7 @@ export function s(tag, attrs, ...children) {
 
 // fill replaces el's children.
 export function fill(el, ...children) {
-  el.replaceChildren(...children.flat().filter((c) => c !== undefined && c !== null && c !== false));
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== undefined && c !== null && c !== false));
 }
 
 export const $ = (sel) => document.querySelector(sel);

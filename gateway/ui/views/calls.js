@@ -4,7 +4,7 @@
 
 import { $, h, s, fill } from "../dom.js";
 
-const W = 600, H = 160; // the drawing
+const W = 600, H = 160, PAD = 8; // the drawing, and its margin on the left and right
 let SPAN = 60; // the seconds it spans: the history kept, from one to five minutes
 const COLORS = ["#3b6fe0", "#1f9d55", "#d99a06", "#8b5cf6", "#d64545", "#0ea5a5"];
 
@@ -31,8 +31,8 @@ function totals(samples) {
 function line(samples, name, pick, max, now) {
   const pts = [];
   for (const smp of samples) {
-    const x = W - ((now - smp.t) / 1000 / SPAN) * W;
-    if (x < 0) continue;
+    const x = W - PAD - ((now - smp.t) / 1000 / SPAN) * (W - 2 * PAD);
+    if (x < PAD) continue;
     const v = smp.series.find((e) => e.name === name);
     pts.push(`${x.toFixed(1)},${(H - 4 - ((v ? pick(v) : 0) / max) * (H - 12)).toFixed(1)}`);
   }
@@ -44,7 +44,13 @@ function chart(el, samples, names, pick) {
   let max = 1;
   for (const smp of samples) for (const e of smp.series) if (names.includes(e.name)) max = Math.max(max, pick(e));
   const grid = [0.25, 0.5, 0.75].map((f) => s("line", { class: "grid-line", x1: 0, x2: W, y1: H * f, y2: H * f }));
-  fill(el, grid, names.map((n, i) => s("polyline", { points: line(samples, n, pick, max, now), stroke: COLORS[i % COLORS.length] })));
+  fill(el, grid, names.map((n, i) => {
+    const points = line(samples, n, pick, max, now);
+    const [x, y] = points.slice(points.lastIndexOf(" ") + 1).split(","); // "now": a dot on the latest value
+    const color = COLORS[i % COLORS.length];
+    if (!points) return [];
+    return [s("polyline", { points, stroke: color }), s("line", { class: "now", x1: x, y1: y, x2: x, y2: y, stroke: color })];
+  }));
   return max;
 }
 
@@ -58,7 +64,8 @@ function drawCharts(state, top) {
     h("i", { class: "swatch", "data-color": i }), `${label(t, state)} · ${t.kind}`))
     : h("li", {}, "No calls yet: calls through this node appear here within a second."));
   for (const sw of document.querySelectorAll("#calls-legend .swatch")) sw.style.background = COLORS[Number(sw.dataset.color) % COLORS.length];
-  $("#calls-max").textContent = `max ${maxCalls}/s · p99 up to ${maxLat.toFixed(1)} ms`;
+  $("#calls-peak").textContent = top.length ? `peak ${maxCalls}/s` : "";
+  $("#latency-peak").textContent = top.length ? `peak ${maxLat.toFixed(1)} ms` : "ms";
 }
 
 function drawTable(state, recent) {

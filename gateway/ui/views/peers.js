@@ -83,7 +83,19 @@ function row(state, p) {
         onclick: () => remove(p.name, redraw) }, confirm ? "Confirm" : "Remove"))));
 }
 
+function drawRules(state) {
+  const rows = state.rules.map((r) => h("tr", { "data-rule": r.name },
+    h("td", {}, h("strong", {}, r.name)),
+    h("td", {}, h("span", { class: "pill " + (r.effect === "allow" ? "online" : "offline") }, r.effect)),
+    h("td", { class: "mono wrap" }, (r.principals || []).join(", ")),
+    h("td", { class: "mono wrap" }, (r.tools || []).join(", ")),
+    h("td", { class: "wide" }, r.rate || "—")));
+  fill($("#rules-table tbody"), rows.length ? rows
+    : h("tr", { class: "empty" }, h("td", { colspan: 5 }, "No rules: every token may call every tool.")));
+}
+
 export function renderPeers(state) {
+  drawRules(state);
   const peers = [...state.peers].sort((a, b) => a.name.localeCompare(b.name));
   const rows = [];
   for (const p of peers) {

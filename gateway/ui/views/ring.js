@@ -32,8 +32,15 @@ function memberGroup(name) {
 }
 
 // short keeps a label inside the drawing; the whole name is in the table.
-function short(name) {
-  return name.length > 18 ? name.slice(0, 17) + "…" : name;
+function short(name, max) {
+  return name.length > max ? name.slice(0, max - 1) + "…" : name;
+}
+
+// sizes shrinks the members and their labels as the ring grows.
+function sizes(n) {
+  if (n > 16) return { r: 12, self: 17, label: 10, sub: false };
+  if (n > 8) return { r: 18, self: 24, label: 13, sub: false };
+  return { r: 26, self: 34, label: 18, sub: true };
 }
 
 // curve is the trust edge from a to b: a quadratic curve bent away from
@@ -54,19 +61,23 @@ function curve(a, b) {
   return { d: `M${a.x.toFixed(1)} ${a.y.toFixed(1)} Q${c.x.toFixed(1)} ${c.y.toFixed(1)} ${b.x.toFixed(1)} ${b.y.toFixed(1)}`, badge: at(0.72) };
 }
 
-function drawMember(state, m, pos, badgeAt) {
+function drawMember(state, m, pos, badgeAt, size) {
   const g = memberGroup(m.name);
   g.setAttribute("transform", `translate(${pos.x.toFixed(1)} ${pos.y.toFixed(1)})`);
   g.dataset.state = m.status;
-  const [self, , name, sub, badge] = g.children;
+  const [self, body, name, sub, badge] = g.children;
   self.style.display = m.self ? "" : "none";
+  self.setAttribute("r", size.self);
+  body.setAttribute("r", size.r);
+  sub.style.display = size.sub ? "" : "none";
   const above = Math.sin(pos.a) < -0.3; // labels above the upper members, below the others
-  for (const [t, dy] of [[name, above ? -62 : 50], [sub, above ? -44 : 68]]) {
+  const gap = size.r + 24;
+  for (const [t, dy] of [[name, above ? -gap - 12 : gap], [sub, above ? -gap + 6 : gap + 18]]) {
     t.setAttribute("x", "0");
     t.setAttribute("y", String(dy));
     t.setAttribute("text-anchor", "middle");
   }
-  name.textContent = short(m.name);
+  name.textContent = short(m.name, size.label);
   sub.textContent = m.self ? `${m.status} · this node` : m.status;
   const trust = trustOf(state, m);
   badge.style.display = trust ? "" : "none";
@@ -97,7 +108,7 @@ function drawSVG(state) {
     s("g", {}, edges),
     s("text", { class: "center", x: C, y: C + 4, "text-anchor": "middle" }, `${alive}/${members.length}`),
     s("text", { class: "center-sub", x: C, y: C + 28, "text-anchor": "middle" }, members.length ? "members alive" : "no ring on this node"),
-    members.map((m) => drawMember(state, m, pos.get(m.name), badges.get(m.name))));
+    members.map((m) => drawMember(state, m, pos.get(m.name), badges.get(m.name), sizes(members.length))));
   $("#ring-summary").textContent = state.node ? `seen from ${state.node}` : "";
 }
 
