@@ -170,6 +170,17 @@ func (b *browser) typeInto(id, s string) {
 	b.do(chromedp.KeyEvent(s))
 }
 
+// click clicks the element matching selector as the page is now (a
+// row redrawn by an event between finding and clicking is found again).
+func (b *browser) click(selector, what string) {
+	b.t.Helper()
+	wait.For(b.t, uiTimeout, func() bool {
+		var ok bool
+		b.eval(fmt.Sprintf("(() => { const e = document.querySelector(%q); if (e) e.click(); return e !== null })()", selector), &ok)
+		return ok
+	}, "waiting to click %s (%s)", what, selector)
+}
+
 // text is the text of the first element matching selector ("" if none).
 func (b *browser) text(selector string) string {
 	b.t.Helper()

@@ -105,7 +105,7 @@ func uiViews(t *testing.T, br *browser, b *node) {
 		br.eval(`document.querySelectorAll("#tools-list .tool").length`, &n)
 		return n == 2
 	}, "waiting for the search to leave whoami and b__whoami")
-	br.do(chromedp.Click(chromedp.CSS(`.tool[data-tool="b__whoami"] button`)))
+	br.click(`.tool[data-tool="b__whoami"] button`, "b__whoami")
 	br.waitFor(`.tool[data-tool="b__whoami"] pre.schema`, "b__whoami's schema")
 	if s := br.text(`.tool[data-tool="b__whoami"] pre.schema`); !strings.Contains(s, `"type"`) {
 		t.Errorf("b__whoami's schema shows %q, want its inputSchema", s)
@@ -227,12 +227,12 @@ func uiKill(t *testing.T, br *browser, a, b *node) {
 // gone from the page and from the node (REST).
 func uiRemove(t *testing.T, br *browser, a *node) {
 	showView(br, "peers", `#peers-table tr[data-peer="b"] button[data-action="remove"]`, "peer b's Remove button")
-	br.do(chromedp.Click(chromedp.CSS(`#peers-table tr[data-peer="b"] button[data-action="remove"]`)))
+	br.click(`#peers-table tr[data-peer="b"] button[data-action="remove"]`, "Remove")
 	br.waitFor(`#peers-table tr[data-peer="b"] button.confirm`, "the Confirm button")
 	if len(ringPeers(t, a)) != 1 {
 		t.Fatal("the first click removed the peer: it must ask for confirmation")
 	}
-	br.do(chromedp.Click(chromedp.CSS(`#peers-table tr[data-peer="b"] button.confirm`)))
+	br.click(`#peers-table tr[data-peer="b"] button.confirm`, "Confirm")
 	br.waitFor(`#peers-table tr.empty`, "no peers left on the page")
 	if ps := ringPeers(t, a); len(ps) != 0 {
 		t.Fatalf("the node still has %d peers after Remove, Confirm", len(ps))

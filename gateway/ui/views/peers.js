@@ -94,16 +94,31 @@ function drawRules(state) {
     : h("tr", { class: "empty" }, h("td", { colspan: 5 }, "No rules: every token may call every tool.")));
 }
 
+// rows are kept by peer while the peer is unchanged, so a row being used
+// (its menu open, its button under the pointer) is not replaced by an
+// event about another peer.
+const kept = new Map(); // peer name -> { key, els }
+
+function rowsOf(state, p) {
+  const key = JSON.stringify(p) + (armed === p.name);
+  const k = kept.get(p.name);
+  if (k && k.key === key) return k.els;
+  const els = [row(state, p)];
+  if (p.error) els.push(h("tr", { class: "peer-error-row" }, h("td", { class: "err", colspan: 6 }, p.error)));
+  kept.set(p.name, { key, els });
+  return els;
+}
+
 export function renderPeers(state) {
   drawRules(state);
   const peers = [...state.peers].sort((a, b) => a.name.localeCompare(b.name));
-  const rows = [];
-  for (const p of peers) {
-    rows.push(row(state, p));
-    if (p.error) rows.push(h("tr", { class: "peer-error-row" }, h("td", { class: "err", colspan: 6 }, p.error)));
+  for (const name of kept.keys()) if (!peers.some((p) => p.name === name)) kept.delete(name);
+  const rows = peers.flatMap((p) => rowsOf(state, p));
+  const body = $("#peers-table tbody");
+  const same = rows.length === body.children.length && rows.every((r, i) => r === body.children[i]);
+  if (!same) {
+    fill(body, rows.length ? rows : h("tr", { class: "empty" }, h("td", { colspan: 6 }, "No peers yet: add a node by its URL above.")));
   }
-  fill($("#peers-table tbody"), rows.length ? rows
-    : h("tr", { class: "empty" }, h("td", { colspan: 6 }, "No peers yet: add a node by its URL above.")));
   const online = peers.filter((p) => p.status === "online").length;
   $("#peers-summary").textContent = peers.length ? `${online} of ${peers.length} online` : "";
 }
