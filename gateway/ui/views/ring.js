@@ -71,10 +71,20 @@ function drawMember(state, m, pos, badgeAt, size) {
   body.setAttribute("r", size.r);
   sub.style.display = size.sub ? "" : "none";
   const above = Math.sin(pos.a) < -0.3; // labels above the upper members, below the others
-  const gap = size.r + 24;
-  for (const [t, dy] of [[name, above ? -gap - 12 : gap], [sub, above ? -gap + 6 : gap + 18]]) {
+  // the name's baseline just clear of the circle; the state a line further out
+  // (in em, so a phone's bigger type keeps the lines apart)
+  const base = above ? -(size.self + 8) : size.self + 18;
+  name.setAttribute("y", String(base));
+  sub.setAttribute("y", String(base));
+  if (above) {
+    name.setAttribute("dy", size.sub ? "-1.25em" : "0");
+    sub.setAttribute("dy", "0");
+  } else {
+    name.setAttribute("dy", "0");
+    sub.setAttribute("dy", "1.3em");
+  }
+  for (const t of [name, sub]) {
     t.setAttribute("x", "0");
-    t.setAttribute("y", String(dy));
     t.setAttribute("text-anchor", "middle");
   }
   name.textContent = short(m.name, size.label);
@@ -116,13 +126,13 @@ function drawTable(state) {
   const rows = [...state.members].sort((a, b) => a.name.localeCompare(b.name)).map((m) => {
     const trust = trustOf(state, m);
     return h("tr", { "data-member": m.name, "data-state": m.status },
-      h("td", {}, h("strong", {}, m.name), m.self ? h("span", { class: "self-tag", title: "this node" }, "this node") : null),
+      h("td", {}, h("strong", {}, m.name), m.self ? h("span", { class: "self-tag", title: "this node" }, "this node") : null,
+        h("div", { class: "muted small mono" }, m.address)),
       h("td", {}, h("span", { class: "pill " + m.status }, m.status)),
-      h("td", { class: "wide mono" }, m.address),
       h("td", {}, m.peer ? [m.peer, " ", h("span", { class: "trust-tag " + trust }, trust)] : h("span", { class: "muted" }, "—")),
       h("td", { class: "wide muted age" }, ago(m.since)));
   });
-  fill($("#members-table tbody"), rows.length ? rows : h("tr", { class: "empty" }, h("td", { colspan: 5 }, "This node runs without a ring.")));
+  fill($("#members-table tbody"), rows.length ? rows : h("tr", { class: "empty" }, h("td", { colspan: 4 }, "This node runs without a ring.")));
 }
 
 function drawStats(state) {
