@@ -267,3 +267,33 @@ func TestCallRecorder(t *testing.T) {
 		t.Fatalf("history: %d samples, want the last %d", len(h), callHistory)
 	}
 }
+
+func TestMemberChanges(t *testing.T) {
+	m := func(name, status, version string) api.Member { return api.Member{Name: name, Status: status, Version: version} }
+	for _, tc := range []struct {
+		name      string
+		prev, cur []api.Member
+		want      []string // change:name[:from]
+	}{
+		{"none", []api.Member{m("a", "alive", "1")}, []api.Member{m("a", "alive", "1")}, nil},
+		{"join", nil, []api.Member{m("a", "alive", "1")}, []string{"join:a"}},
+		{"suspect", []api.Member{m("a", "alive", "1")}, []api.Member{m("a", "suspect", "1")}, []string{"state:a:alive"}},
+		{"dead", []api.Member{m("a", "suspect", "1")}, []api.Member{m("a", "dead", "1")}, []string{"state:a:suspect"}},
+		{"update", []api.Member{m("a", "alive", "1")}, []api.Member{m("a", "alive", "2")}, []string{"update:a"}},
+		{"reaped", []api.Member{m("a", "alive", "1"), m("b", "dead", "1")}, []api.Member{m("a", "alive", "1")}, []string{"leave:b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, c := range memberChanges(tc.prev, tc.cur) {
+				s := c.Change + ":" + c.Member.Name
+				if c.From != "" {
+					s += ":" + c.From
+				}
+				got = append(got, s)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("changes %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -14,13 +14,15 @@ import (
 func TestUIRoutes(t *testing.T) {
 	n := startFedNode(t, "ui-routes")
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noFollow.Get(n.url + "/")
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/ui/" {
-		t.Fatalf("GET /: %d Location %q, want 302 to /ui/", resp.StatusCode, resp.Header.Get("Location"))
+	for _, path := range []string{"/", "/ui"} {
+		resp, err := noFollow.Get(n.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/ui/" {
+			t.Fatalf("GET %s: %d Location %q, want 302 to /ui/", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
 	}
 	for _, tc := range []struct{ path, ctype string }{
 		{"/ui/", "text/html"}, {"/ui/app.js", "javascript"}, {"/ui/views/ring.js", "javascript"},
