@@ -269,7 +269,9 @@ func TestCallRecorder(t *testing.T) {
 }
 
 func TestMemberChanges(t *testing.T) {
-	m := func(name, status, version string) api.Member { return api.Member{Name: name, Status: status, Version: version} }
+	m := func(name, status, version string) api.Member {
+		return api.Member{Name: name, Status: status, Version: version}
+	}
 	for _, tc := range []struct {
 		name      string
 		prev, cur []api.Member
