@@ -27,7 +27,7 @@ Example:
 Flags:
 `
 
-// defaultUIExp is the lifetime of the token `mcpmesh ui` mints.
+// defaultUIExp is the lifetime of the token `mcpmesh ui` mints (--exp 1h).
 const defaultUIExp = time.Hour
 
 // uiConfig is `mcpmesh ui`'s configuration.
@@ -45,7 +45,7 @@ func parseUI(args []string, getenv func(string) string, out io.Writer) (*uiConfi
 	fs.SetOutput(out)
 	gw := fs.String("gateway", "", "node URL (default $MCPMESH_GATEWAY, else "+defaultGateway+")")
 	secret := fs.String("secret", "", "HS256 secret of the ring (default $JWT_SECRET, else the development secret)")
-	exp := fs.String("exp", defaultUIExp.String(), "the token's lifetime: a Go duration (15m, 2h), days (1d) or minutes")
+	exp := fs.String("exp", "1h", "the token's lifetime: a Go duration (15m, 2h), days (1d) or minutes")
 	user := fs.String("username", "ui", "subject (sub claim) of the token")
 	open := fs.Bool("open", false, "open the URL in a browser (xdg-open)")
 	fs.Usage = func() { fmt.Fprint(out, uiUsage); fs.PrintDefaults() }
