@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -80,6 +81,25 @@ func (s *sse) next(t testing.TB, name string, ok func([]byte) bool) []byte {
 	}
 }
 
+// each waits, in any order, for an event of each name satisfying its test.
+func (s *sse) each(t testing.TB, want map[string]func([]byte) bool) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for len(want) > 0 {
+		select {
+		case e, open := <-s.events:
+			if !open {
+				t.Fatalf("the stream ended still waiting for %d events", len(want))
+			}
+			if ok := want[e.name]; ok != nil && ok(e.data) {
+				delete(want, e.name)
+			}
+		case <-deadline:
+			t.Fatalf("no events as wanted within 10s: still waiting for %v", slices.Collect(maps.Keys(want)))
+		}
+	}
+}
+
 func any_([]byte) bool { return true }
 
 func TestEventsAuth(t *testing.T) {
@@ -119,9 +139,11 @@ func TestEventsStream(t *testing.T) {
 	s := openEvents(t, a, a.admin)
 	s.next(t, "snapshot", any_)
 	addFedPeer(t, a, b, "b", "full")
-	s.next(t, "member", func(d []byte) bool { return memberEvent(d, "join", "ev-b", "alive") })
-	s.next(t, "peers", func(d []byte) bool { return peerTrust(d, "b") == "full" })
-	s.next(t, "tools", func(d []byte) bool { return strings.Contains(string(d), `"b__echo"`) })
+	s.each(t, map[string]func([]byte) bool{
+		"member": func(d []byte) bool { return memberEvent(d, "join", "ev-b", "alive") },
+		"peers":  func(d []byte) bool { return peerTrust(d, "b") == "full" },
+		"tools":  func(d []byte) bool { return strings.Contains(string(d), `"b__echo"`) },
+	})
 	if res := a.call(t, "b__whoami"); res.text() != "ev-b" {
 		t.Fatalf("b__whoami on ev-a answered %q, want ev-b", res.text())
 	}
@@ -298,4 +320,23 @@ func TestMemberChanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEventsServiceCalls: a service registered on the node arrives as a
+// services and a tools change, and its calls are counted under the
+// service, of kind service.
+func TestEventsServiceCalls(t *testing.T) {
+	up := startUpstream(t, "greet") // closed after the node
+	n := startFedNode(t, "ev-svc")
+	s := openEvents(t, n, n.admin)
+	s.next(t, "snapshot", any_)
+	registerOn(t, n, `{"name":"up","url":"`+up+`","service":"svc"}`)
+	s.each(t, map[string]func([]byte) bool{
+		"services": func(d []byte) bool { return strings.Contains(string(d), `"name":"svc"`) },
+		"tools":    func(d []byte) bool { return strings.Contains(string(d), `"svc__greet"`) },
+	})
+	if res := n.call(t, "svc__greet"); !strings.HasPrefix(res.text(), "greet:") {
+		t.Fatalf("svc__greet answered %q", res.text())
+	}
+	s.next(t, "calls", func(d []byte) bool { return callsOf(d, "svc", "service") == 1 })
 }
