@@ -161,7 +161,8 @@ type Gateway struct {
 	sessionProxy       *sessionProxy  // other nodes' sessions (sessionproxy.go)
 	bg                 sync.WaitGroup // background work owned by the gateway
 	node               *cluster.Node
-	metricsToken       []byte // --metrics-token; nil: /metrics is open
+	metricsToken       []byte    // --metrics-token; nil: /metrics is open
+	events             *eventHub // GET /api/events (events.go)
 
 	runCtx    context.Context // lives until Close: upstreams run under it
 	runCancel context.CancelFunc
@@ -190,6 +191,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.mcp = mcp.NewServer(limitedBackend{g.backend, g.limits, ""}, g.serverOptions())
 	}
 	g.lists.init(g)
+	g.events = newEventHub(g.uiState, g.callKind)
 	g.catalog.OnChange(g.catalogChanged)
 	g.handler = g.router()
 	return g, nil
@@ -349,6 +351,8 @@ func (g *Gateway) Start(ctx context.Context) error {
 	if g.fed != nil {
 		g.fed.Start()
 	}
+	g.bg.Add(1)
+	go func() { defer g.bg.Done(); g.events.run(g.runCtx) }()
 	g.ready.Store(true)
 	g.log.Info("gateway ready", "url", g.url, "servers", len(g.servers.names()))
 	return nil
@@ -364,6 +368,7 @@ func (g *Gateway) Drain(ctx context.Context) int {
 	running := 0
 	g.drainOnce.Do(func() {
 		g.closing.Store(true)
+		g.events.close()
 		running = g.inflight.drain(ctx)
 		g.closeSessionProxy()
 		g.mcp.Close()

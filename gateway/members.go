@@ -11,6 +11,11 @@ import (
 )
 
 func (g *Gateway) listMembers(c *gin.Context) {
+	c.JSON(http.StatusOK, g.members())
+}
+
+// members is the ring's members as GET /api/federation/members shows them.
+func (g *Gateway) members() []api.Member {
 	reg := g.node.Registry()
 	out := []api.Member{}
 	for _, m := range g.node.Members() {
@@ -21,7 +26,7 @@ func (g *Gateway) listMembers(c *gin.Context) {
 		}
 		out = append(out, v)
 	}
-	c.JSON(http.StatusOK, out)
+	return out
 }
 
 // info is GET /api/federation/info: who this node is.

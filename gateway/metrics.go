@@ -113,6 +113,7 @@ func (g *Gateway) observeCall(peer string, ci mcp.CallInfo) {
 		return
 	}
 	tool, source, server := g.toolLabels(peer, ci)
+	g.events.calls.record(source, ci.Duration, ci.Outcome != "ok")
 	g.metrics.toolCalls.WithLabelValues(tool, source, server, ci.Outcome).Inc()
 	g.metrics.toolLatency.WithLabelValues(source, ci.Outcome).Observe(secs)
 }

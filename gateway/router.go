@@ -28,6 +28,7 @@ func (g *Gateway) router() http.Handler {
 
 	r.GET("/health", g.health)
 	r.GET("/ready", g.readiness)
+	g.uiRoutes(r) // ui.go: GET / and /ui/
 	r.GET("/metrics", g.checkMetricsToken, gin.WrapH(promhttp.HandlerFor(g.reg, promhttp.HandlerOpts{Registry: g.reg})))
 	g.routeProtectedResource(r) // oauth_metadata.go
 
@@ -46,6 +47,7 @@ func (g *Gateway) router() http.Handler {
 
 	api := r.Group("/api", g.track, g.auditWrites) // every write under /api is audited
 	api.GET("/tools", g.authenticate(ScopeMCP), g.listTools)
+	api.GET("/events", g.authenticate(ScopeAdmin), g.serveEvents) // events_handler.go
 	admin := api.Group("", g.authenticate(ScopeAdmin), g.limitBody)
 	admin.GET("/servers", g.listServers)
 	admin.POST("/servers", g.addServer)
@@ -136,6 +138,9 @@ func (g *Gateway) track(c *gin.Context) {
 // the client or the node ends it: an MCP GET, or a subscriptions/listen
 // POST (its Mcp-Method header is required and checked against the body).
 func opensStream(c *gin.Context) bool {
+	if c.FullPath() == "/api/events" {
+		return true
+	}
 	if !strings.HasPrefix(c.FullPath(), "/mcp") {
 		return false
 	}

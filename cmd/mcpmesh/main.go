@@ -36,6 +36,8 @@ Usage:
                              (client verbs: --gateway URL or MCPMESH_GATEWAY,
                              --token JWT or MCPMESH_TOKEN, -o table|json;
                              mcpmesh VERB --help shows an example)
+  mcpmesh ui [--gateway URL] [--open]
+                             print (open) the dashboard's URL with a fresh admin token
   mcpmesh keygen             print a new random gossip key (base64, 32 bytes)
   mcpmesh version            print the version
   mcpmesh help               print this help
@@ -68,6 +70,8 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 		err = runToken(args[1:], getenv, stdout, stderr)
 	case "keygen":
 		err = runKeygen(args[1:], stdout)
+	case "ui":
+		err = runUI(args[1:], getenv, stdout, stderr)
 	case "members", "peers", "tools", "call", "services", "keyring", "rules":
 		return runClient(args[0], args[1:], verbEnv{getenv, stdout, stderr})
 	default:
