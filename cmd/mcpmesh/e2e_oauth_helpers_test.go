@@ -2,13 +2,10 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,32 +16,9 @@ import (
 // v3 provider in a module of its own, built once per test binary (the Go
 // build cache keeps later builds short).
 
-var (
-	opBuildOnce sync.Once
-	opBin       string
-	errOPBuild  error
-)
+var oidcOP = &helperBinary{name: "oidcop", dir: filepath.Join("..", "..", "scripts", "oidcop"), pkg: "."}
 
-func buildOP(t testing.TB) string {
-	t.Helper()
-	opBuildOnce.Do(func() {
-		dir, err := filepath.Abs(filepath.Join("..", "..", "scripts", "oidcop"))
-		if err != nil {
-			errOPBuild = err
-			return
-		}
-		opBin = filepath.Join(dir, "..", "..", "cmd", "mcpmesh", "tmp", "oidcop")
-		cmd := exec.Command("go", "build", "-o", opBin, ".")
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			errOPBuild = fmt.Errorf("go build scripts/oidcop: %w\n%s", err, out)
-		}
-	})
-	if errOPBuild != nil {
-		t.Fatal(errOPBuild)
-	}
-	return opBin
-}
+func buildOP(t testing.TB) string { return oidcOP.build(t) }
 
 // startOP starts the provider on a free loopback port and returns the URL
 // it serves at; issuer, when set, is claimed instead of that URL (a second

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,31 +23,10 @@ import (
 // svc-a and svc-b (testdata/svcupstream, which records every execution in
 // a file per node), called from svc-c, the three auto-trusting each other.
 
-var (
-	svcUpOnce sync.Once
-	svcUpBin  string
-	svcUpErr  error
-)
+// svcUpstream is testdata/svcupstream, built once per test binary.
+var svcUpstream = &helperBinary{name: "svcupstream", pkg: "./testdata/svcupstream"}
 
-// buildSvcUpstream builds testdata/svcupstream once per test binary.
-func buildSvcUpstream(t testing.TB) string {
-	t.Helper()
-	svcUpOnce.Do(func() {
-		dir, err := filepath.Abs("tmp")
-		if err != nil {
-			svcUpErr = err
-			return
-		}
-		svcUpBin = filepath.Join(dir, "svcupstream")
-		if out, err := exec.Command("go", "build", "-o", svcUpBin, "./testdata/svcupstream").CombinedOutput(); err != nil {
-			svcUpErr = fmt.Errorf("go build svcupstream: %w\n%s", err, out)
-		}
-	})
-	if svcUpErr != nil {
-		t.Fatal(svcUpErr)
-	}
-	return svcUpBin
-}
+func buildSvcUpstream(t testing.TB) string { return svcUpstream.build(t) }
 
 // svcNode is one node of the service ring, with its provider's files.
 type svcNode struct {

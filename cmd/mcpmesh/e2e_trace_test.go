@@ -4,11 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/mcpmesh/mcpmesh/internal/wait"
@@ -131,31 +127,10 @@ func checkTags(t *testing.T, s jaegerSpan, want map[string]string) {
 	}
 }
 
-var (
-	traceUpOnce sync.Once
-	traceUpBin  string
-	traceUpErr  error
-)
+// traceUpstream is testdata/traceupstream, built once per test binary.
+var traceUpstream = &helperBinary{name: "traceupstream", pkg: "./testdata/traceupstream"}
 
-// buildTraceUpstream builds testdata/traceupstream once per test binary.
-func buildTraceUpstream(t testing.TB) string {
-	t.Helper()
-	traceUpOnce.Do(func() {
-		dir, err := filepath.Abs("tmp")
-		if err != nil {
-			traceUpErr = err
-			return
-		}
-		traceUpBin = filepath.Join(dir, "traceupstream")
-		if out, err := exec.Command("go", "build", "-o", traceUpBin, "./testdata/traceupstream").CombinedOutput(); err != nil {
-			traceUpErr = fmt.Errorf("go build traceupstream: %w\n%s", err, out)
-		}
-	})
-	if traceUpErr != nil {
-		t.Fatal(traceUpErr)
-	}
-	return traceUpBin
-}
+func buildTraceUpstream(t testing.TB) string { return traceUpstream.build(t) }
 
 // startTraceUpstreamHTTP runs traceupstream over Streamable HTTP on a
 // free loopback port and returns its MCP URL.
