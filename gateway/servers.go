@@ -38,7 +38,7 @@ func (g *Gateway) getServer(c *gin.Context) {
 // answers 201 once the server has connected or failed (bounded).
 func (g *Gateway) addServer(c *gin.Context) {
 	var cfg serverConfig
-	if err := decodeStrict(c.Request.Body, &cfg, "name, command, args, env, url, headers, prefix, type"); err != nil {
+	if err := decodeStrict(c.Request.Body, &cfg, "name, command, args, env, url, headers, prefix, service, type, protocol_version"); err != nil {
 		abortJSON(c, http.StatusBadRequest, err)
 		return
 	}

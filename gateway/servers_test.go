@@ -29,6 +29,9 @@ func TestAddServerBadInput(t *testing.T) {
 		{"prefix with __", `{"name":"x","command":"y","prefix":"a__b"}`, 400, []string{`"a__b"`}},
 		{"service and prefix", `{"name":"x","command":"y","service":"svc","prefix":"p"}`, 400, []string{`"service"`, `"prefix"`, "both"}},
 		{"bad service", `{"name":"x","command":"y","service":"Svc_1"}`, 400, []string{`service "Svc_1"`, "peer names"}},
+		{"bad protocol_version", `{"name":"x","command":"y","protocol_version":"2025-06-18"}`, 400,
+			[]string{`server "x"`, `invalid protocol_version "2025-06-18"`, `"2025-11-25" (the default) or "2026-07-28"`}},
+		{"protocol_version not a string", `{"name":"x","command":"y","protocol_version":2026}`, 400, []string{`"protocol_version"`, "string"}},
 		{"name of the demo source", `{"name":"demo","command":"y"}`, 409, []string{`"demo"`, "already registered"}},
 	}
 	for _, tc := range cases {

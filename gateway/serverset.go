@@ -26,13 +26,17 @@ type serverEntry struct {
 }
 
 // view is how /api/servers shows e: its upstream's status plus where its
-// entry comes from.
+// entry comes from. protocol_version is the negotiated version, or until
+// the server has connected the one the entry asks for (if any).
 func (e *serverEntry) view() api.Server {
 	st := e.up.Status()
 	st.Name = e.cfg.Name
 	if e.refused != nil {
 		st.State, st.Error = "failed", e.refused.Error()
 		st.Tools, st.Prompts, st.Resources = 0, 0, 0
+	}
+	if st.ProtocolVersion == "" {
+		st.ProtocolVersion = e.cfg.ProtocolVersion // asked for, not negotiated yet
 	}
 	v := serverView(st, e.cfg.Prefix, e.origin)
 	v.Service = e.cfg.Service

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/mcpmesh/mcpmesh/mcp"
 )
 
 // TestServerViewCarriesUpstreamStatus checks that /api/servers shows every
@@ -48,4 +50,21 @@ func jsonFields(t *testing.T, v any) map[string]any {
 		t.Fatalf("%T: %v", v, err)
 	}
 	return m
+}
+
+// TestServerViewProtocolVersion: until the server has connected,
+// protocol_version shows the version its entry asks for; once connected,
+// the negotiated one (cmd/mcpmesh's TestUpstreamProtocolVersionEntry).
+func TestServerViewProtocolVersion(t *testing.T) {
+	for _, asked := range []string{"", "2025-11-25", "2026-07-28"} {
+		t.Run("asked "+asked, func(t *testing.T) {
+			cfg := serverConfig{Name: "later", Command: "/nonexistent", ProtocolVersion: asked}
+			up := mcp.NewUpstream(cfg, mcp.UpstreamOptions{}) // not started: connecting
+			t.Cleanup(func() { _ = up.Close() })
+			e := &serverEntry{cfg: cfg, origin: originAPI, up: up}
+			if v := e.view(); v.State != mcp.UpstreamConnecting || v.ProtocolVersion != asked {
+				t.Errorf("view = state %q, protocol_version %q; want connecting, %q", v.State, v.ProtocolVersion, asked)
+			}
+		})
+	}
 }

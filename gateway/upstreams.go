@@ -34,6 +34,7 @@ func (g *Gateway) newUpstream(cfg serverConfig) upstream {
 	opts := g.bounded.upstreamOptions(cfg.Name, g.bounds)
 	opts.Logger, opts.OnChange, opts.CallTimeout = g.log, g.catalog.Changed, g.upstreamTimeout
 	opts.Holds, opts.Tracing = g.holds, g.tracing
+	opts.ProtocolVersion = cfg.ProtocolVersion // "": mcp's default
 	return mcp.NewUpstream(cfg, opts)
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -31,9 +32,18 @@ type ServerConfig struct {
 	// Type is optional and only checked for consistency: "stdio" needs a
 	// command, "http" or "streamable-http" a url.
 	Type string `json:"type,omitempty"`
+	// ProtocolVersion is the version the node offers the server (one of
+	// UpstreamProtocolVersions; "" is DefaultUpstreamProtocol): with
+	// "2026-07-28" the go-sdk client tries server/discover first, and a
+	// server that knows it answers input_required itself, with its keys.
+	ProtocolVersion string `json:"protocol_version,omitempty"`
 	// Disabled entries are skipped by ParseServersFile (as other MCP hosts do).
 	Disabled bool `json:"disabled,omitempty"`
 }
+
+// UpstreamProtocolVersions are the values an entry's ProtocolVersion may
+// take: the default first.
+var UpstreamProtocolVersions = []string{DefaultUpstreamProtocol, StatelessVersion}
 
 // Transport is "stdio" for a command, "http" for a URL.
 func (c ServerConfig) Transport() string {
@@ -55,7 +65,7 @@ var (
 // bad value.
 func (c ServerConfig) Validate() error {
 	checks := []func() error{c.validateName, c.validatePrefix, c.validateService, c.validateTarget, c.validateType,
-		c.validateEnv, c.validateHeaders}
+		c.validateEnv, c.validateHeaders, c.validateProtocolVersion}
 	for _, check := range checks {
 		if err := check(); err != nil {
 			return err
@@ -176,6 +186,14 @@ func (c ServerConfig) validateHeaders() error {
 		}
 	}
 	return nil
+}
+
+func (c ServerConfig) validateProtocolVersion() error {
+	if c.ProtocolVersion == "" || slices.Contains(UpstreamProtocolVersions, c.ProtocolVersion) {
+		return nil
+	}
+	return fmt.Errorf(`invalid protocol_version %q: use %q (the default) or %q`, c.ProtocolVersion,
+		UpstreamProtocolVersions[0], UpstreamProtocolVersions[1])
 }
 
 // ParseServersFile reads {"mcpServers": {"<name>": {...}, ...}}, the format

@@ -62,6 +62,11 @@ func TestServerConfigValidate(t *testing.T) {
 		{"http type with command", stdio(func(c *mcp.ServerConfig) { c.Type = "http" }), `type "http"`},
 		{"sse type", web(func(c *mcp.ServerConfig) { c.Type = "sse" }), `type "sse"`},
 		{"unknown type", web(func(c *mcp.ServerConfig) { c.Type = "grpc" }), `type "grpc"`},
+		{"protocol_version 2025-11-25", stdio(func(c *mcp.ServerConfig) { c.ProtocolVersion = "2025-11-25" }), ""},
+		{"protocol_version 2026-07-28", web(func(c *mcp.ServerConfig) { c.ProtocolVersion = "2026-07-28" }), ""},
+		{"protocol_version older", stdio(func(c *mcp.ServerConfig) { c.ProtocolVersion = "2025-06-18" }),
+			`invalid protocol_version "2025-06-18": use "2025-11-25" (the default) or "2026-07-28"`},
+		{"protocol_version unknown", web(func(c *mcp.ServerConfig) { c.ProtocolVersion = "latest" }), `protocol_version "latest"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -96,6 +101,10 @@ func TestParseServersFile(t *testing.T) {
 			[]mcp.ServerConfig{{Name: "a", Command: "x"}}, ""},
 		{"name field agreeing with its key", `{"mcpServers":{"a":{"name":"a","command":"x"}}}`,
 			[]mcp.ServerConfig{{Name: "a", Command: "x"}}, ""},
+		{"protocol_version read", `{"mcpServers":{"a":{"command":"x","protocol_version":"2026-07-28"}}}`,
+			[]mcp.ServerConfig{{Name: "a", Command: "x", ProtocolVersion: "2026-07-28"}}, ""},
+		{"bad protocol_version named", `{"mcpServers":{"a":{"command":"x","protocol_version":"2026"}}}`, nil,
+			`server "a": invalid protocol_version "2026"`},
 		{"empty", `{"mcpServers":{}}`, []mcp.ServerConfig{}, ""},
 		{"not JSON", `{"mcpServers":`, nil, "parse servers file"},
 		{"no mcpServers", `{"servers":{}}`, nil, `no "mcpServers" object`},

@@ -57,11 +57,12 @@ type UpstreamOptions struct {
 	// PingInterval is how often the session is pinged; failed pings end it
 	// and it is reconnected (default 30s, negative disables).
 	PingInterval time.Duration
-	// ProtocolVersion is offered upstream (default DefaultUpstreamProtocol).
-	// The gateway speaks the stateful protocols (up to 2025-11-25) to its
-	// clients; with them, server-initiated requests, logging/setLevel and
-	// resource subscriptions relay one to one. "2026-07-28" makes the SDK
-	// try server/discover first and fall back to initialize.
+	// ProtocolVersion is offered upstream (default DefaultUpstreamProtocol);
+	// the gateway sets it from the entry's ServerConfig.ProtocolVersion.
+	// On a 2025-11-25 session, server-initiated requests, logging/setLevel
+	// and resource subscriptions relay one to one to legacy callers.
+	// "2026-07-28" makes the SDK try server/discover first and fall back
+	// to initialize; a server that takes it answers input_required itself.
 	ProtocolVersion string
 	// NoCallerMeta sends a 2026-07-28 caller's requests without its
 	// per-request _meta triple, in the session's version only: for a

@@ -22,17 +22,12 @@ func hopSuite(s conformanceSuite, expected map[string]string) conformanceSuite {
 var legacyHopSuite = hopSuite(legacySuite, map[string]string{})
 
 func TestConformanceHop(t *testing.T) {
-	runConformance(t, legacyHopSuite, conformanceHop(t))
+	runConformance(t, legacyHopSuite, conformanceHopTo(t, everythingStdio(t, "")))
 }
 
-// conformanceHop starts node B in front of the everything-server over
-// stdio and node A with B as its peer "b", and returns the URL of
-// /mcp/peers/b on a token-adding proxy in front of A.
-func conformanceHop(t *testing.T) string {
-	return conformanceHopTo(t, serverEntry{Command: buildBinaries(t).everything})
-}
-
-// conformanceHopTo is conformanceHop with B's upstream entry.
+// conformanceHopTo starts node B in front of the everything-server's entry
+// and node A with B as its peer "b", and returns the URL of /mcp/peers/b
+// on a token-adding proxy in front of A.
 func conformanceHopTo(t *testing.T, everything serverEntry) string {
 	gossip := []string{"--gossip", "127.0.0.1:0"}
 	b := startNode(t, nodeOptions{name: "conformance-b", extra: gossip, servers: map[string]serverEntry{"everything": everything}})
@@ -44,14 +39,12 @@ func conformanceHopTo(t *testing.T, everything serverEntry) string {
 
 // hop2026Suite is the 2026-07-28 suite through /mcp/peers/{peer}: the
 // hop carries the caller's client capabilities to the owning node B, which
-// holds its upstream's server requests for the caller as through one node;
-// B's input_required comes back to A, which seals its requestState, and
-// the retry's inputResponses and inner state go back to B on the hop. The
-// one scenario that fails through one node fails here for the same reason.
-var hop2026Suite = hopSuite(suite2026, map[string]string{
-	"input-required-result-basic-elicitation": keyedInSession,
-})
+// speaks 2026-07-28 to its everything-server (as through one node); B's
+// input_required, with the server's keys, comes back to A, which seals its
+// requestState, and the retry's inputResponses and inner state go back to B
+// on the hop.
+var hop2026Suite = hopSuite(suite2026, map[string]string{})
 
 func TestConformanceHop2026(t *testing.T) {
-	runConformance(t, hop2026Suite, conformanceHop(t))
+	runConformance(t, hop2026Suite, conformanceHopTo(t, everythingStdio(t, "2026-07-28")))
 }

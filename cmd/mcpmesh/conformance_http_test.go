@@ -12,7 +12,7 @@ import "testing"
 // stateless server makes no server requests (sampling, elicitation), so a
 // legacy client of it loses those scenarios, directly as through a node.
 
-// suite2026HTTP is suite2026 with no expected failure.
+// suite2026HTTP is suite2026, labelled for the HTTP upstream.
 var suite2026HTTP = conformanceSuite{
 	label: suite2026.label + " http", script: suite2026.script, args: suite2026.args,
 	expected: map[string]string{}, min: suite2026.min,

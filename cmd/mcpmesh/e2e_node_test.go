@@ -29,6 +29,9 @@ type serverEntry struct {
 	Headers map[string]string `json:"headers,omitempty"`
 	Prefix  string            `json:"prefix,omitempty"`
 	Service string            `json:"service,omitempty"`
+	// ProtocolVersion is the version the node offers the server ("": the
+	// default, 2025-11-25).
+	ProtocolVersion string `json:"protocol_version,omitempty"`
 }
 
 type nodeOptions struct {
