@@ -15,7 +15,7 @@ BR=mmbr0 NET=10.77.0
 die() { echo "netns-ring: $*" >&2; exit 2; }
 addr() { echo "$NET.$((10 + $1))"; }
 num() { [[ $1 =~ ^[0-9]+$ ]] && [ "$1" -le 200 ] || die "not a host number: '$1'"; }
-exists() { ip netns list | grep -qw "mm-$1"; }
+exists() { ip netns list | grep -w "mm-$1" >/dev/null; }
 
 up() {
   num "$1"; [ "$1" -ge 1 ] || die "up needs at least one host"

@@ -178,8 +178,10 @@ served_by() { # node providers...: node's calls ran on exactly the given provide
   got=$(providers_of "$1"); [ "$got" = "$want" ]
 }
 served_within() { # node providers...: node's calls ran only on the given providers, none failed
+  # grep reads to the end (no -q): under pipefail, -q quitting at the first
+  # match can fail printf with SIGPIPE, and the check with it.
   local p; got=$(providers_of "$1"); [ -n "$got" ] || return 1
-  for p in $got; do printf 'part-%s\n' "${@:2}" | grep -qx -- "$p" || return 1; done
+  for p in $got; do printf 'part-%s\n' "${@:2}" | grep -x -- "$p" >/dev/null || return 1; done
 }
 open_session() { # node: a 2025-11-25 session minted on node; prints its id
   local id; id=$(api -D - -o /dev/null -X POST "$(url "$1")/mcp" -H 'Accept: application/json, text/event-stream' \

@@ -143,7 +143,7 @@ if [ "$(jq -r '.result._meta["mcpmesh/missing_peers"][0]' <<<"$res")" = gateway-
 # CG-03: Peer offline: a clear error
 res=$(curl -s -m 5 -X POST "$GATEWAY_A_URL/mcp/http" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" \
 -d "{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": \"tools/call\", \"params\": {\"name\": \"$PEER_TOOL\", \"arguments\": {}}}")
-if [ "$(jq -r '.result._meta["mcpmesh/error"]' <<<"$res")" = peer_offline ] && jq -r '.result.content[0].text' <<<"$res" | grep -q gateway-b; then
+if [ "$(jq -r '.result._meta["mcpmesh/error"]' <<<"$res")" = peer_offline ] && jq -r '.result.content[0].text' <<<"$res" | grep gateway-b >/dev/null; then
   ok "CG-03 dead peer: $(jq -r '.result.content[0].text' <<<"$res" | cut -c1-60)"; else fail "CG-03 dead peer" "$res"; fi
 
 echo "seed plan: $passed passed, $failed failed"
