@@ -45,6 +45,10 @@ type UpstreamOptions struct {
 	// HTTPClient is the base client for a Streamable HTTP server; the
 	// configured headers are added to every request it makes.
 	HTTPClient *http.Client
+	// WrapTransport, when set, wraps the transport that reaches a
+	// Streamable HTTP server (HTTPClient's, else the upstream's own): the
+	// node sends plain-http requests over its inline connections.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// ConnectTimeout bounds one attempt: connecting, the handshake and the
 	// first listing (default 30s).
 	ConnectTimeout time.Duration
@@ -237,7 +241,7 @@ func NewUpstream(cfg ServerConfig, opts UpstreamOptions) *Upstream {
 	if opts.HTTPClient == nil || opts.HTTPClient.Transport == nil {
 		u.own = newUpTransport()
 	}
-	u.http = upHTTPClient(opts.HTTPClient, u.own, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes), opts.Tracing)
+	u.http = upHTTPClient(opts.HTTPClient, u.own, opts.WrapTransport, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes), opts.Tracing)
 	u.client = u.newClient()
 	return u
 }

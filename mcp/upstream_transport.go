@@ -64,7 +64,7 @@ func (t *upHTTPTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // upHTTPClient is base with an upHTTPTransport; without a base, a client
 // on own (a transport of the upstream's, see newUpTransport).
-func upHTTPClient(base *http.Client, own http.RoundTripper, headers map[string]string, seen func(), limit int64, tracing *Tracing) *http.Client {
+func upHTTPClient(base *http.Client, own http.RoundTripper, wrap func(http.RoundTripper) http.RoundTripper, headers map[string]string, seen func(), limit int64, tracing *Tracing) *http.Client {
 	if base == nil {
 		base = &http.Client{}
 	}
@@ -72,6 +72,9 @@ func upHTTPClient(base *http.Client, own http.RoundTripper, headers map[string]s
 	rt := c.Transport
 	if rt == nil {
 		rt = own
+	}
+	if wrap != nil {
+		rt = wrap(rt)
 	}
 	c.Transport = &upHTTPTransport{base: rt, headers: headers, seen: seen, limit: limit, tracing: tracing}
 	return &c
