@@ -254,6 +254,17 @@ func (p *inlinePoster) put(c *inlineConn) {
 	p.idle[c.host] = append(p.idle[c.host], c)
 }
 
+// closeIdle closes the idle connections to host (scheme://host:port).
+func (p *inlinePoster) closeIdle(host string) {
+	p.mu.Lock()
+	list := p.idle[host]
+	delete(p.idle, host)
+	p.mu.Unlock()
+	for _, c := range list {
+		_ = c.nc.Close()
+	}
+}
+
 // isClosed reports whether close was called.
 func (p *inlinePoster) isClosed() bool {
 	p.mu.Lock()

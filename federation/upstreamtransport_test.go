@@ -34,7 +34,7 @@ func TestUpstreamTransport(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			addr, served, idleClosed := onceServer(t, tt.closeIdle)
 			next := &nextRT{}
-			rt := upstreamTransport{inline: testPoster(t), next: next}
+			rt := &upstreamTransport{inline: testPoster(t), next: next}
 			if err := upstreamPost(t, rt, "http://"+addr+"/mcp"); err != nil {
 				t.Fatalf("first post: %v", err)
 			}
@@ -60,7 +60,7 @@ func TestUpstreamTransport(t *testing.T) {
 			if tt.closed {
 				p.close()
 			}
-			if err := upstreamPost(t, upstreamTransport{inline: p, next: next}, tt.url); err != nil || next.n != 1 {
+			if err := upstreamPost(t, &upstreamTransport{inline: p, next: next}, tt.url); err != nil || next.n != 1 {
 				t.Fatalf("post: %v, %d sent by the next transport; want 1", err, next.n)
 			}
 		})
@@ -80,4 +80,26 @@ func upstreamPost(t *testing.T, rt http.RoundTripper, url string) error {
 	defer resp.Body.Close()
 	_, err = io.Copy(io.Discard, resp.Body)
 	return err
+}
+
+// TestUpstreamTransportClosesItsIdleConnections: an upstream's transport,
+// closed, closes the idle inline connections to the hosts it reached and
+// leaves other upstreams' in the shared pool.
+func TestUpstreamTransportClosesItsIdleConnections(t *testing.T) {
+	p := testPoster(t)
+	mine, other := &upstreamTransport{inline: p, next: &nextRT{}}, &upstreamTransport{inline: p, next: &nextRT{}}
+	addrs := make([]string, 2)
+	for i, rt := range []*upstreamTransport{mine, other} {
+		addr, _, _ := onceServer(t, false)
+		addrs[i] = "http://" + addr
+		if err := upstreamPost(t, rt, addrs[i]+"/mcp"); err != nil {
+			t.Fatalf("post: %v", err)
+		}
+	}
+	mine.CloseIdleConnections()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.idle[addrs[0]]) != 0 || len(p.idle[addrs[1]]) != 1 {
+		t.Fatalf("idle after the close: %d to the closed upstream's host, %d to the other's; want 0 and 1", len(p.idle[addrs[0]]), len(p.idle[addrs[1]]))
+	}
 }

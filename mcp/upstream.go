@@ -186,6 +186,10 @@ type Upstream struct {
 	client *sdk.Client
 	http   *http.Client
 	own    *http.Transport // the transport of http, unless opts.HTTPClient brought one
+	// idle closes the idle connections of the transport the upstream
+	// reaches its server through (own's, or what opts.WrapTransport made
+	// of it); nil: none of its own.
+	idle func()
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
@@ -241,7 +245,7 @@ func NewUpstream(cfg ServerConfig, opts UpstreamOptions) *Upstream {
 	if opts.HTTPClient == nil || opts.HTTPClient.Transport == nil {
 		u.own = newUpTransport()
 	}
-	u.http = upHTTPClient(opts.HTTPClient, u.own, opts.WrapTransport, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes), opts.Tracing)
+	u.http, u.idle = upHTTPClient(opts.HTTPClient, u.own, opts.WrapTransport, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes), opts.Tracing)
 	u.client = u.newClient()
 	return u
 }
@@ -299,8 +303,8 @@ func (u *Upstream) Close() error {
 	u.mu.Unlock()
 	u.cancel()
 	u.wg.Wait()
-	if u.own != nil {
-		u.own.CloseIdleConnections()
+	if u.idle != nil {
+		u.idle()
 	}
 	if !already {
 		u.stopped() // in case it never started
