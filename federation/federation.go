@@ -96,6 +96,7 @@ type Engine struct {
 	// their own node token, one per caller.
 	hopClient *http.Client
 	inline    *inlinePoster
+	upInline  *inlinePoster // to the node's HTTP upstreams (upstreamtransport.go)
 	// adminClient carries an admin node token, for the keyring fan-out only.
 	adminClient *http.Client
 
@@ -153,6 +154,7 @@ func New(cfg Config) *Engine {
 	f.adminClient = &http.Client{Transport: &tokenTransport{tokens: admin, from: f.self, base: f.base}}
 	f.hopClient = &http.Client{Transport: f.base}
 	f.inline = newInlinePoster(peerIdleConns, peerTLS(cfg.RootCAs))
+	f.upInline = newInlinePoster(upstreamIdleConns, nil)
 	cfg.Local.OnChange(f.changed)
 	cfg.Local.SetReserved(f.peerNamed) // shadow.go
 	return f
@@ -200,6 +202,7 @@ func (f *Engine) Close() {
 	}
 	f.client.CloseIdleConnections()
 	f.inline.close()
+	f.upInline.close()
 }
 
 // HTTPClient is the client nodes use to reach each other: it carries an

@@ -48,6 +48,9 @@ type inlineConn struct {
 // nothing of the request was answered, so it is sent again on a new one.
 var errStaleConn = errors.New("pooled connection closed by the peer")
 
+// errPosterClosed: the poster was closed (with the engine).
+var errPosterClosed = errors.New("federation is closed")
+
 // longAgo is a deadline in the past: it aborts a blocked read or write.
 var longAgo = time.Unix(1, 0)
 
@@ -229,7 +232,7 @@ func (p *inlinePoster) idleConn(host string) (*inlineConn, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil, errors.New("federation is closed")
+		return nil, errPosterClosed
 	}
 	list := p.idle[host]
 	if len(list) == 0 {
@@ -249,6 +252,24 @@ func (p *inlinePoster) put(c *inlineConn) {
 		return
 	}
 	p.idle[c.host] = append(p.idle[c.host], c)
+}
+
+// closeIdle closes the idle connections to host (scheme://host:port).
+func (p *inlinePoster) closeIdle(host string) {
+	p.mu.Lock()
+	list := p.idle[host]
+	delete(p.idle, host)
+	p.mu.Unlock()
+	for _, c := range list {
+		_ = c.nc.Close()
+	}
+}
+
+// isClosed reports whether close was called.
+func (p *inlinePoster) isClosed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closed
 }
 
 // close closes every idle connection; later posts fail.

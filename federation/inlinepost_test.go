@@ -325,7 +325,7 @@ func TestInlinePostTLS(t *testing.T) {
 		}
 	}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/mcp", nil)
-	resp, err := inlineTransport{p}.RoundTrip(req) // a proxied session request, on the same pool
+	resp, err := inlineTransport{p: p}.RoundTrip(req) // a proxied session request, on the same pool
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("a GET through inlineTransport: %v, %v", resp, err)
 	}

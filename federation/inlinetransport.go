@@ -20,7 +20,12 @@ import (
 // request as net/http's Transport makes (see inlinePoster). The
 // connection goes back to the pool once the body has been read to its end
 // and closed; the request's context ending cuts the exchange at any point.
-type inlineTransport struct{ p *inlinePoster }
+// With once set, a request is written once: a pooled connection found
+// closed after the write is an error, not a reason to send it again.
+type inlineTransport struct {
+	p    *inlinePoster
+	once bool
+}
 
 func (t inlineTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	body, err := requestBody(r)
@@ -34,7 +39,7 @@ func (t inlineTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		resp, err := t.send(r, c, head, body)
-		if err == nil || !reused || !errors.Is(err, errStaleConn) || r.Context().Err() != nil {
+		if err == nil || t.once || !reused || !errors.Is(err, errStaleConn) || r.Context().Err() != nil {
 			return resp, err
 		}
 	}

@@ -96,7 +96,7 @@ func (t *sessionTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r.Header.Set("Authorization", "Bearer "+tok)
 	r.Header.Set(HeaderSessionProxied, t.from)
 	if t.inline.usable(r.URL) {
-		return inlineTransport{t.inline}.RoundTrip(r)
+		return inlineTransport{p: t.inline}.RoundTrip(r)
 	}
 	return t.base.RoundTrip(r)
 }

@@ -19,20 +19,24 @@ import (
 
 // BenchmarkUpstreamInProcess calls the everything-server's
 // test_simple_text (a process of its own, Streamable HTTP, stateful)
-// straight and through a node served in this process, by go-sdk client
-// sessions (one per caller), for profiling the node's share of a call
-// (-cpuprofile, -benchmem; run -bench 'UpstreamInProcess/via' to leave the
-// direct side out). BenchmarkUpstream in cmd/mcpmesh measures the same
-// calls against a node process.
+// straight and through a node served in this process (one of a ring, as
+// mcpmesh serve runs it: its upstreams reached over the federation
+// engine's inline connections), by go-sdk client sessions (one per
+// caller), for profiling the node's share of a call (-cpuprofile,
+// -benchmem; run -bench 'UpstreamInProcess/via' to leave the direct side
+// out). BenchmarkUpstream in cmd/mcpmesh measures the same calls against a
+// node process.
 func BenchmarkUpstreamInProcess(b *testing.B) {
 	up := startEverythingHTTP(b)
-	n := startNode(b, nodeOptions{servers: []mcp.ServerConfig{{Name: "evh", URL: up, Prefix: "evh"}}})
+	n := startFedNodeWith(b, "a", func(c *Config) {
+		c.Servers = []mcp.ServerConfig{{Name: "evh", URL: up, Prefix: "evh"}}
+	})
 	for _, c := range []int{1, 8} {
 		b.Run(fmt.Sprintf("direct/c%d", c), func(b *testing.B) {
 			benchSessionCalls(b, up, "", "test_simple_text", c)
 		})
 		b.Run(fmt.Sprintf("via/c%d", c), func(b *testing.B) {
-			benchSessionCalls(b, n.srv.URL+"/mcp", n.admin, "evh__test_simple_text", c)
+			benchSessionCalls(b, n.url+"/mcp", n.admin, "evh__test_simple_text", c)
 		})
 	}
 }

@@ -286,6 +286,7 @@ func newGateway(cfg Config) *Gateway {
 			MaxCatalogBytes: g.bounds.MaxCatalogBytes, MaxResultBytes: g.bounds.MaxResultBytes, RootCAs: cfg.TLSRootCAs,
 			Tracing: g.tracing})
 		g.backend = g.fed.Guard(g.fed, "") // the access rules, in front of the engine
+		g.bounded.wrapHTTP = g.fed.UpstreamTransport
 	}
 	if g.backend == nil {
 		g.backend = cfg.Catalog

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"net/http"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mcpmesh/mcpmesh/mcp"
@@ -27,6 +29,10 @@ func (b Bounds) withDefaults() Bounds {
 type boundMetrics struct {
 	truncated *prometheus.CounterVec
 	tooLarge  *prometheus.CounterVec
+	// wrapHTTP is how upstreams reach their HTTP servers, when the node has
+	// a federation engine (its inline connections: see
+	// federation.Engine.UpstreamTransport); nil: net/http alone.
+	wrapHTTP func(http.RoundTripper) http.RoundTripper
 }
 
 func newBoundMetrics(reg *prometheus.Registry) *boundMetrics {
@@ -59,11 +65,16 @@ func (m *boundMetrics) over(source string) {
 }
 
 // upstreamOptions are the bounds and their counters for source's link or
-// upstream.
+// upstream, and the way it reaches an HTTP server.
 func (m *boundMetrics) upstreamOptions(source string, b Bounds) mcp.UpstreamOptions {
+	var wrap func(http.RoundTripper) http.RoundTripper
+	if m != nil {
+		wrap = m.wrapHTTP
+	}
 	return mcp.UpstreamOptions{
 		MaxCatalogBytes: b.MaxCatalogBytes, MaxResultBytes: b.MaxResultBytes,
-		OnTruncate: func(t mcp.Truncation) { m.cut(source, t.Reason) },
-		OnTooLarge: func() { m.over(source) },
+		OnTruncate:    func(t mcp.Truncation) { m.cut(source, t.Reason) },
+		OnTooLarge:    func() { m.over(source) },
+		WrapTransport: wrap,
 	}
 }

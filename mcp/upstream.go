@@ -45,6 +45,10 @@ type UpstreamOptions struct {
 	// HTTPClient is the base client for a Streamable HTTP server; the
 	// configured headers are added to every request it makes.
 	HTTPClient *http.Client
+	// WrapTransport, when set, wraps the transport that reaches a
+	// Streamable HTTP server (HTTPClient's, else the upstream's own): the
+	// node sends plain-http requests over its inline connections.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// ConnectTimeout bounds one attempt: connecting, the handshake and the
 	// first listing (default 30s).
 	ConnectTimeout time.Duration
@@ -183,6 +187,10 @@ type Upstream struct {
 	client *sdk.Client
 	http   *http.Client
 	own    *http.Transport // the transport of http, unless opts.HTTPClient brought one
+	// idle closes the idle connections of the transport the upstream
+	// reaches its server through (own's, or what opts.WrapTransport made
+	// of it); nil: none of its own.
+	idle func()
 
 	ctx    context.Context // ends on Close
 	cancel context.CancelFunc
@@ -238,7 +246,7 @@ func NewUpstream(cfg ServerConfig, opts UpstreamOptions) *Upstream {
 	if opts.HTTPClient == nil || opts.HTTPClient.Transport == nil {
 		u.own = newUpTransport()
 	}
-	u.http = upHTTPClient(opts.HTTPClient, u.own, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes), opts.Tracing)
+	u.http, u.idle = upHTTPClient(opts.HTTPClient, u.own, opts.WrapTransport, cfg.Headers, u.order.saw, max(opts.MaxCatalogBytes, opts.MaxResultBytes), opts.Tracing)
 	u.client = u.newClient()
 	return u
 }
@@ -296,8 +304,8 @@ func (u *Upstream) Close() error {
 	u.mu.Unlock()
 	u.cancel()
 	u.wg.Wait()
-	if u.own != nil {
-		u.own.CloseIdleConnections()
+	if u.idle != nil {
+		u.idle()
 	}
 	if !already {
 		u.stopped() // in case it never started

@@ -63,16 +63,26 @@ func (t *upHTTPTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 // upHTTPClient is base with an upHTTPTransport; without a base, a client
-// on own (a transport of the upstream's, see newUpTransport).
-func upHTTPClient(base *http.Client, own http.RoundTripper, headers map[string]string, seen func(), limit int64, tracing *Tracing) *http.Client {
+// on own (a transport of the upstream's, see newUpTransport); with wrap,
+// its transport wrapped. It returns the client and what closes the idle
+// connections of the transport the upstream owns (own, or what wrap made
+// of it; nil when base brought its transport and wrap is nil).
+func upHTTPClient(base *http.Client, own *http.Transport, wrap func(http.RoundTripper) http.RoundTripper, headers map[string]string, seen func(), limit int64, tracing *Tracing) (*http.Client, func()) {
 	if base == nil {
 		base = &http.Client{}
 	}
 	c := *base
 	rt := c.Transport
+	var idle func()
 	if rt == nil {
-		rt = own
+		rt, idle = own, own.CloseIdleConnections
+	}
+	if wrap != nil {
+		rt = wrap(rt)
+		if ci, ok := rt.(interface{ CloseIdleConnections() }); ok {
+			idle = ci.CloseIdleConnections
+		}
 	}
 	c.Transport = &upHTTPTransport{base: rt, headers: headers, seen: seen, limit: limit, tracing: tracing}
-	return &c
+	return &c, idle
 }

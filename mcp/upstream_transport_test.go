@@ -57,23 +57,48 @@ func upConcurrently(n int, f func()) {
 }
 
 // TestUpstreamClosesItsIdleConnections: closing an HTTP upstream closes
-// the connections its transport kept.
+// the connections its transport kept, also when UpstreamOptions.
+// WrapTransport wrapped it (the wrapper's CloseIdleConnections is called:
+// a node's upstreams keep inline connections of their own there).
 func TestUpstreamClosesItsIdleConnections(t *testing.T) {
-	var open atomic.Int32
-	s := newUpHTTPServerConns(t, "", func(_ net.Conn, st http.ConnState) {
-		switch st {
-		case http.StateNew:
-			open.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			open.Add(-1)
-		}
-	})
-	u := upStart(t, s.config(), mcp.UpstreamOptions{})
-	upConcurrently(4, func() {
-		_, _ = upCall(t, u, newUpFakePeer("s", `{}`, ""), "tools/call", `{"name":"echo_args","arguments":{}}`)
-	})
-	_ = u.Close()
-	wait.For(t, 20*time.Second, func() bool { return open.Load() == 0 }, "waiting for the upstream's connections to close")
+	for _, wrapped := range []bool{false, true} {
+		t.Run(map[bool]string{false: "own transport", true: "wrapped"}[wrapped], func(t *testing.T) {
+			var open atomic.Int32
+			s := newUpHTTPServerConns(t, "", func(_ net.Conn, st http.ConnState) {
+				switch st {
+				case http.StateNew:
+					open.Add(1)
+				case http.StateClosed, http.StateHijacked:
+					open.Add(-1)
+				}
+			})
+			opts, closes := mcp.UpstreamOptions{}, new(atomic.Int32)
+			if wrapped {
+				opts.WrapTransport = func(rt http.RoundTripper) http.RoundTripper { return idleCloser{rt, closes} }
+			}
+			u := upStart(t, s.config(), opts)
+			upConcurrently(4, func() {
+				_, _ = upCall(t, u, newUpFakePeer("s", `{}`, ""), "tools/call", `{"name":"echo_args","arguments":{}}`)
+			})
+			_ = u.Close()
+			wait.For(t, 20*time.Second, func() bool { return open.Load() == 0 }, "waiting for the upstream's connections to close")
+			if want := map[bool]int32{false: 0, true: 1}[wrapped]; closes.Load() != want {
+				t.Errorf("the wrapper's CloseIdleConnections was called %d times; want %d", closes.Load(), want)
+			}
+		})
+	}
+}
+
+// idleCloser is a wrapping transport that counts its CloseIdleConnections
+// and passes them on.
+type idleCloser struct {
+	http.RoundTripper
+	n *atomic.Int32
+}
+
+func (c idleCloser) CloseIdleConnections() {
+	c.n.Add(1)
+	c.RoundTripper.(*http.Transport).CloseIdleConnections()
 }
 
 // TestUpstreamHTTPReusesConnectionsOneCallAfterAnother: a call's POST
