@@ -38,7 +38,7 @@ func endedSpans(t *testing.T, sr *tracetest.SpanRecorder, n int) []sdktrace.Read
 func attrOf(s sdktrace.ReadOnlySpan, key string) string {
 	for _, a := range s.Attributes() {
 		if a.Key == attribute.Key(key) {
-			return a.Value.Emit()
+			return a.Value.String()
 		}
 	}
 	return ""
