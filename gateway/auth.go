@@ -162,6 +162,10 @@ func (g *Gateway) authenticate(need string) gin.HandlerFunc {
 		if err == nil {
 			err = checkCaller(claims)
 		}
+		if errors.Is(err, errIssuerDown) {
+			g.issuerUnavailable(c, err)
+			return
+		}
 		if err != nil {
 			g.unauthorized(c, err, need)
 			return

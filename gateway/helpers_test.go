@@ -47,6 +47,8 @@ type nodeOptions struct {
 	// conns, when set, serves the node as `serve` does: HTTPServer on
 	// Listener, with these bounds.
 	conns *ConnLimits
+	// oauth, when set, makes the node an OAuth resource server.
+	oauth *OAuthConfig
 }
 
 // startNode builds a gateway with the demo tools on a real Badger store and
@@ -69,7 +71,7 @@ func startNode(t testing.TB, o nodeOptions) *testNode {
 		Name: o.name, Version: "test", URL: o.url, AllowedHosts: o.hosts, Secret: []byte(o.secret),
 		Store: o.store, Catalog: cat, Servers: o.servers, Logger: log, MaxBodyBytes: o.maxBody, AllowedOrigins: o.origins,
 		ReadyTimeout: 10 * time.Second, MaxSessions: o.sessions[0], MaxSessionsPerPrincipal: o.sessions[1],
-		Conns: connsOf(o.conns),
+		Conns: connsOf(o.conns), OAuth: o.oauth,
 	})
 	if err != nil {
 		t.Fatal(err)

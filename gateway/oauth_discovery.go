@@ -39,6 +39,17 @@ func newDiscovery(issuer string, client *http.Client) *discovery {
 	return &discovery{issuer: issuer, client: client, now: time.Now}
 }
 
+// errIssuerDown marks a failure to get an answer from the OAuth issuer
+// (its metadata, its key set, an introspection): the token may well be
+// good, so the caller gets 503 with Retry-After, not a 401 that would send
+// an MCP client to log in again (authenticate).
+var errIssuerDown = errors.New("the oauth issuer cannot be reached")
+
+// issuerDown wraps err, a failure to reach the issuer at what.
+func issuerDown(what string, err error) error {
+	return fmt.Errorf("%w: %s: %w", errIssuerDown, what, err)
+}
+
 // get returns the issuer's metadata, fetching it if not yet known.
 func (d *discovery) get(ctx context.Context) (*authServerMeta, error) {
 	d.mu.Lock()
@@ -51,7 +62,7 @@ func (d *discovery) get(ctx context.Context) (*authServerMeta, error) {
 	}
 	m, err := d.fetch(ctx)
 	if err != nil {
-		d.err, d.failedAt = fmt.Errorf("oauth issuer %s cannot be reached: %w", d.issuer, err), d.now()
+		d.err, d.failedAt = issuerDown(d.issuer, err), d.now()
 		return nil, d.err
 	}
 	d.meta, d.err = m, nil

@@ -52,12 +52,12 @@ func (o *oauth) postIntrospection(ctx context.Context, endpoint, token string) (
 	req.SetBasicAuth(url.QueryEscape(o.cfg.ClientID), url.QueryEscape(o.cfg.ClientSecret))
 	resp, err := o.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("token introspection at %s failed: %w", endpoint, err)
+		return nil, issuerDown("token introspection at "+endpoint, err)
 	}
 	defer resp.Body.Close()
 	mc := jwt.MapClaims{}
 	if err := decodeOAuthAnswer(resp, endpoint, &mc); err != nil {
-		return nil, fmt.Errorf("token introspection: %w", err)
+		return nil, issuerDown("token introspection", err)
 	}
 	return mc, nil
 }

@@ -45,7 +45,7 @@ func (o *oauth) keys(ctx context.Context) (keyfunc.Keyfunc, error) {
 		},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("oauth jwks %s: %w", meta.JWKSURI, err)
+		return nil, issuerDown("its key set "+meta.JWKSURI, err)
 	}
 	o.jwks.kf = kf
 	return kf, nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -73,6 +74,14 @@ func (g *Gateway) unauthorized(c *gin.Context, err error, need string) {
 	}
 	c.Header("WWW-Authenticate", challenge)
 	abortJSON(c, http.StatusUnauthorized, err)
+}
+
+// issuerUnavailable answers 503 for a token that could not be checked
+// because the OAuth issuer did not answer; discovery is tried again after
+// oauthDiscoveryRetry, which Retry-After says.
+func (g *Gateway) issuerUnavailable(c *gin.Context, err error) {
+	c.Header("Retry-After", strconv.Itoa(int(oauthDiscoveryRetry.Seconds())))
+	abortJSON(c, http.StatusServiceUnavailable, err)
 }
 
 // forbidden answers 403 for a token whose scope does not grant need.
