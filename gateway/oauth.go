@@ -103,13 +103,15 @@ type oauth struct {
 	disc *discovery
 	jwks jwks
 	ctx  context.Context // the JWKS refresh runs until it ends (the gateway's Close)
+	// refused are the opaque tokens introspection refused lately.
+	refused *refusedTokens
 }
 
 func newOAuth(ctx context.Context, cfg OAuthConfig, log *slog.Logger) *oauth {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &oauth{cfg: cfg, log: log, ctx: ctx, disc: newDiscovery(cfg.Issuer, cfg.HTTPClient)}
+	return &oauth{cfg: cfg, log: log, ctx: ctx, disc: newDiscovery(cfg.Issuer, cfg.HTTPClient), refused: newRefusedTokens()}
 }
 
 // claimsFrom maps a verified token's claims to the gateway's: the OAuth

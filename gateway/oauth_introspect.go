@@ -25,6 +25,9 @@ func (o *oauth) introspect(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > maxOpaqueTokenBytes {
 		return nil, fmt.Errorf("token is not a JWT and is %d bytes: opaque tokens over %d bytes are not introspected", len(token), maxOpaqueTokenBytes)
 	}
+	if err := o.refused.get(token); err != nil {
+		return nil, err
+	}
 	meta, err := o.disc.get(ctx)
 	if err != nil {
 		return nil, err
@@ -36,7 +39,11 @@ func (o *oauth) introspect(ctx context.Context, token string) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	return o.claimsFromIntrospection(mc)
+	c, err := o.claimsFromIntrospection(mc)
+	if err != nil {
+		o.refused.add(token, err)
+	}
+	return c, err
 }
 
 func (o *oauth) postIntrospection(ctx context.Context, endpoint, token string) (jwt.MapClaims, error) {
