@@ -23,23 +23,31 @@ func BenchmarkForwardInProcess(b *testing.B) {
 		tool string
 	}{{"direct", peer, "echo"}, {"forwarded", a, "b__echo"}} {
 		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
 			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tc.tool + `","arguments":{"text":"bench"}}}`
-			hc := &http.Client{}
-			for b.Loop() {
-				req, _ := http.NewRequest(http.MethodPost, tc.n.url+"/mcp", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+tc.n.admin)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := hc.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
-			}
+			benchPosts(b, tc.n.url+"/mcp", body, map[string]string{"Authorization": "Bearer " + tc.n.admin})
 		})
+	}
+}
+
+// benchPosts POSTs body to url once per b.Loop, with the JSON content type
+// and header, reports allocations, and fails on an answer other than 200.
+func benchPosts(b *testing.B, url, body string, header map[string]string) {
+	b.ReportAllocs()
+	hc := &http.Client{}
+	for b.Loop() {
+		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d", resp.StatusCode)
+		}
 	}
 }

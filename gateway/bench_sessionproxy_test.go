@@ -1,9 +1,6 @@
 package gateway
 
 import (
-	"io"
-	"net/http"
-	"strings"
 	"testing"
 )
 
@@ -21,24 +18,8 @@ func BenchmarkSessionProxyInProcess(b *testing.B) {
 		n    *fedNode
 	}{{"direct", a}, {"proxied", via}} {
 		b.Run(tc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			hc := &http.Client{}
-			for b.Loop() {
-				req, _ := http.NewRequest(http.MethodPost, tc.n.url+"/mcp", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+alice)
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", acceptBoth)
-				req.Header.Set("Mcp-Session-Id", sid)
-				resp, err := hc.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
-			}
+			benchPosts(b, tc.n.url+"/mcp", body, map[string]string{"Authorization": "Bearer " + alice,
+				"Accept": acceptBoth, "Mcp-Session-Id": sid})
 		})
 	}
 }

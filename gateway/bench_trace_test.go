@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
@@ -42,23 +41,8 @@ func BenchmarkForwardTracedInProcess(b *testing.B) {
 			}
 			a, peer := startFedNodeWith(b, "a-"+tc.name, tune), startFedNodeWith(b, "b-"+tc.name, tune)
 			addFedPeer(b, a, peer, "b", cluster.TrustFull)
-			b.ReportAllocs()
 			body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"b__echo","arguments":{"text":"bench"}}}`
-			hc := &http.Client{}
-			for b.Loop() {
-				req, _ := http.NewRequest(http.MethodPost, a.url+"/mcp", strings.NewReader(body))
-				req.Header.Set("Authorization", "Bearer "+a.admin)
-				req.Header.Set("Content-Type", "application/json")
-				resp, err := hc.Do(req)
-				if err != nil {
-					b.Fatal(err)
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					b.Fatalf("status %d", resp.StatusCode)
-				}
-			}
+			benchPosts(b, a.url+"/mcp", body, map[string]string{"Authorization": "Bearer " + a.admin})
 		})
 	}
 }

@@ -43,6 +43,20 @@ func openEvents(t testing.TB, n *fedNode, token string) *sse {
 	return s
 }
 
+// waitEnded waits for the stream to end (events read meanwhile are
+// dropped); when says what should have ended it.
+func (s *sse) waitEnded(t testing.TB, when string) {
+	t.Helper()
+	wait.For(t, 10*time.Second, func() bool {
+		select {
+		case _, open := <-s.events:
+			return !open
+		default:
+			return false
+		}
+	}, "waiting for the events stream to end %s", when)
+}
+
 func (s *sse) read(sc *bufio.Scanner) {
 	defer close(s.events)
 	sc.Buffer(make([]byte, 1<<20), 8<<20)
@@ -189,14 +203,7 @@ func TestEventsTokenExpiryEndsStream(t *testing.T) {
 	}
 	s := openEvents(t, n, tok)
 	s.next(t, "snapshot", any_)
-	wait.For(t, 10*time.Second, func() bool {
-		select {
-		case _, open := <-s.events:
-			return !open
-		default:
-			return false
-		}
-	}, "waiting for the stream to end when its token expired")
+	s.waitEnded(t, "when its token expired")
 	if r := n.do(t, http.MethodGet, "/api/events", tok, ""); r.code != http.StatusUnauthorized {
 		t.Fatalf("GET /api/events with the expired token: %d, want 401", r.code)
 	}
@@ -209,14 +216,7 @@ func TestEventsDrainEndsStreams(t *testing.T) {
 	s := openEvents(t, n, n.admin)
 	s.next(t, "snapshot", any_)
 	go n.gw.Drain(context.Background())
-	wait.For(t, 10*time.Second, func() bool {
-		select {
-		case _, open := <-s.events:
-			return !open
-		default:
-			return false
-		}
-	}, "waiting for the drain to end the events stream")
+	s.waitEnded(t, "when the node drained")
 	if r := n.do(t, http.MethodGet, "/api/events", n.admin, ""); r.code != http.StatusServiceUnavailable {
 		t.Fatalf("GET /api/events on a drained node: %d, want 503", r.code)
 	}
